@@ -1,0 +1,294 @@
+"""`PortfolioAllocator`: the seed's multi-strategy fund, driven in this process.
+
+It owns the strategies' ledgers and drives the fund book: `execute_bar` runs the shared
+strategy step for every strategy, then feeds the book; lifecycle and rebalance calls turn
+the book's plans into ledger transfers. Nothing here reads the clock or does I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+
+from core.book import DEFAULT_MAX_CONSECUTIVE_ERRORS, FundBook, RebalancePlan, scale_deposits
+from core.errors import InsufficientFundsError, InvalidInputError
+from core.fund_metrics import correlation_matrix, portfolio_metrics, strategy_metrics
+from core.history import DEFAULT_HISTORY_BARS, BarData, MarketHistory
+from core.ledger import Ledger
+from core.market import Slice
+from core.money import ZERO, to_decimal
+from core.performance import StrategyPerformance
+from core.records import RebalanceRecord, StrategyAllocation, StrategyState
+from core.step import StrategyContext, initialize_strategy, run_step
+
+LedgerFactory = Callable[[str], Ledger]
+
+
+class PortfolioAllocator:
+    """A fund: a reserve account plus strategies, each trading through its own ledger.
+
+    `total_capital` starts as the fund's capital and is, from then on, the fund's marked
+    value (reserve + strategies), so profits compound into later allocations.
+    """
+
+    def __init__(
+        self,
+        total_capital: Decimal,
+        name: str = "Portfolio",
+        *,
+        ledger_factory: LedgerFactory | None = None,
+        lookback_window: int = 252,
+        periods_per_year: float = 252,
+        risk_free_rate: float = 0.0,
+        max_consecutive_errors: int = DEFAULT_MAX_CONSECUTIVE_ERRORS,
+        history_bars: int = DEFAULT_HISTORY_BARS,
+    ) -> None:
+        capital = to_decimal(total_capital, field="total_capital")
+        if capital <= ZERO:
+            raise InvalidInputError(f"total_capital must be > 0, got {capital}")
+        self.name = name
+        self._new_ledger: LedgerFactory = ledger_factory or (lambda _sid: Ledger())
+        reserve = self._new_ledger("__reserve__")
+        reserve.transfer_in(capital)
+        self._book = FundBook(reserve, max_consecutive_errors=max_consecutive_errors)
+        self._history = MarketHistory(history_bars)
+        self._lookback_window = lookback_window
+        self._periods_per_year = periods_per_year
+        self._risk_free_rate = risk_free_rate
+        self.execution_count = 0
+        self.removed: dict[str, Decimal] = {}
+
+    # ---- seed attributes ---------------------------------------------------------------
+    @property
+    def strategies(self) -> dict[str, StrategyAllocation]:
+        return dict(self._book.records)
+
+    @property
+    def total_capital(self) -> Decimal:
+        return self._book.fund_value
+
+    @property
+    def allocated_capital(self) -> Decimal:
+        return self._book.allocated_capital
+
+    @property
+    def current_timestamp(self) -> datetime | None:
+        return self._book.current_timestamp
+
+    @property
+    def reserve(self) -> Ledger:
+        """The fund's own account: unallocated cash and any positions it took over."""
+        return self._book.reserve
+
+    @property
+    def rebalance_history(self) -> list[RebalanceRecord]:
+        return list(self._book.rebalances)
+
+    @property
+    def book(self) -> FundBook:
+        return self._book
+
+    # ---- lifecycle ---------------------------------------------------------------------
+    def add_strategy(
+        self,
+        strategy_id: str,
+        strategy: Any,
+        allocation_pct: Decimal,
+        metadata: dict[str, Any] | None = None,
+    ) -> StrategyAllocation:
+        """Fund a new strategy with `allocation_pct` of the fund's current value."""
+        weight, amount = self._book.validate_add(strategy_id, allocation_pct)
+        if not callable(getattr(strategy, "handle_data", None)):
+            raise InvalidInputError(f"strategy {strategy_id} has no handle_data method")
+        context = StrategyContext(strategy_id)
+        try:
+            initialize_strategy(strategy, context)
+        except Exception as exc:
+            raise InvalidInputError(
+                f"strategy {strategy_id} failed to initialize: {type(exc).__name__}: {exc}"
+            ) from exc
+        ledger = self._new_ledger(strategy_id)
+        try:
+            self.reserve.transfer_out(amount)
+        except InsufficientFundsError as exc:
+            raise InvalidInputError(f"cannot fund {strategy_id}: {exc}") from exc
+        ledger.transfer_in(amount)
+        record = StrategyAllocation(
+            strategy_id=strategy_id,
+            strategy=strategy,
+            allocated_capital=amount,
+            ledger=ledger,
+            performance=StrategyPerformance(
+                strategy_id,
+                self._lookback_window,
+                periods_per_year=self._periods_per_year,
+                risk_free_rate=self._risk_free_rate,
+            ),
+            metadata=dict(metadata or {}),
+            target_weight=weight,
+            context=context,
+        )
+        self._book.admit(record, amount)
+        return record
+
+    def pause_strategy(self, strategy_id: str, reason: str = "paused by operator") -> None:
+        """Stop trading: open orders are cancelled, positions kept and still marked."""
+        rec = self._book.validate_pause(strategy_id)
+        _ledger(rec).cancel_all_orders("strategy paused")
+        self._book.mark_paused(rec, reason)
+
+    def resume_strategy(self, strategy_id: str) -> None:
+        """Trade again from the next bar."""
+        rec = self._book.validate_resume(strategy_id)
+        self._book.mark_resumed(rec)
+
+    def remove_strategy(self, strategy_id: str, liquidate: bool = True) -> Decimal:
+        """Close a strategy and return everything it holds to the reserve.
+
+        With `liquidate=True` positions are sold at the current mark (costs applied);
+        otherwise they move into the reserve, which marks them like any ledger.
+        Returns the value that came back to the fund.
+        """
+        rec = self._book.record(strategy_id)
+        ledger = _ledger(rec)
+        before = self._book.fund_value
+        rec.state = StrategyState.LIQUIDATING
+        ledger.cancel_all_orders("strategy removed")
+        costs = ZERO
+        if liquidate:
+            costs = ledger.liquidate().costs
+        moved = ZERO
+        for position in ledger.release_positions():
+            moved += position.market_value
+            self.reserve.add_position(
+                position.asset, position.amount, position.cost_basis, position.last_price
+            )
+        cash = ledger.cash
+        if cash > ZERO:
+            ledger.transfer_out(cash)
+            self.reserve.transfer_in(cash)
+        elif cash < ZERO:
+            self.reserve.transfer_out(-cash)
+            ledger.transfer_in(-cash)
+        rec.state = StrategyState.STOPPED
+        del self._book.records[strategy_id]
+        self._book.check_conservation(before, costs, f"remove {strategy_id}")
+        final_value = moved + cash
+        self.removed[strategy_id] = final_value
+        return final_value
+
+    # ---- the bar loop ------------------------------------------------------------------
+    def execute_bar(self, timestamp: datetime, data: Mapping[str, Any] | Slice) -> None:
+        """Run every strategy on one bar, in insertion order.
+
+        Pending orders fill against this bar, every ledger (paused ones too) is marked to
+        its close, RUNNING strategies get `handle_data(context, data, ledger)`, and every
+        strategy's performance records the bar.
+        """
+        last = self._book.current_timestamp
+        if last is not None and not timestamp > last:
+            raise InvalidInputError(f"timestamp {timestamp} is not after {last}")
+        market = Slice.coerce(timestamp, data)
+        self._history.append(market)
+        bar_data = BarData(market, self._history)
+        self._book.current_timestamp = timestamp
+        self.reserve.mark(market)
+        running = StrategyState.RUNNING
+        on_report = self._book.on_report
+        for sid, rec in self._book.records.items():
+            on_report(
+                run_step(
+                    sid,
+                    rec.strategy,
+                    rec.context,  # type: ignore[arg-type]
+                    rec.ledger,  # type: ignore[arg-type]
+                    bar_data,
+                    trading=rec.state is running,
+                )
+            )
+        self.execution_count += 1
+
+    # ---- rebalancing -------------------------------------------------------------------
+    def rebalance(
+        self, new_allocations: Mapping[str, Decimal], reason: str = "Manual rebalancing"
+    ) -> RebalanceRecord:
+        """Move capital so the named strategies hold the given fractions of the fund.
+
+        Everything is validated before any money moves. Withdrawals run first (raising
+        cash by selling positions pro rata when needed), then deposits from the reserve.
+        The fund's value after is its value before minus the transaction costs, exactly.
+        """
+        plan = self._book.plan_rebalance(new_allocations, reason)
+        return self._apply(plan)
+
+    def _apply(self, plan: RebalancePlan) -> RebalanceRecord:
+        transfers: dict[str, Decimal] = {}
+        costs = ZERO
+        for sid, amount in plan.withdrawals:
+            moved, cost = self._withdraw(sid, amount)
+            transfers[sid] = -moved
+            costs += cost
+        deposits, reserve_costs = self._fund_deposits(plan)
+        costs += reserve_costs
+        for sid, amount in deposits:
+            ledger = _ledger(self._book.records[sid])
+            ledger.transfer_in(amount)
+            self._book.settle_deposit(sid, amount, ledger.portfolio_value)
+            transfers[sid] = amount
+        return self._book.finish_rebalance(plan, transfers, costs)
+
+    def _withdraw(self, sid: str, amount: Decimal | None) -> tuple[Decimal, Decimal]:
+        ledger = _ledger(self._book.records[sid])
+        costs = ZERO
+        if amount is not None:
+            try:
+                result = ledger.transfer_out(amount)
+            except InsufficientFundsError:
+                amount = None  # costs exceed what is left: withdraw everything instead
+            else:
+                costs = result.costs
+        if amount is None:
+            ledger.cancel_all_orders("strategy defunded")
+            costs = ledger.liquidate().costs
+            amount = ledger.cash
+            if amount > ZERO:
+                ledger.transfer_out(amount)
+        if amount > ZERO:
+            self.reserve.transfer_in(amount)
+        self._book.settle_withdrawal(sid, amount, costs, ledger.portfolio_value)
+        return amount, costs
+
+    def _fund_deposits(self, plan: RebalancePlan) -> tuple[list[tuple[str, Decimal]], Decimal]:
+        """Take the deposits out of the reserve, selling its positions if it must."""
+        needed = sum((amount for _, amount in plan.deposits), ZERO)
+        if needed == ZERO:
+            return [], ZERO
+        try:
+            return list(plan.deposits), self.reserve.transfer_out(needed).costs
+        except InsufficientFundsError:
+            costs = self.reserve.liquidate().costs
+        deposits = scale_deposits(plan.deposits, self.reserve.cash)
+        total = sum((amount for _, amount in deposits), ZERO)
+        if total > ZERO:
+            self.reserve.transfer_out(total)
+        return deposits, costs
+
+    # ---- metrics -----------------------------------------------------------------------
+    def get_portfolio_metrics(self) -> dict[str, Any]:
+        return portfolio_metrics(self._book)
+
+    def get_strategy_metrics(self) -> dict[str, dict[str, Any]]:
+        return strategy_metrics(self._book)
+
+    def get_correlation_matrix(self) -> pd.DataFrame | None:
+        return correlation_matrix(self._book)
+
+
+def _ledger(rec: StrategyAllocation) -> Ledger:
+    if rec.ledger is None:
+        raise InvalidInputError(f"strategy {rec.strategy_id} is not hosted in this process")
+    return rec.ledger

@@ -1,0 +1,281 @@
+"""The fund book: the reserve account and the records of every strategy.
+
+The book decides; it never touches a strategy's ledger. It validates lifecycle changes,
+turns a rebalance into a *plan* of withdrawals and deposits, and settles what the hosts of
+the strategies report back (step reports and transfer results), checking at every step that
+no money was created or destroyed. `PortfolioAllocator` drives it with ledgers in this
+process; the daemon drives the same book with ledgers in workers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
+
+from core.errors import InvalidInputError, InvalidTransitionError, InvariantViolation
+from core.ledger import Ledger
+from core.money import (
+    CASH_QUANTUM,
+    ONE,
+    WEIGHT_NOISE,
+    ZERO,
+    quantize_cash,
+    quantize_weight,
+    to_decimal,
+)
+from core.records import RebalanceRecord, StrategyAllocation, StrategyState
+from core.step import StepReport
+
+DEFAULT_MAX_CONSECUTIVE_ERRORS = 3
+
+
+@dataclass(frozen=True)
+class RebalancePlan:
+    """Validated targets and the transfers that reach them.
+
+    Withdrawals run first; an amount of `None` means "everything" (target weight 0).
+    Deposits run after, from the reserve, and may be scaled down if raising the reserve's
+    cash cost more than expected.
+    """
+
+    reason: str
+    targets: dict[str, Decimal]
+    weights_before: dict[str, Decimal]
+    fund_value: Decimal
+    withdrawals: tuple[tuple[str, Decimal | None], ...]
+    deposits: tuple[tuple[str, Decimal], ...]
+
+
+class FundBook:
+    """Reserve + strategy records. All amounts Decimal; all checks before any change."""
+
+    def __init__(
+        self,
+        reserve: Ledger,
+        *,
+        max_consecutive_errors: int = DEFAULT_MAX_CONSECUTIVE_ERRORS,
+    ) -> None:
+        if max_consecutive_errors < 1:
+            raise InvalidInputError(
+                f"max_consecutive_errors must be >= 1, got {max_consecutive_errors}"
+            )
+        self.reserve = reserve
+        self.initial_capital = reserve.portfolio_value
+        self.max_consecutive_errors = max_consecutive_errors
+        self.records: dict[str, StrategyAllocation] = {}
+        self.rebalances: list[RebalanceRecord] = []
+        self.current_timestamp: datetime | None = None
+
+    # ---- valuation -------------------------------------------------------------------
+    @property
+    def fund_value(self) -> Decimal:
+        return self.reserve.portfolio_value + sum((r.value for r in self.records.values()), ZERO)
+
+    @property
+    def allocated_capital(self) -> Decimal:
+        return sum((r.allocated_capital for r in self.records.values()), ZERO)
+
+    def current_weights(self) -> dict[str, Decimal]:
+        """Each strategy's value as a fraction of the fund's value (Decimal, exact)."""
+        total = self.fund_value
+        if total <= ZERO:
+            return {sid: ZERO for sid in self.records}
+        return {sid: r.value / total for sid, r in self.records.items()}
+
+    def record(self, strategy_id: str) -> StrategyAllocation:
+        try:
+            return self.records[strategy_id]
+        except KeyError:
+            raise InvalidInputError(f"Strategy {strategy_id} not found") from None
+
+    # ---- adding ----------------------------------------------------------------------
+    def validate_add(self, strategy_id: str, allocation_pct: object) -> tuple[Decimal, Decimal]:
+        """Check a new strategy; return (weight, amount to move from the reserve)."""
+        if not isinstance(strategy_id, str) or not strategy_id:
+            raise InvalidInputError(f"strategy_id must be a non-empty string, got {strategy_id!r}")
+        if strategy_id in self.records:
+            raise InvalidInputError(f"Strategy {strategy_id} already exists")
+        pct = to_decimal(allocation_pct, field="allocation_pct")
+        if pct < ZERO:
+            raise InvalidInputError(f"allocation_pct must be >= 0, got {pct}")
+        current = sum(self.current_weights().values(), ZERO)
+        if current + pct > ONE + WEIGHT_NOISE:
+            raise InvalidInputError(
+                f"Allocation would exceed 100%: current={float(current):.1%}, "
+                f"new={float(pct):.1%}, total={float(current + pct):.1%}"
+            )
+        pct = quantize_weight(pct)
+        amount = quantize_cash(pct * self.fund_value, ROUND_DOWN)
+        return pct, amount
+
+    def admit(self, record: StrategyAllocation, amount: Decimal) -> None:
+        """Enter a strategy funded with `amount` already moved out of the reserve."""
+        record.allocated_capital = amount
+        record.value = amount
+        record.cash = amount
+        record.state = StrategyState.RUNNING
+        record.created_at = self.current_timestamp
+        record.performance.update(self.current_timestamp, amount)
+        self.records[record.strategy_id] = record
+
+    # ---- lifecycle -------------------------------------------------------------------
+    def validate_pause(self, strategy_id: str) -> StrategyAllocation:
+        rec = self.record(strategy_id)
+        if rec.state is not StrategyState.RUNNING:
+            raise InvalidTransitionError(
+                f"Cannot pause strategy {strategy_id}: it is {rec.state.value}"
+            )
+        return rec
+
+    def validate_resume(self, strategy_id: str) -> StrategyAllocation:
+        rec = self.record(strategy_id)
+        if rec.state is not StrategyState.PAUSED:
+            raise InvalidTransitionError(
+                f"Cannot resume strategy {strategy_id}: it is {rec.state.value}"
+            )
+        return rec
+
+    def mark_paused(self, rec: StrategyAllocation, reason: str) -> None:
+        rec.state = StrategyState.PAUSED
+        rec.pause_reason = reason
+
+    def mark_resumed(self, rec: StrategyAllocation) -> None:
+        rec.state = StrategyState.RUNNING
+        rec.pause_reason = None
+        rec.consecutive_errors = 0
+
+    # ---- per slice -------------------------------------------------------------------
+    def on_report(self, report: StepReport) -> bool:
+        """Record a strategy's step. Returns True when this report quarantined it."""
+        rec = self.records[report.strategy_id]
+        rec.value = report.value
+        rec.cash = report.cash
+        rec.performance.update(report.ts, report.value)
+        if report.error is None:
+            if report.traded:
+                rec.consecutive_errors = 0
+            return False
+        rec.error_count += 1
+        rec.consecutive_errors += 1
+        rec.last_error = report.error
+        if rec.consecutive_errors >= self.max_consecutive_errors:
+            self.mark_paused(
+                rec,
+                f"{rec.consecutive_errors} consecutive errors, last: {report.error}",
+            )
+            return True
+        return False
+
+    # ---- transfers -------------------------------------------------------------------
+    def settle_deposit(self, strategy_id: str, amount: Decimal, value_after: Decimal) -> None:
+        rec = self.records[strategy_id]
+        expected = rec.value + amount
+        if value_after != expected:
+            raise InvariantViolation(
+                f"deposit of {amount} into {strategy_id}: value {value_after}, expected {expected}"
+            )
+        rec.value = value_after
+        rec.allocated_capital += amount
+        rec.performance.record_flow(amount)
+
+    def settle_withdrawal(
+        self, strategy_id: str, amount: Decimal, costs: Decimal, value_after: Decimal
+    ) -> None:
+        rec = self.records[strategy_id]
+        expected = rec.value - amount - costs
+        if value_after != expected:
+            raise InvariantViolation(
+                f"withdrawal of {amount} (costs {costs}) from {strategy_id}: "
+                f"value {value_after}, expected {expected}"
+            )
+        rec.value = value_after
+        rec.allocated_capital -= amount
+        rec.performance.record_flow(-amount)
+
+    def check_conservation(self, before: Decimal, costs: Decimal, what: str) -> Decimal:
+        after = self.fund_value
+        if after != before - costs:
+            raise InvariantViolation(f"{what}: fund value {after} != {before} - costs {costs}")
+        return after
+
+    # ---- rebalancing -----------------------------------------------------------------
+    def plan_rebalance(self, new_allocations: Mapping[str, object], reason: str) -> RebalancePlan:
+        """Validate every target first; strategies not named keep their current weight."""
+        if not isinstance(new_allocations, Mapping):
+            raise InvalidInputError("new_allocations must be a mapping of strategy id -> weight")
+        unknown = [sid for sid in new_allocations if sid not in self.records]
+        if unknown:
+            raise InvalidInputError(f"Unknown strategies: {', '.join(map(str, unknown))}")
+        weights = self.current_weights()
+        targets: dict[str, Decimal] = {}
+        for sid, raw in new_allocations.items():
+            weight = to_decimal(raw, field=f"allocation for {sid}")
+            if weight < ZERO:
+                raise InvalidInputError(f"Allocation for {sid} must be >= 0, got {weight}")
+            targets[sid] = weight
+        kept = sum((w for sid, w in weights.items() if sid not in targets), ZERO)
+        total = kept + sum(targets.values(), ZERO)
+        if total > ONE + WEIGHT_NOISE:
+            raise InvalidInputError(
+                f"Allocations sum to {float(total):.4%} (named {float(total - kept):.4%}, "
+                f"others keep {float(kept):.4%}); the total must be <= 100%"
+            )
+        targets = {sid: quantize_weight(w) for sid, w in targets.items()}
+        return self._plan_transfers(targets, weights, reason)
+
+    def _plan_transfers(
+        self, targets: dict[str, Decimal], weights: dict[str, Decimal], reason: str
+    ) -> RebalancePlan:
+        fund_value = self.fund_value
+        withdrawals: list[tuple[str, Decimal | None]] = []
+        deposits: list[tuple[str, Decimal]] = []
+        for sid, weight in targets.items():
+            value = self.records[sid].value
+            if weight == ZERO:
+                if value != ZERO or self.records[sid].cash != ZERO:
+                    withdrawals.append((sid, None))
+                continue
+            delta = weight * fund_value - value
+            if delta <= -CASH_QUANTUM:
+                withdrawals.append((sid, quantize_cash(-delta, ROUND_UP)))
+            elif delta >= CASH_QUANTUM:
+                deposits.append((sid, quantize_cash(delta, ROUND_DOWN)))
+        return RebalancePlan(
+            reason, targets, weights, fund_value, tuple(withdrawals), tuple(deposits)
+        )
+
+    def finish_rebalance(
+        self, plan: RebalancePlan, transfers: dict[str, Decimal], costs: Decimal
+    ) -> RebalanceRecord:
+        after = self.check_conservation(plan.fund_value, costs, f"rebalance ({plan.reason})")
+        for sid, weight in plan.targets.items():
+            self.records[sid].target_weight = weight
+        record = RebalanceRecord(
+            ts=self.current_timestamp,
+            reason=plan.reason,
+            weights_before=plan.weights_before,
+            weights_after=self.current_weights(),
+            targets=dict(plan.targets),
+            transfers=transfers,
+            costs=costs,
+            fund_value_before=plan.fund_value,
+            fund_value_after=after,
+        )
+        self.rebalances.append(record)
+        return record
+
+
+def scale_deposits(
+    deposits: tuple[tuple[str, Decimal], ...], available: Decimal
+) -> list[tuple[str, Decimal]]:
+    """Shrink deposits pro rata (rounded down to cents) so they fit in `available` cash."""
+    needed = sum((amount for _, amount in deposits), ZERO)
+    if needed <= available:
+        return list(deposits)
+    if available <= ZERO:
+        return []
+    ratio = available / needed
+    scaled = [(sid, quantize_cash(amount * ratio, ROUND_DOWN)) for sid, amount in deposits]
+    return [(sid, amount) for sid, amount in scaled if amount > ZERO]

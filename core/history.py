@@ -1,0 +1,104 @@
+"""What a strategy sees of the market: the current slice plus a bounded history."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from datetime import datetime
+from decimal import Decimal
+
+from core.errors import InvalidInputError
+from core.market import BAR_FIELDS, Bar, Slice
+
+DEFAULT_HISTORY_BARS = 256
+
+
+class MarketHistory:
+    """The last `max_bars` bars of every symbol seen, appended slice by slice.
+
+    Memory is bounded by `max_bars` per symbol, whatever the run length.
+    """
+
+    __slots__ = ("max_bars", "_bars")
+
+    def __init__(self, max_bars: int = DEFAULT_HISTORY_BARS) -> None:
+        if max_bars < 1:
+            raise InvalidInputError(f"max_bars must be >= 1, got {max_bars}")
+        self.max_bars = max_bars
+        self._bars: dict[str, deque[Bar]] = {}
+
+    def append(self, market: Slice) -> None:
+        for symbol, bar in market.items():
+            series = self._bars.get(symbol)
+            if series is None:
+                series = self._bars[symbol] = deque(maxlen=self.max_bars)
+            series.append(bar)
+
+    def bars(self, symbol: str, n: int) -> list[Bar]:
+        if n < 1 or n > self.max_bars:
+            raise InvalidInputError(f"history length must be in [1, {self.max_bars}], got {n}")
+        series = self._bars.get(symbol)
+        if not series:
+            return []
+        if n >= len(series):
+            return list(series)
+        return list(series)[-n:]
+
+
+class BarData:
+    """The `data` argument of `handle_data(context, data, ledger)`.
+
+    `data[symbol]` is the current `Bar` (so `data["AAPL"]["price"]` works as in the seed),
+    `data.current(symbol, field)` a current value, `data.history(symbol, field, n)` the last
+    `n` values up to and including this slice (fewer at the start of a run).
+    """
+
+    __slots__ = ("slice", "_history")
+
+    def __init__(self, market: Slice, history: MarketHistory) -> None:
+        self.slice = market
+        self._history = history
+
+    @property
+    def timestamp(self) -> datetime:
+        return self.slice.ts
+
+    def __getitem__(self, symbol: str) -> Bar:
+        return self.slice[symbol]
+
+    def __contains__(self, symbol: object) -> bool:
+        return symbol in self.slice
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.slice)
+
+    def __len__(self) -> int:
+        return len(self.slice)
+
+    def get(self, symbol: str, default: Bar | None = None) -> Bar | None:
+        return self.slice.get(symbol, default)
+
+    def items(self) -> Iterator[tuple[str, Bar]]:
+        return iter(self.slice.items())
+
+    def can_trade(self, symbol: str) -> bool:
+        """True when the symbol has a bar in this slice (orders fill only on a bar)."""
+        return symbol in self.slice
+
+    def current(self, symbol: str, field: str = "close") -> Decimal | None:
+        bar = self.slice.get(symbol)
+        if bar is None:
+            return None
+        value: Decimal | None = bar[_field(field)]
+        return value
+
+    def history(self, symbol: str, field: str, n: int) -> list[Decimal | None]:
+        name = _field(field)
+        return [bar[name] for bar in self._history.bars(symbol, n)]
+
+
+def _field(field: str) -> str:
+    name = "close" if field == "price" else field
+    if name not in BAR_FIELDS:
+        raise InvalidInputError(f"unknown bar field {field!r}; use one of price, {BAR_FIELDS}")
+    return name

@@ -1,0 +1,499 @@
+"""The ledger of one strategy: cash, positions and orders, filled and marked slice by slice.
+
+Money is exact Decimal. A fill moves cash by exactly -(qty x price) - commission (the price
+already holds the slippage, which is reported, never charged again), so at every moment
+
+    cash == starting_cash + net_flows - sum(fill.value) - sum(fill.commission)
+    portfolio_value == cash + sum(position.amount x position.last_price)
+
+Positions use average-cost accounting (`Position.apply`). `realized_pnl` is gross of
+commission; commissions are tracked in `total_commission`.
+
+By default a fill that would take cash below zero rejects its order ("insufficient cash"),
+and a sell that would leave a short position is rejected when placed and again when it fills;
+`allow_negative_cash` and `allow_short` lift these rules. Forced sales by the fund
+(`transfer_out`, `liquidate`) execute at the current mark through the slippage and commission
+models with no volume cap; their fills carry `order_id` `FUND_ORDER_ID`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
+
+from core.costs import CommissionModel, NoCommission, NoSlippage, SlippageModel
+from core.errors import InsufficientFundsError, InvalidInputError
+from core.fills import FillModel, Match, forced_price
+from core.market import Slice
+from core.money import ZERO, Number, format_money, to_decimal
+from core.orders import FUND_ORDER_ID, Fill, Order, OrderBook, OrderStatus, Position
+
+STATE_VERSION = 1
+_MONEY_STATE = (
+    "starting_cash",
+    "cash",
+    "net_flows",
+    "total_commission",
+    "total_slippage",
+    "realized_pnl",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TransferResult:
+    """Cash moved (`amount` >= 0), the costs (commission + slippage) of the sales it took,
+    and their fills."""
+
+    amount: Decimal
+    costs: Decimal = ZERO
+    fills: tuple[Fill, ...] = ()
+
+
+class Ledger:
+    """Cash, positions and orders of one strategy (see the module docstring for the rules).
+
+    Defaults: `NoCommission`, `NoSlippage` and `FillModel()` (2.5 % volume cap, whole-share
+    lots). The models are configuration, not state: equality and `to_state` leave them out.
+    """
+
+    def __init__(
+        self,
+        starting_cash: Decimal | int | str = 0,
+        *,
+        commission: CommissionModel | None = None,
+        slippage: SlippageModel | None = None,
+        fill_model: FillModel | None = None,
+        allow_negative_cash: bool = False,
+        allow_short: bool = False,
+    ) -> None:
+        self.commission_model: CommissionModel = commission or NoCommission()
+        self.slippage_model: SlippageModel = slippage or NoSlippage()
+        self.fill_model = fill_model or FillModel()
+        self.allow_negative_cash = allow_negative_cash
+        self.allow_short = allow_short
+        self._starting_cash = to_decimal(starting_cash, field="starting_cash")
+        self._cash = self._starting_cash
+        self._positions: dict[str, Position] = {}
+        self._orders = OrderBook()
+        self._last_ts: datetime | None = None
+        self._net_flows = ZERO
+        self._total_commission = ZERO
+        self._total_slippage = ZERO
+        self._realized_pnl = ZERO
+        self._positions_value: Decimal | None = ZERO
+        self._market: Slice | None = None  # prices for order_value; not state
+
+    # ---- state -----------------------------------------------------------------------------
+    @property
+    def cash(self) -> Decimal:
+        return self._cash
+
+    @property
+    def starting_cash(self) -> Decimal:
+        return self._starting_cash
+
+    @property
+    def positions(self) -> Mapping[str, Position]:
+        """A read-only view: asset -> Position (positions at zero are removed)."""
+        return MappingProxyType(self._positions)
+
+    @property
+    def positions_value(self) -> Decimal:
+        value = self._positions_value
+        if value is None:
+            value = sum((p.amount * p.last_price for p in self._positions.values()), ZERO)
+            self._positions_value = value
+        return value
+
+    @property
+    def portfolio_value(self) -> Decimal:
+        return self._cash + self.positions_value
+
+    @property
+    def open_orders(self) -> list[Order]:
+        return list(self._orders.open)
+
+    @property
+    def orders(self) -> dict[int, Order]:
+        """Open orders and the last `CLOSED_ORDERS_KEPT` closed ones, by id."""
+        return self._orders.by_id()
+
+    def get_order(self, order_id: int) -> Order | None:
+        return self._orders.get(order_id)
+
+    @property
+    def last_ts(self) -> datetime | None:
+        return self._last_ts
+
+    @property
+    def net_flows(self) -> Decimal:
+        return self._net_flows
+
+    @property
+    def total_commission(self) -> Decimal:
+        return self._total_commission
+
+    @property
+    def total_slippage(self) -> Decimal:
+        return self._total_slippage
+
+    @property
+    def realized_pnl(self) -> Decimal:
+        """Realised P&L of every position ever reduced, gross of commission."""
+        return self._realized_pnl
+
+    @property
+    def lot_size(self) -> Decimal:
+        return self.fill_model.lot_size
+
+    # ---- trading ---------------------------------------------------------------------------
+    def order(
+        self,
+        asset: str,
+        amount: Number,
+        limit_price: Number | None = None,
+        stop_price: Number | None = None,
+    ) -> Order:
+        """Place an order (amount > 0 buys). Invalid input raises `InvalidInputError`; a sell
+        that would go short without `allow_short` is returned REJECTED."""
+        if not isinstance(asset, str) or not asset:
+            raise InvalidInputError(f"asset must be a non-empty str, got {asset!r}")
+        qty = to_decimal(amount, field="amount")
+        if qty == 0:
+            raise InvalidInputError(f"{asset}: order amount must not be 0")
+        if not self.fill_model.is_lot_multiple(qty):
+            raise InvalidInputError(f"{asset}: amount {qty} is not a multiple of {self.lot_size}")
+        limit = _price(limit_price, "limit_price")
+        stop = _price(stop_price, "stop_price")
+        order = Order(0, asset, qty, limit, stop, created_ts=self._last_ts)
+        if qty < 0 and not self.allow_short:
+            held = self._held(asset)
+            selling = qty + self._orders.pending(asset, sells_only=True)
+            if held + selling < 0:
+                order.status = OrderStatus.REJECTED
+                order.reason = f"short selling not allowed: holds {held}, sells {-selling}"
+        return self._orders.new(order)
+
+    def order_value(
+        self,
+        asset: str,
+        value: Number,
+        limit_price: Number | None = None,
+        stop_price: Number | None = None,
+    ) -> Order:
+        """Order `value / last price` shares, rounded toward zero to whole lots."""
+        amount = self._value_to_amount(asset, to_decimal(value, field="value"))
+        return self.order(asset, amount, limit_price, stop_price)
+
+    def order_target(
+        self,
+        asset: str,
+        target: Number,
+        limit_price: Number | None = None,
+        stop_price: Number | None = None,
+    ) -> Order | None:
+        """Order what brings position + open orders for `asset` to `target` shares; None
+        when already there."""
+        goal = to_decimal(target, field="target")
+        delta = goal - self._held(asset) - self._orders.pending(asset)
+        if delta == 0:
+            return None
+        return self.order(asset, delta, limit_price, stop_price)
+
+    def order_target_value(
+        self,
+        asset: str,
+        target_value: Number,
+        limit_price: Number | None = None,
+        stop_price: Number | None = None,
+    ) -> Order | None:
+        target = self._value_to_amount(asset, to_decimal(target_value, field="target_value"))
+        return self.order_target(asset, target, limit_price, stop_price)
+
+    def order_target_percent(
+        self,
+        asset: str,
+        target: Number,
+        limit_price: Number | None = None,
+        stop_price: Number | None = None,
+    ) -> Order | None:
+        """Target `target` x this ledger's portfolio value in `asset`."""
+        value = to_decimal(target, field="target") * self.portfolio_value
+        return self.order_target_value(asset, value, limit_price, stop_price)
+
+    def cancel_order(self, order_or_id: Order | int, reason: str = "cancelled") -> None:
+        """Cancel an open order; closed orders are left as they are."""
+        order_id = order_or_id.id if isinstance(order_or_id, Order) else order_or_id
+        self._orders.cancel(order_id, reason)
+
+    def cancel_all_orders(self, reason: str = "cancelled") -> int:
+        return self._orders.cancel_all(reason)
+
+    # ---- driven by the fund ----------------------------------------------------------------
+    def process_slice(self, market: Slice) -> list[Fill]:
+        """Fill the open orders against `market`, then mark every position to its close."""
+        self._last_ts = market.ts
+        fills = self._execute(market) if self._orders.open else []
+        self.mark(market)
+        return fills
+
+    def mark(self, market: Slice) -> None:
+        """Mark positions to their bar's close; assets without a bar keep their last price."""
+        self._market = market
+        total = ZERO
+        for asset, position in self._positions.items():
+            if asset in market:
+                position.last_price = market[asset].close
+            total += position.amount * position.last_price
+        self._positions_value = total
+
+    def transfer_in(self, amount: Number) -> TransferResult:
+        cash = _transfer_amount(amount)
+        self._cash += cash
+        self._net_flows += cash
+        return TransferResult(cash)
+
+    def transfer_out(self, amount: Number) -> TransferResult:
+        """Withdraw `amount`, selling long positions pro rata at the mark when cash is short
+        (cash after the withdrawal is >= 0, an overdraft included).
+
+        Raises `InsufficientFundsError`, changing nothing, when selling everything is not
+        enough. Open orders stay open. Zero moves nothing."""
+        cash = _transfer_amount(amount)
+        plan = self._plan_sales(cash) if cash and self._cash < cash else {}
+        fills = tuple(self._force(asset, qty) for asset, qty in plan.items())
+        self._cash -= cash
+        self._net_flows -= cash
+        return TransferResult(cash, _costs(fills), fills)
+
+    def liquidate(self) -> TransferResult:
+        """Cancel every order and close every position (sell longs, buy back shorts) at the
+        mark with costs. Moves no cash out (`amount` 0): follow with `transfer_out`."""
+        self.cancel_all_orders("liquidated")
+        fills = tuple(self._force(a, p.amount) for a, p in list(self._positions.items()))
+        return TransferResult(ZERO, _costs(fills), fills)
+
+    def add_position(
+        self, asset: str, amount: Number, cost_basis: Number, last_price: Number
+    ) -> None:
+        """Receive a position without trading (no cash moves). Merging into a held position
+        needs the same mark, so that value in == value added; a position of the opposite sign
+        nets against the held one as if traded at the incoming cost basis."""
+        qty = to_decimal(amount, field="amount")
+        basis = _price(cost_basis, "cost_basis")
+        mark = _price(last_price, "last_price")
+        if qty == 0 or basis is None or mark is None:
+            raise InvalidInputError(f"{asset}: add_position needs amount != 0 and prices")
+        held = self._positions.get(asset)
+        if held is not None and held.last_price != mark:
+            raise InvalidInputError(
+                f"{asset}: marked at {held.last_price} here, {mark} in the incoming position"
+            )
+        self._update_position(asset, qty, basis, mark)
+
+    def take_positions(self, positions: Iterable[Position]) -> None:
+        for p in positions:
+            self.add_position(p.asset, p.amount, p.cost_basis, p.last_price)
+
+    def release_positions(self) -> list[Position]:
+        """Remove and return every position (no cash moves; open orders stay)."""
+        released = list(self._positions.values())
+        self._positions = {}
+        self._positions_value = ZERO
+        return released
+
+    # ---- persistence -----------------------------------------------------------------------
+    def __eq__(self, other: object) -> bool:
+        """Equal state to the digit: what `to_state` holds (the models are not compared)."""
+        if not isinstance(other, Ledger):
+            return NotImplemented
+        return self.to_state() == other.to_state()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"Ledger(cash={self._cash}, positions={len(self._positions)}, "
+            f"open_orders={len(self._orders.open)}, value={self.portfolio_value})"
+        )
+
+    def to_state(self) -> dict[str, Any]:
+        """JSON-able state (Decimals as str); `from_state` restores an equal ledger."""
+        return {
+            "version": STATE_VERSION,
+            **{name: str(getattr(self, "_" + name)) for name in _MONEY_STATE},
+            "positions": [p.to_state() for p in self._positions.values()],
+            **self._orders.to_state(),
+            "last_ts": None if self._last_ts is None else self._last_ts.isoformat(),
+            "allow_negative_cash": self.allow_negative_cash,
+            "allow_short": self.allow_short,
+        }
+
+    @classmethod
+    def from_state(
+        cls,
+        state: Mapping[str, Any],
+        *,
+        commission: CommissionModel | None = None,
+        slippage: SlippageModel | None = None,
+        fill_model: FillModel | None = None,
+    ) -> Ledger:
+        if state.get("version") != STATE_VERSION:
+            raise InvalidInputError(f"unsupported ledger state version {state.get('version')!r}")
+        ledger = cls(commission=commission, slippage=slippage, fill_model=fill_model)
+        try:
+            ledger._restore(state)
+        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+            raise InvalidInputError(f"invalid ledger state: {exc!r}") from None
+        return ledger
+
+    def _restore(self, state: Mapping[str, Any]) -> None:
+        for name in _MONEY_STATE:
+            setattr(self, "_" + name, Decimal(state[name]))
+        positions = map(Position.from_state, state["positions"])
+        self._positions = {position.asset: position for position in positions}
+        self._positions_value = None
+        self._orders = OrderBook.from_state(state)
+        ts = state["last_ts"]
+        self._last_ts = None if ts is None else datetime.fromisoformat(ts)
+        self.allow_negative_cash = bool(state["allow_negative_cash"])
+        self.allow_short = bool(state["allow_short"])
+
+    # ---- internals -------------------------------------------------------------------------
+    def _held(self, asset: str) -> Decimal:
+        position = self._positions.get(asset)
+        return ZERO if position is None else position.amount
+
+    def _last_price(self, asset: str) -> Decimal:
+        position = self._positions.get(asset)
+        if position is not None:
+            return position.last_price
+        if self._market is not None and asset in self._market:
+            return self._market[asset].close
+        raise InvalidInputError(f"{asset}: no price yet (no position and no bar seen)")
+
+    def _value_to_amount(self, asset: str, value: Decimal) -> Decimal:
+        return self.fill_model.lots(value / self._last_price(asset))
+
+    def _execute(self, market: Slice) -> list[Fill]:
+        fills: list[Fill] = []
+
+        def execute(order: Order, match: Match) -> bool:
+            fill = self._fill(order, match)
+            if fill is not None:
+                fills.append(fill)
+            return fill is not None
+
+        self.fill_model.fill_orders(self._orders.open, market, self.slippage_model, execute)
+        self._orders.sweep()
+        return fills
+
+    def _fill(self, order: Order, match: Match) -> Fill | None:
+        amount, price = match.amount, match.price
+        commission = self.commission_model.commission(amount, price, order=order)
+        reason = self._fill_refusal(order.asset, amount, amount * price + commission)
+        if reason is not None:
+            order.status = OrderStatus.REJECTED
+            order.reason = reason
+            return None
+        order.filled += amount
+        order.commission += commission
+        if order.filled == order.amount:
+            order.status = OrderStatus.FILLED
+        return self._book(order.id, order.asset, amount, price, commission, match.reference)
+
+    def _fill_refusal(self, asset: str, amount: Decimal, cost: Decimal) -> str | None:
+        if amount < 0 and not self.allow_short:
+            held = self._held(asset)
+            if held + amount < 0:
+                return f"short selling not allowed: holds {held}, sells {-amount}"
+        if cost > 0 and self._cash < cost and not self.allow_negative_cash:
+            return f"insufficient cash: needs {format_money(cost)}, has {format_money(self._cash)}"
+        return None
+
+    def _book(
+        self,
+        order_id: int,
+        asset: str,
+        amount: Decimal,
+        price: Decimal,
+        commission: Decimal,
+        reference: Decimal,
+    ) -> Fill:
+        """Apply one execution to cash, position and totals."""
+        self._cash -= amount * price + commission
+        self._update_position(asset, amount, price, price)
+        slippage = abs(price - reference) * abs(amount)
+        self._total_commission += commission
+        self._total_slippage += slippage
+        return Fill(order_id, self._last_ts, asset, amount, price, commission, slippage)
+
+    def _update_position(
+        self, asset: str, amount: Decimal, price: Decimal, last_price: Decimal
+    ) -> None:
+        self._positions_value = None
+        position = self._positions.get(asset)
+        if position is None:
+            self._positions[asset] = Position(asset, amount, price, last_price)
+            return
+        self._realized_pnl += position.apply(amount, price)
+        if position.amount == 0:
+            del self._positions[asset]
+
+    def _force(self, asset: str, qty: Decimal) -> Fill:
+        """Close `qty` of `asset` (positive: sell) at the mark, as an order of its own."""
+        mark = self._positions[asset].last_price
+        price, commission = self._forced_terms(asset, qty)
+        return self._book(FUND_ORDER_ID, asset, -qty, price, commission, mark)
+
+    def _forced_terms(self, asset: str, qty: Decimal) -> tuple[Decimal, Decimal]:
+        mark = self._positions[asset].last_price
+        price = forced_price(asset, -qty, mark, self._last_ts, self.slippage_model)
+        return price, self.commission_model.commission(qty, price)
+
+    def _proceeds(self, sales: Mapping[str, Decimal]) -> Decimal:
+        """Cash that selling `sales` (asset -> quantity) at the mark would bring in."""
+        total = ZERO
+        for asset, qty in sales.items():
+            if qty:
+                price, commission = self._forced_terms(asset, qty)
+                total += qty * price - commission
+        return total
+
+    def _plan_sales(self, amount: Decimal) -> dict[str, Decimal]:
+        longs = {a: (p.amount, p.last_price) for a, p in self._positions.items() if p.amount > 0}
+        plan = self.fill_model.plan_sales(amount - self._cash, longs, self._proceeds)
+        if plan is None:
+            raise InsufficientFundsError(
+                f"cannot raise {amount}: cash {self._cash}, positions bring "
+                f"{self._proceeds({a: q for a, (q, _) in longs.items()})} after costs"
+            )
+        return plan
+
+
+def _price(value: Number | None, field: str) -> Decimal | None:
+    if value is None:
+        return None
+    price = to_decimal(value, field=field)
+    if price <= 0:
+        raise InvalidInputError(f"{field} must be > 0, got {price}")
+    return price
+
+
+def _transfer_amount(value: Number) -> Decimal:
+    """A finite amount >= 0 (zero moves nothing, so callers need not special-case it)."""
+    amount = to_decimal(value, field="amount")
+    if amount < 0:
+        raise InvalidInputError(f"amount must be >= 0, got {amount}")
+    return amount
+
+
+def _costs(fills: tuple[Fill, ...]) -> Decimal:
+    return sum((f.commission + f.slippage for f in fills), ZERO)
+
+
+DecimalLedger = Ledger

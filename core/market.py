@@ -1,0 +1,157 @@
+"""Market data as the core sees it: validated `Bar`s grouped into `Slice`s by timestamp."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from core.errors import InvalidBarError, InvalidInputError
+from core.money import to_decimal
+
+BAR_FIELDS = ("open", "high", "low", "close", "volume")
+"""Fields of a bar; `price` is accepted as an alias of `close` wherever a field is named."""
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """One OHLCV bar. Prices are positive Decimals; `volume` is None when unknown.
+
+    Construction validates the bar and raises `InvalidBarError` with a reason code:
+    `non_positive_price`, `high_below_low`, `open_outside_range`, `close_outside_range`,
+    `negative_volume`. Use `Bar.of(...)` to convert ints, strings and floats.
+    """
+
+    ts: datetime
+    symbol: str
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        if min(self.open, self.high, self.low, self.close) <= 0:
+            raise InvalidBarError("non_positive_price", f"{self.symbol}: prices must be > 0")
+        if self.high < self.low:
+            raise InvalidBarError("high_below_low", f"{self.symbol}: high < low")
+        if not self.low <= self.open <= self.high:
+            raise InvalidBarError("open_outside_range", f"{self.symbol}: open outside [low, high]")
+        if not self.low <= self.close <= self.high:
+            raise InvalidBarError(
+                "close_outside_range", f"{self.symbol}: close outside [low, high]"
+            )
+        if self.volume is not None and self.volume < 0:
+            raise InvalidBarError("negative_volume", f"{self.symbol}: volume < 0")
+
+    @classmethod
+    def of(
+        cls,
+        ts: datetime,
+        symbol: str,
+        open: object,
+        high: object,
+        low: object,
+        close: object,
+        volume: object = None,
+    ) -> Bar:
+        """Build a bar from any numbers; NaN and infinities raise `InvalidBarError`."""
+        try:
+            prices = [
+                to_decimal(v, field=f)
+                for v, f in zip((open, high, low, close), BAR_FIELDS[:4], strict=True)
+            ]
+            vol = None if volume is None else to_decimal(volume, field="volume")
+        except InvalidInputError as exc:
+            raise InvalidBarError("non_finite", f"{symbol}: {exc}") from None
+        return cls(ts, symbol, prices[0], prices[1], prices[2], prices[3], vol)
+
+    @classmethod
+    def flat(cls, ts: datetime, symbol: str, price: object, volume: object = None) -> Bar:
+        """A bar where open = high = low = close = price (the seed's `{"price": ...}` form)."""
+        return cls.of(ts, symbol, price, price, price, price, volume)
+
+    @property
+    def price(self) -> Decimal:
+        return self.close
+
+    def __getitem__(self, field: str) -> Any:
+        """`bar["price"]`, `bar["close"]`, `bar["volume"]`... (the seed's mapping access)."""
+        if field == "price":
+            return self.close
+        if field in BAR_FIELDS:
+            return getattr(self, field)
+        raise KeyError(field)
+
+
+class Slice(Mapping[str, Bar]):
+    """All bars of one timestamp: the unit of synchronisation. Maps symbol -> Bar."""
+
+    __slots__ = ("ts", "_bars")
+
+    def __init__(self, ts: datetime, bars: Mapping[str, Bar] | None = None) -> None:
+        self.ts = ts
+        self._bars: dict[str, Bar] = dict(bars or {})
+        for symbol, bar in self._bars.items():
+            if bar.symbol != symbol:
+                raise InvalidInputError(f"bar for {bar.symbol!r} filed under {symbol!r}")
+            if bar.ts != ts:
+                raise InvalidInputError(f"bar {symbol} at {bar.ts} in slice {ts}")
+
+    @classmethod
+    def coerce(cls, ts: datetime, data: object) -> Slice:
+        """Accept a `Slice`, a mapping of symbol -> `Bar`, or the seed's mapping of
+        symbol -> `{"price": ..., "volume": ...}` (or open/high/low/close keys)."""
+        if isinstance(data, Slice):
+            if data.ts != ts:
+                raise InvalidInputError(f"slice at {data.ts} passed for timestamp {ts}")
+            return data
+        if not isinstance(data, Mapping):
+            raise InvalidInputError(f"market data must be a mapping, got {type(data).__name__}")
+        bars: dict[str, Bar] = {}
+        for symbol, item in data.items():
+            bars[symbol] = _coerce_bar(ts, str(symbol), item)
+        return cls(ts, bars)
+
+    def __getitem__(self, symbol: str) -> Bar:
+        return self._bars[symbol]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._bars)
+
+    def __len__(self) -> int:
+        return len(self._bars)
+
+    def __contains__(self, symbol: object) -> bool:
+        return symbol in self._bars
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Slice):
+            return NotImplemented
+        return self.ts == other.ts and self._bars == other._bars
+
+    def __hash__(self) -> int:
+        return hash((self.ts, tuple(self._bars.items())))
+
+    def __repr__(self) -> str:
+        return f"Slice({self.ts!s}, {sorted(self._bars)})"
+
+
+def _coerce_bar(ts: datetime, symbol: str, item: object) -> Bar:
+    if isinstance(item, Bar):
+        if item.ts != ts or item.symbol != symbol:
+            return Bar(ts, symbol, item.open, item.high, item.low, item.close, item.volume)
+        return item
+    if not isinstance(item, Mapping):
+        raise InvalidInputError(f"{symbol}: bar must be a Bar or a mapping, got {item!r}")
+    volume = item.get("volume")
+    if "close" in item or "open" in item:
+        missing = [f for f in ("open", "high", "low", "close") if f not in item]
+        if missing:
+            raise InvalidInputError(f"{symbol}: bar mapping lacks {', '.join(missing)}")
+        return Bar.of(ts, symbol, item["open"], item["high"], item["low"], item["close"], volume)
+    if "price" not in item:
+        raise InvalidInputError(f"{symbol}: bar mapping needs 'price' or open/high/low/close")
+    return Bar.flat(ts, symbol, item["price"], volume)

@@ -1,0 +1,78 @@
+"""Decimal money helpers: conversion of user input and the quanta paperfund rounds to.
+
+Money is Decimal end to end. Amounts are exact except where a quantum below is applied
+explicitly, so the same inputs always give the same digits.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+
+from core.errors import InvalidInputError
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+HUNDRED = Decimal(100)
+BPS = Decimal(10_000)
+
+CASH_QUANTUM = Decimal("0.01")
+"""Capital transfers and commissions are rounded to cents."""
+
+PRICE_QUANTUM = Decimal("0.00000001")
+"""Fill prices after slippage are rounded to 1e-8."""
+
+WEIGHT_QUANTUM = Decimal("0.0000000001")
+"""Allocation weights handed to the fund are multiples of 1e-10."""
+
+WEIGHT_NOISE = Decimal("1e-18")
+"""A weight total above 1 by at most this much is Decimal rounding noise, not an error."""
+
+Number = Decimal | int | str | float
+
+
+def to_decimal(value: object, *, field: str = "value") -> Decimal:
+    """Convert Decimal, int, str or float (through its shortest repr) to a finite Decimal.
+
+    Raises `InvalidInputError` (a `ValueError`) naming `field` for anything else, for NaN and
+    for infinities.
+    """
+    if isinstance(value, bool):
+        raise InvalidInputError(f"{field} must be a number, got bool {value!r}")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, float):
+        result = Decimal(repr(value))
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except ArithmeticError:
+            raise InvalidInputError(f"{field} must be a number, got {value!r}") from None
+    else:
+        raise InvalidInputError(f"{field} must be a number, got {type(value).__name__} {value!r}")
+    if not result.is_finite():
+        raise InvalidInputError(f"{field} must be finite, got {value!r}")
+    return result
+
+
+def quantize_cash(amount: Decimal, rounding: str = ROUND_HALF_EVEN) -> Decimal:
+    return amount.quantize(CASH_QUANTUM, rounding=rounding)
+
+
+def quantize_price(price: Decimal) -> Decimal:
+    return price.quantize(PRICE_QUANTUM, rounding=ROUND_HALF_EVEN)
+
+
+def quantize_weight(weight: Decimal) -> Decimal:
+    """Round a weight down to the weight quantum, so totals never grow by rounding."""
+    return weight.quantize(WEIGHT_QUANTUM, rounding=ROUND_DOWN)
+
+
+def format_pct(fraction: Decimal | float, places: int = 2) -> str:
+    """0.05 -> '5.00%' (the seed's string format for percentages)."""
+    return f"{float(fraction) * 100:.{places}f}%"
+
+
+def format_money(amount: Decimal) -> str:
+    return str(amount.quantize(CASH_QUANTUM, rounding=ROUND_HALF_EVEN))

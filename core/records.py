@@ -1,0 +1,93 @@
+"""The fund's records of its strategies and of its rebalances (seed names)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from core.ledger import Ledger
+from core.money import ZERO, format_pct
+from core.performance import StrategyPerformance
+from core.step import StrategyContext
+
+
+class StrategyState(Enum):
+    """Strategy lifecycle states."""
+
+    INITIALIZING = "initializing"
+    RUNNING = "running"
+    PAUSED = "paused"
+    LIQUIDATING = "liquidating"
+    STOPPED = "stopped"
+
+
+@dataclass(eq=False)
+class StrategyAllocation:
+    """The fund's record of one strategy (seed name and fields).
+
+    `allocated_capital` is the net capital the fund has put in (transfers in minus transfers
+    out), `target_weight` the fraction of the fund's value it was last allocated, `value` its
+    latest marked value as reported by its host. `ledger` and `strategy` are set when the
+    strategy runs in this process and are `None` when a worker elsewhere hosts them.
+    """
+
+    strategy_id: str
+    strategy: Any
+    allocated_capital: Decimal
+    ledger: Ledger | None
+    performance: StrategyPerformance
+    state: StrategyState = StrategyState.INITIALIZING
+    metadata: dict[str, Any] = field(default_factory=dict)
+    created_at: datetime | None = None
+    target_weight: Decimal = ZERO
+    value: Decimal = ZERO
+    cash: Decimal = ZERO
+    context: StrategyContext | None = None
+    consecutive_errors: int = 0
+    error_count: int = 0
+    last_error: str | None = None
+    pause_reason: str | None = None
+
+    @property
+    def current_value(self) -> Decimal:
+        """Current marked value of this strategy."""
+        return self.value
+
+    @property
+    def return_pct(self) -> Decimal:
+        """Return on the net capital put in (a fraction: 0.05 = 5 %)."""
+        if self.allocated_capital > ZERO:
+            return (self.current_value - self.allocated_capital) / self.allocated_capital
+        return ZERO
+
+    @property
+    def is_active(self) -> bool:
+        return self.state is StrategyState.RUNNING
+
+    def __repr__(self) -> str:
+        return (
+            f"StrategyAllocation(id={self.strategy_id}, capital={self.allocated_capital}, "
+            f"value={self.current_value}, return={format_pct(self.return_pct)}, "
+            f"state={self.state.value})"
+        )
+
+
+@dataclass(frozen=True)
+class RebalanceRecord:
+    """One applied rebalance: when, why, weights before and after, money moved, costs.
+
+    `transfers` maps strategy id to the cash moved (positive into the strategy).
+    """
+
+    ts: datetime | None
+    reason: str
+    weights_before: dict[str, Decimal]
+    weights_after: dict[str, Decimal]
+    targets: dict[str, Decimal]
+    transfers: dict[str, Decimal]
+    costs: Decimal
+    fund_value_before: Decimal
+    fund_value_after: Decimal

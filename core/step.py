@@ -1,0 +1,103 @@
+"""The strategy step: one function shared by every driver of a strategy.
+
+`run_step` fills the ledger's pending orders against the slice, marks it to market and, when
+the strategy is trading, calls its `handle_data(context, data, ledger)`. The in-process
+`PortfolioAllocator` and the daemon's workers both call it, so a fund gives the same bytes
+whichever way its strategies are hosted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol, runtime_checkable
+
+from core.history import BarData
+from core.ledger import Ledger
+from core.orders import Fill
+
+
+@runtime_checkable
+class Strategy(Protocol):
+    """What the fund needs of a strategy: the seed's `handle_data(context, data, ledger)`.
+
+    `initialize(context)` is optional and runs once, when the strategy joins the fund.
+    """
+
+    def handle_data(self, context: Any, data: BarData, ledger: Ledger) -> None: ...
+
+
+class StrategyContext:
+    """The persistent `context` of one strategy: a free-form attribute bag.
+
+    It survives from bar to bar (and, in the daemon, across restarts), so strategies keep
+    their own state on it. `strategy_id` is set by the fund.
+    """
+
+    def __init__(self, strategy_id: str, **attributes: Any) -> None:
+        self.strategy_id = strategy_id
+        self.__dict__.update(attributes)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, StrategyContext):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        items = ", ".join(f"{k}={v!r}" for k, v in self.__dict__.items())
+        return f"StrategyContext({items})"
+
+
+@dataclass(frozen=True, slots=True)
+class StepReport:
+    """What one strategy reports after a slice: its marked value and what happened."""
+
+    strategy_id: str
+    ts: datetime
+    value: Decimal
+    cash: Decimal
+    fills: tuple[Fill, ...]
+    traded: bool
+    error: str | None = None
+
+
+def initialize_strategy(strategy: Any, context: StrategyContext) -> None:
+    """Run the optional `initialize(context)` hook."""
+    initialize = getattr(strategy, "initialize", None)
+    if callable(initialize):
+        initialize(context)
+
+
+def run_step(
+    strategy_id: str,
+    strategy: Any,
+    context: StrategyContext,
+    ledger: Ledger,
+    data: BarData,
+    *,
+    trading: bool,
+) -> StepReport:
+    """Fill pending orders at this slice, mark to market, then let the strategy trade.
+
+    A strategy that raises does not stop the fund: the error is returned in the report and
+    whatever it did to its own ledger before raising stands (orders it placed stay open).
+    """
+    fills = ledger.process_slice(data.slice)
+    error: str | None = None
+    if trading:
+        try:
+            strategy.handle_data(context, data, ledger)
+        except Exception as exc:  # strategy code is untrusted; isolate its failure
+            error = f"{type(exc).__name__}: {exc}"
+    return StepReport(
+        strategy_id,
+        data.slice.ts,
+        ledger.portfolio_value,
+        ledger.cash,
+        tuple(fills),
+        trading,
+        error,
+    )

@@ -1,0 +1,1 @@
+"""The paperfund process: feeds, supervisor, persistence, control plane, CLI."""

@@ -1,0 +1,1 @@
+"""Market data feeds: each yields `core.market.Slice`s in timestamp order."""

@@ -1,0 +1,100 @@
+"""Core throughput: strategy-bar updates per second through `PortfolioAllocator.execute_bar`,
+against a hand-written minimal loop (same ledger, same statistics, no framework) measured in
+the same run, for N = 1, 10, 100, 1000 SMA-crossover strategies over the shipped daily data.
+
+    .venv/bin/python -m tests.bench.core_throughput [--sizes 1,10,100,1000] [--bars N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import platform
+import time
+from collections import deque
+from decimal import Decimal
+
+from core import Ledger, PortfolioAllocator, StrategyPerformance
+from core.market import Slice
+from tests.support.market_data import align, load_closes, load_ohlcv
+from workers.strategies import MovingAverageCrossover
+
+FAST, SLOW = 10, 30
+
+
+def market_slices() -> tuple[list[Slice], list[str]]:
+    """Every shipped daily series aligned by date (symbols missing on a day are absent)."""
+    series = [load_ohlcv(s) for s in ("NVDA", "ORCL", "YHOO")]
+    series += list(load_closes().values())
+    slices = align(series)
+    symbols = sorted({b.symbol for s in series for b in s})
+    return slices, symbols
+
+
+def run_framework(slices: list[Slice], symbols: list[str], n: int) -> float:
+    fund = PortfolioAllocator(Decimal(1_000_000) * n, name="bench")
+    share = Decimal(1) / n
+    for i in range(n):
+        strategy = MovingAverageCrossover([symbols[i % len(symbols)]], FAST, SLOW)
+        fund.add_strategy(f"s{i}", strategy, share)
+    gc.collect()
+    start = time.perf_counter()
+    for market in slices:
+        fund.execute_bar(market.ts, market)
+    return time.perf_counter() - start
+
+
+def run_minimal(slices: list[Slice], symbols: list[str], n: int) -> float:
+    """The same work without the framework: ledger, inline SMA, performance update."""
+    books = []
+    for i in range(n):
+        ledger = Ledger()
+        ledger.transfer_in(Decimal(1_000_000))
+        perf = StrategyPerformance(f"s{i}", 252)
+        perf.update(None, ledger.portfolio_value)
+        books.append((symbols[i % len(symbols)], ledger, perf, deque(maxlen=SLOW), [False]))
+    gc.collect()
+    start = time.perf_counter()
+    for market in slices:
+        ts = market.ts
+        for symbol, ledger, perf, window, long in books:
+            ledger.process_slice(market)
+            bar = market.get(symbol)
+            if bar is not None:
+                window.append(float(bar.close))
+                if len(window) == SLOW:
+                    fast = sum(list(window)[-FAST:]) / FAST
+                    want = fast > sum(window) / SLOW
+                    if want != long[0]:
+                        long[0] = want
+                        ledger.order_target_percent(symbol, 0.95 if want else 0)
+            perf.update(ts, ledger.portfolio_value)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="1,10,100,1000")
+    parser.add_argument("--bars", type=int, default=0, help="limit bars (0 = full series)")
+    args = parser.parse_args()
+    slices, symbols = market_slices()
+    if args.bars:
+        slices = slices[: args.bars]
+    print(f"python {platform.python_version()} on {platform.machine()}; {len(slices)} slices")
+    print(f"{'N':>6} {'updates':>10} {'framework/s':>12} {'minimal/s':>12} {'ratio':>6}")
+    for n in (int(x) for x in args.sizes.split(",")):
+        updates = n * len(slices)
+        framework = updates / run_framework(slices, symbols, n)
+        minimal = updates / run_minimal(slices, symbols, n)
+        ratio = framework / minimal
+        print(f"{n:>6} {updates:>10} {framework:>12,.0f} {minimal:>12,.0f} {ratio:>6.2f}")
+    try:
+        from tests.bench import allocation_timing
+    except ImportError:
+        return
+    print()
+    allocation_timing.run()
+
+
+if __name__ == "__main__":
+    main()
