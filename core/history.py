@@ -14,35 +14,37 @@ DEFAULT_HISTORY_BARS = 256
 
 
 class MarketHistory:
-    """The last `max_bars` bars of every symbol seen, appended slice by slice.
+    """The last `max_bars` slices, appended once per slice (O(1)).
 
-    Memory is bounded by `max_bars` per symbol, whatever the run length.
+    `bars(symbol, n)` looks back through those slices for the symbol's last `n` bars, so a
+    symbol that misses some slices has fewer bars within the window. Memory is bounded by
+    `max_bars` slices whatever the run length.
     """
 
-    __slots__ = ("max_bars", "_bars")
+    __slots__ = ("_slices", "max_bars")
 
     def __init__(self, max_bars: int = DEFAULT_HISTORY_BARS) -> None:
         if max_bars < 1:
             raise InvalidInputError(f"max_bars must be >= 1, got {max_bars}")
         self.max_bars = max_bars
-        self._bars: dict[str, deque[Bar]] = {}
+        self._slices: deque[Slice] = deque(maxlen=max_bars)
 
     def append(self, market: Slice) -> None:
-        for symbol, bar in market.items():
-            series = self._bars.get(symbol)
-            if series is None:
-                series = self._bars[symbol] = deque(maxlen=self.max_bars)
-            series.append(bar)
+        self._slices.append(market)
 
     def bars(self, symbol: str, n: int) -> list[Bar]:
+        """The symbol's last `n` bars (fewer if the window holds fewer), oldest first."""
         if n < 1 or n > self.max_bars:
             raise InvalidInputError(f"history length must be in [1, {self.max_bars}], got {n}")
-        series = self._bars.get(symbol)
-        if not series:
-            return []
-        if n >= len(series):
-            return list(series)
-        return list(series)[-n:]
+        found: list[Bar] = []
+        for market in reversed(self._slices):
+            bar = market.get(symbol)
+            if bar is not None:
+                found.append(bar)
+                if len(found) == n:
+                    break
+        found.reverse()
+        return found
 
 
 class BarData:

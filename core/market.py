@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import ItemsView, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -117,6 +117,12 @@ class Slice(Mapping[str, Bar]):
 
     def __getitem__(self, symbol: str) -> Bar:
         return self._bars[symbol]
+
+    def get(self, symbol: str, default: Bar | None = None) -> Bar | None:  # type: ignore[override]
+        return self._bars.get(symbol, default)
+
+    def items(self) -> ItemsView[str, Bar]:
+        return self._bars.items()
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._bars)

@@ -8,10 +8,9 @@ whichever way its strategies are hosted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from core.history import BarData
 from core.ledger import Ledger
@@ -51,9 +50,11 @@ class StrategyContext:
         return f"StrategyContext({items})"
 
 
-@dataclass(frozen=True, slots=True)
-class StepReport:
-    """What one strategy reports after a slice: its marked value and what happened."""
+class StepReport(NamedTuple):
+    """What one strategy reports after a slice: its marked value and what happened.
+
+    A NamedTuple: immutable, picklable, and cheap to build once per strategy per slice.
+    """
 
     strategy_id: str
     ts: datetime

@@ -45,28 +45,36 @@ def run_framework(slices: list[Slice], symbols: list[str], n: int) -> float:
 
 
 def run_minimal(slices: list[Slice], symbols: list[str], n: int) -> float:
-    """The same work without the framework: ledger, inline SMA, performance update."""
+    """The same work without the framework: ledger, inline O(1) SMAs, performance update."""
     books = []
     for i in range(n):
         ledger = Ledger()
         ledger.transfer_in(Decimal(1_000_000))
         perf = StrategyPerformance(f"s{i}", 252)
         perf.update(None, ledger.portfolio_value)
-        books.append((symbols[i % len(symbols)], ledger, perf, deque(maxlen=SLOW), [False]))
+        # symbol, ledger, perf, window, [fast sum, slow sum, long]
+        state: list = [0.0, 0.0, False]
+        books.append((symbols[i % len(symbols)], ledger, perf, deque(maxlen=SLOW), state))
     gc.collect()
     start = time.perf_counter()
     for market in slices:
         ts = market.ts
-        for symbol, ledger, perf, window, long in books:
+        for symbol, ledger, perf, window, state in books:
             ledger.process_slice(market)
             bar = market.get(symbol)
             if bar is not None:
-                window.append(float(bar.close))
+                price = float(bar.close)
                 if len(window) == SLOW:
-                    fast = sum(list(window)[-FAST:]) / FAST
-                    want = fast > sum(window) / SLOW
-                    if want != long[0]:
-                        long[0] = want
+                    state[1] -= window[0]
+                if len(window) >= FAST:
+                    state[0] -= window[-FAST]
+                window.append(price)
+                state[0] += price
+                state[1] += price
+                if len(window) == SLOW:
+                    want = state[0] / FAST > state[1] / SLOW
+                    if want != state[2]:
+                        state[2] = want
                         ledger.order_target_percent(symbol, 0.95 if want else 0)
             perf.update(ts, ledger.portfolio_value)
     return time.perf_counter() - start
