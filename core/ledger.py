@@ -31,6 +31,7 @@ from core.fills import FillModel, Match, forced_price
 from core.market import Slice
 from core.money import ZERO, Number, format_money, to_decimal
 from core.orders import FUND_ORDER_ID, Fill, Order, OrderBook, OrderStatus, Position
+from core.target_orders import TargetOrders
 
 STATE_VERSION = 1
 _MONEY_STATE = (
@@ -53,7 +54,7 @@ class TransferResult:
     fills: tuple[Fill, ...] = ()
 
 
-class Ledger:
+class Ledger(TargetOrders):
     """Cash, positions and orders of one strategy (see the module docstring for the rules).
 
     Defaults: `NoCommission`, `NoSlippage` and `FillModel()` (2.5 % volume cap, whole-share
@@ -177,53 +178,6 @@ class Ledger:
                 order.status = OrderStatus.REJECTED
                 order.reason = f"short selling not allowed: holds {held}, sells {-selling}"
         return self._orders.new(order)
-
-    def order_value(
-        self,
-        asset: str,
-        value: Number,
-        limit_price: Number | None = None,
-        stop_price: Number | None = None,
-    ) -> Order:
-        """Order `value / last price` shares, rounded toward zero to whole lots."""
-        amount = self._value_to_amount(asset, to_decimal(value, field="value"))
-        return self.order(asset, amount, limit_price, stop_price)
-
-    def order_target(
-        self,
-        asset: str,
-        target: Number,
-        limit_price: Number | None = None,
-        stop_price: Number | None = None,
-    ) -> Order | None:
-        """Order what brings position + open orders for `asset` to `target` shares; None
-        when already there."""
-        goal = to_decimal(target, field="target")
-        delta = goal - self._held(asset) - self._orders.pending(asset)
-        if delta == 0:
-            return None
-        return self.order(asset, delta, limit_price, stop_price)
-
-    def order_target_value(
-        self,
-        asset: str,
-        target_value: Number,
-        limit_price: Number | None = None,
-        stop_price: Number | None = None,
-    ) -> Order | None:
-        target = self._value_to_amount(asset, to_decimal(target_value, field="target_value"))
-        return self.order_target(asset, target, limit_price, stop_price)
-
-    def order_target_percent(
-        self,
-        asset: str,
-        target: Number,
-        limit_price: Number | None = None,
-        stop_price: Number | None = None,
-    ) -> Order | None:
-        """Target `target` x this ledger's portfolio value in `asset`."""
-        value = to_decimal(target, field="target") * self.portfolio_value
-        return self.order_target_value(asset, value, limit_price, stop_price)
 
     def cancel_order(self, order_or_id: Order | int, reason: str = "cancelled") -> None:
         """Cancel an open order; closed orders are left as they are."""
@@ -378,6 +332,9 @@ class Ledger:
 
     def _value_to_amount(self, asset: str, value: Decimal) -> Decimal:
         return self.fill_model.lots(value / self._last_price(asset))
+
+    def _pending_target(self, asset: str) -> Decimal:
+        return self._held(asset) + self._orders.pending(asset)
 
     def _execute(self, market: Slice) -> list[Fill]:
         fills: list[Fill] = []
