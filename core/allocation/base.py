@@ -137,25 +137,38 @@ class Observation:
         return result
 
 
+def constant_columns(returns: FloatArray) -> BoolArray:
+    """Per column of a T×K matrix: max == min, or std < 1e-12·max(1, |mean|); fewer than
+    two rows count as constant."""
+    if returns.shape[0] < 2:
+        return np.ones(returns.shape[1], dtype=np.bool_)
+    flat = returns.max(axis=0) == returns.min(axis=0)
+    mean = returns.mean(axis=0)
+    std = np.sqrt(np.square(returns - mean).sum(axis=0) / (returns.shape[0] - 1))
+    result: BoolArray = flat | (std < _CONSTANT_STD * np.maximum(1.0, np.abs(mean)))
+    return result
+
+
 def is_constant(returns: FloatArray) -> bool:
     """max == min, or std < 1e-12·max(1, |mean|); fewer than two returns count as constant."""
-    if returns.size < 2 or returns.max() == returns.min():
-        return True
-    mean = float(returns.mean())
-    return float(returns.std(ddof=1)) < _CONSTANT_STD * max(1.0, abs(mean))
+    return bool(constant_columns(np.asarray(returns, dtype=np.float64).reshape(-1, 1))[0])
 
 
 def observe(
     series: Sequence[ReturnSeries], lookback_window: int | None, min_observations: int
 ) -> Observation:
-    returns = []
-    for s in series:
-        r = np.asarray(s.returns_array(lookback_window), dtype=np.float64)
-        if not np.isfinite(r).all():
-            raise InvalidInputError(f"returns of {s.strategy_id!r} must be finite")
-        returns.append(r)
+    returns = [np.asarray(s.returns_array(lookback_window), dtype=np.float64) for s in series]
+    constant = np.zeros(len(returns), dtype=np.bool_)
+    by_length: dict[int, list[int]] = {}
+    for i, r in enumerate(returns):
+        by_length.setdefault(r.size, []).append(i)
+    for length, members in by_length.items():
+        block = np.array([returns[i] for i in members]).reshape(len(members), length).T
+        if not np.isfinite(block).all():
+            bad = members[int(np.argmin(np.isfinite(block).all(axis=0)))]
+            raise InvalidInputError(f"returns of {series[bad].strategy_id!r} must be finite")
+        constant[members] = constant_columns(block)
     new = np.array([r.size < min_observations for r in returns], dtype=np.bool_)
-    constant = np.array([is_constant(r) for r in returns], dtype=np.bool_)
     return Observation(returns, new, constant)
 
 

@@ -76,6 +76,8 @@ class AllocationConstraints:
 
     def decimal_bounds(self, ids: Sequence[str]) -> tuple[list[Decimal], list[Decimal]]:
         """Exact (min, max) lists for `ids`, in order."""
+        if not self.strategy_min and not self.strategy_max:
+            return [self.default_min] * len(ids), [self.default_max] * len(ids)
         return [self.min_for(s) for s in ids], [self.max_for(s) for s in ids]
 
     def bounds(self, ids: Sequence[str]) -> tuple[FloatArray, FloatArray]:
@@ -85,7 +87,7 @@ class AllocationConstraints:
 
     def check_feasible(self, ids: Sequence[str]) -> None:
         """Raise `InfeasibleConstraintsError` if the minimums of `ids` sum above the budget."""
-        lo_sum = sum((self.min_for(s) for s in ids), ZERO)
+        lo_sum = sum(self.decimal_bounds(ids)[0], ZERO)
         if lo_sum > self.max_total:
             raise InfeasibleConstraintsError(
                 f"minimum allocations sum to {lo_sum} for {len(ids)} strategies, "
@@ -94,7 +96,7 @@ class AllocationConstraints:
 
     def investable_total(self, ids: Sequence[str]) -> Decimal:
         """What a fully invested allocation sums to: min(max_total, Σ maximums)."""
-        return min(self.max_total, sum((self.max_for(s) for s in ids), ZERO))
+        return min(self.max_total, sum(self.decimal_bounds(ids)[1], ZERO))
 
     def project(self, weights: npt.ArrayLike, ids: Sequence[str]) -> FloatArray:
         """Exact projection onto the bounds with Σw = `investable_total(ids)`."""

@@ -19,7 +19,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from core.allocation.base import is_constant
+from core.allocation.base import constant_columns
 from core.errors import InvalidInputError
 
 FloatArray = npt.NDArray[np.float64]
@@ -136,6 +136,6 @@ def established_returns(
     if x.shape[0] < max(2, min_observations):
         mask[:] = False
         return mask, np.zeros((0, 0))
-    keep = np.array([not is_constant(x[:, j]) for j in range(x.shape[1])], dtype=np.bool_)
+    keep = ~constant_columns(x)
     mask[index[~keep]] = False
     return mask, x[:, keep]

@@ -4,14 +4,14 @@ The rule (largest remainder, in integer quanta of `WEIGHT_QUANTUM` = 1e-10; all 
 exact integers, so it is deterministic on every platform):
 
 1. Bounds become quanta: min rounded up, max rounded down, budget rounded down.
-2. Each weight v (float or Decimal, converted exactly) is floored to the quantum; its
-   remainder is v/1e-10 minus that floor.
-3. The target total is the floored total plus the remainders' sum rounded half-even, then
+2. Each weight v (float or Decimal, converted exactly) is floored to the quantum and clipped
+   to its bounds; an unclipped weight's remainder is v/1e-10 minus its floor.
+3. The target total is the clipped total plus the remainders' sum rounded half-even, then
    kept within [Σ min, min(budget, Σ max)]: the total is rounded once, not N times.
-4. Each floored weight is clipped to its bounds, then quanta are added (or removed) one at a
-   time until the target total is met: added first to the weights furthest below their exact
-   value and below their max, removed first from those furthest above their exact value and
-   above their min; ties go to the earlier strategy.
+4. Quanta are added (or removed) one at a time until the target total is met: added first to
+   the weights furthest below their exact value and below their max, removed first from
+   those furthest above their exact value and above their min; ties go to the earlier
+   strategy.
 
 So a weight moves by less than one quantum unless it had to be moved to a bound, every weight
 stays within its [min, max], and Σ ≤ budget holds in Decimal arithmetic.
@@ -89,7 +89,6 @@ def quantize_weights(
         raise InfeasibleConstraintsError(
             f"minimum allocations sum to {sum(lo)}, above the budget {budget}"
         )
-    floor_total = 0
     remainders: list[float] = []
     residuals: list[float] = []  # exact value minus the current quanta, in quanta
     quanta: list[int] = []
@@ -98,11 +97,11 @@ def quantize_weights(
         scaled = num * _SCALE
         floor = scaled // den
         q = min(max(floor, lo_q[i]), hi_q[i])
-        floor_total += floor
         quanta.append(q)
-        remainders.append((scaled - floor * den) / den)  # int / int is correctly rounded
+        if q == floor:
+            remainders.append((scaled - floor * den) / den)  # int / int is correctly rounded
         residuals.append((scaled - q * den) / den)
-    target = floor_total + round(math.fsum(remainders))
+    target = sum(quanta) + round(math.fsum(remainders))
     target = min(max(target, sum(lo_q)), budget_q, sum(hi_q))
     missing = target - sum(quanta)
     if missing > 0:

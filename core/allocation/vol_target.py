@@ -31,8 +31,9 @@ from core.money import Number
 class VolatilityTargeting(AllocationAlgorithm):
     """w = k·w_inner with k = min(k_max, σ_target/σ̂_p), σ̂_p = √(wᵀΣw·A).
 
-    Σ is the covariance of the timestamp-aligned lookback returns of the strategies the inner
-    algorithm invests in, A their `periods_per_year` (which must agree). k_max = budget/Σw
+    Σ is the covariance (sample, or Ledoit–Wolf with `shrinkage`) of the timestamp-aligned
+    lookback returns of the established strategies the inner algorithm invests in, A their
+    `periods_per_year` (which must agree). k_max = budget/Σw
     (never more than fully invested), further capped by `max_leverage` when given; so the
     result always sums to at most `constraints.max_total`. Unknown risk never justifies
     scaling up: if an invested strategy has fewer than `min_observations` returns, or the
