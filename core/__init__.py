@@ -46,7 +46,7 @@ from core.orders import Fill, Order, OrderStatus, Position
 from core.performance import StrategyPerformance
 from core.rebalancer import AllocationRebalancer, RebalancingFrequency
 from core.records import RebalanceRecord, StrategyAllocation, StrategyState
-from core.step import StepReport, Strategy, StrategyContext, run_step
+from core.step import StepReport, StrategyContext, StrategyProtocol, run_step
 
 __all__ = [
     "AllocationAlgorithm",
@@ -91,10 +91,10 @@ __all__ = [
     "Slice",
     "SlippageModel",
     "StepReport",
-    "Strategy",
     "StrategyAllocation",
     "StrategyContext",
     "StrategyPerformance",
+    "StrategyProtocol",
     "StrategyState",
     "TransferResult",
     "VolatilityTargeting",

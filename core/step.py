@@ -18,7 +18,7 @@ from core.orders import Fill
 
 
 @runtime_checkable
-class Strategy(Protocol):
+class StrategyProtocol(Protocol):
     """What the fund needs of a strategy: the seed's `handle_data(context, data, ledger)`.
 
     `initialize(context)` is optional and runs once, when the strategy joins the fund.
