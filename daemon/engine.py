@@ -1,0 +1,203 @@
+"""The fund engine: the fund book driven through worker hosts, one slice at a time.
+
+Everything that decides money happens in the core (`FundBook`); the engine only moves the
+book's plans to the workers and their reports back. It never reads the clock: given the same
+slices and the same commands at the same slice boundaries, it produces the same fund.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from core.book import FundBook, RebalancePlan, scale_deposits
+from core.errors import InsufficientFundsError
+from core.market import Slice
+from core.money import ZERO
+from core.performance import StrategyPerformance
+from core.rebalancer import AllocationRebalancer
+from core.records import RebalanceRecord, StrategyAllocation, StrategyState
+from daemon.worker_api import WorkerHandle
+
+
+@dataclass
+class Event:
+    """A runtime change, with the slice index at which it took effect."""
+
+    slice_index: int
+    ts: datetime | None
+    kind: str
+    strategy_id: str | None
+    detail: str
+
+
+@dataclass
+class EngineState:
+    """Everything of the fund that is not inside a worker (pickled into snapshots)."""
+
+    book: FundBook
+    rebalancer: AllocationRebalancer | None
+    slice_index: int = 0
+    events: list[Event] = field(default_factory=list)
+    catalog_of: dict[str, str] = field(default_factory=dict)
+
+
+class FundEngine:
+    """Steps workers, feeds the book, rebalances. Commands are applied between slices."""
+
+    def __init__(
+        self,
+        state: EngineState,
+        workers: dict[str, WorkerHandle],
+        *,
+        lookback_window: int = 252,
+        periods_per_year: float = 252,
+    ) -> None:
+        self.state = state
+        self.workers = workers
+        self._lookback = lookback_window
+        self._ppy = periods_per_year
+
+    @property
+    def book(self) -> FundBook:
+        return self.state.book
+
+    def _event(self, kind: str, sid: str | None, detail: str) -> Event:
+        event = Event(self.state.slice_index, self.book.current_timestamp, kind, sid, detail)
+        self.state.events.append(event)
+        return event
+
+    # ---- per slice ---------------------------------------------------------------------
+    async def step(self, market: Slice) -> list[Event]:
+        """Fill, mark and run every strategy on `market`, then maybe rebalance."""
+        book = self.book
+        last = book.current_timestamp
+        if last is not None and not market.ts > last:
+            raise ValueError(f"slice {market.ts} is not after {last}")
+        book.current_timestamp = market.ts
+        book.reserve.mark(market)
+        records = list(book.records.values())
+        reports = await asyncio.gather(
+            *(
+                self.workers[r.strategy_id].step(market, r.state is StrategyState.RUNNING)
+                for r in records
+            )
+        )
+        events = []
+        for report in reports:
+            if book.on_report(report):
+                rec = book.records[report.strategy_id]
+                await self.workers[report.strategy_id].cancel_orders("strategy quarantined")
+                events.append(self._event("quarantine", rec.strategy_id, rec.pause_reason or ""))
+        record = await self._scheduled_rebalance(market.ts)
+        if record is not None:
+            events.append(self._event("rebalance", None, record.reason))
+        self.state.slice_index += 1
+        return events
+
+    async def _scheduled_rebalance(self, ts: datetime) -> RebalanceRecord | None:
+        rebalancer = self.state.rebalancer
+        if rebalancer is None or not self.book.records:
+            return None
+        due, reason = rebalancer.should_rebalance(ts, self.book.current_weights())
+        if not due:
+            return None
+        targets = rebalancer.rebalance(self._performances(), ts)
+        return await self.rebalance(targets, reason)
+
+    def _performances(self) -> dict[str, StrategyPerformance]:
+        return {sid: r.performance for sid, r in self.book.records.items()}
+
+    # ---- lifecycle ---------------------------------------------------------------------
+    async def add(
+        self, strategy_id: str, catalog: str, allocation: object, worker: WorkerHandle
+    ) -> StrategyAllocation:
+        """Fund a new strategy hosted by `worker` (already started, holding no cash)."""
+        weight, amount = self.book.validate_add(strategy_id, allocation)
+        self.book.reserve.transfer_out(amount)
+        value = await worker.deposit(amount)
+        record = StrategyAllocation(
+            strategy_id=strategy_id,
+            strategy=None,
+            allocated_capital=amount,
+            ledger=None,
+            performance=StrategyPerformance(
+                strategy_id, self._lookback, periods_per_year=self._ppy
+            ),
+            target_weight=weight,
+        )
+        self.book.admit(record, value)
+        self.workers[strategy_id] = worker
+        self.state.catalog_of[strategy_id] = catalog
+        self._event("add", strategy_id, f"{catalog} at {weight}")
+        return record
+
+    async def pause(self, strategy_id: str, reason: str) -> None:
+        rec = self.book.validate_pause(strategy_id)
+        await self.workers[strategy_id].cancel_orders("strategy paused")
+        self.book.mark_paused(rec, reason)
+        self._event("pause", strategy_id, reason)
+
+    async def resume(self, strategy_id: str) -> None:
+        rec = self.book.validate_resume(strategy_id)
+        self.book.mark_resumed(rec)
+        self._event("resume", strategy_id, "")
+
+    async def remove(self, strategy_id: str, liquidate: bool) -> Decimal:
+        """Return everything the strategy holds to the reserve (see PortfolioAllocator)."""
+        rec = self.book.record(strategy_id)
+        worker = self.workers[strategy_id]
+        before = self.book.fund_value
+        rec.state = StrategyState.LIQUIDATING
+        await worker.cancel_orders("strategy removed")
+        moved = ZERO
+        if not liquidate:
+            for position in await worker.release_positions():
+                self.book.reserve.add_position(
+                    position["asset"],
+                    Decimal(position["amount"]),
+                    Decimal(position["cost_basis"]),
+                    Decimal(position["last_price"]),
+                )
+                moved += Decimal(position["amount"]) * Decimal(position["last_price"])
+        cash, costs, _ = await worker.withdraw(None)
+        self.book.reserve.transfer_in(cash)
+        rec.state = StrategyState.STOPPED
+        del self.book.records[strategy_id]
+        del self.workers[strategy_id]
+        await worker.close()
+        self.book.check_conservation(before, costs, f"remove {strategy_id}")
+        self._event("remove", strategy_id, f"liquidate={liquidate} value={moved + cash}")
+        return moved + cash
+
+    # ---- rebalancing -------------------------------------------------------------------
+    async def rebalance(self, targets: Mapping[str, object], reason: str) -> RebalanceRecord:
+        plan = self.book.plan_rebalance(targets, reason)
+        return await self._apply(plan)
+
+    async def _apply(self, plan: RebalancePlan) -> RebalanceRecord:
+        transfers: dict[str, Decimal] = {}
+        costs = ZERO
+        for sid, amount in plan.withdrawals:
+            moved, cost, value_after = await self.workers[sid].withdraw(amount)
+            self.book.reserve.transfer_in(moved)
+            self.book.settle_withdrawal(sid, moved, cost, value_after)
+            transfers[sid] = -moved
+            costs += cost
+        needed = sum((amount for _, amount in plan.deposits), ZERO)
+        deposits = list(plan.deposits)
+        if needed > ZERO:
+            try:
+                costs += self.book.reserve.transfer_out(needed).costs
+            except InsufficientFundsError:
+                costs += self.book.reserve.liquidate().costs
+                deposits = scale_deposits(plan.deposits, self.book.reserve.cash)
+                self.book.reserve.transfer_out(sum((a for _, a in deposits), ZERO))
+        for sid, amount in deposits:
+            value_after = await self.workers[sid].deposit(amount)
+            self.book.settle_deposit(sid, amount, value_after)
+            transfers[sid] = amount
+        return self.book.finish_rebalance(plan, transfers, costs)
