@@ -24,6 +24,7 @@ from core.money import ZERO, to_decimal
 from core.performance import StrategyPerformance
 from core.records import RebalanceRecord, StrategyAllocation, StrategyState
 from core.step import StrategyContext, initialize_strategy, run_step
+from core.transfers import withdraw_from
 
 LedgerFactory = Callable[[str], Ledger]
 
@@ -243,24 +244,10 @@ class PortfolioAllocator:
 
     def _withdraw(self, sid: str, amount: Decimal | None) -> tuple[Decimal, Decimal]:
         ledger = _ledger(self._book.records[sid])
-        costs = ZERO
-        if amount is not None:
-            try:
-                result = ledger.transfer_out(amount)
-            except InsufficientFundsError:
-                amount = None  # costs exceed what is left: withdraw everything instead
-            else:
-                costs = result.costs
-        if amount is None:
-            ledger.cancel_all_orders("strategy defunded")
-            costs = ledger.liquidate().costs
-            amount = ledger.cash
-            if amount > ZERO:
-                ledger.transfer_out(amount)
-        if amount > ZERO:
-            self.reserve.transfer_in(amount)
-        self._book.settle_withdrawal(sid, amount, costs, ledger.portfolio_value)
-        return amount, costs
+        moved, costs = withdraw_from(ledger, amount)
+        self.reserve.transfer_in(moved)
+        self._book.settle_withdrawal(sid, moved, costs, ledger.portfolio_value)
+        return moved, costs
 
     def _fund_deposits(self, plan: RebalancePlan) -> tuple[list[tuple[str, Decimal]], Decimal]:
         """Take the deposits out of the reserve, selling its positions if it must."""
