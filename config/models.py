@@ -1,0 +1,259 @@
+"""Settings sections other than allocation: fund, feed, strategies, ledger models, state, deadlines.
+
+Every section forbids unknown options. Money and fractions are Decimal; statistics and
+durations in seconds are float. Defaults here are what an option means when a file leaves it
+out; `config/examples/demo.yaml` documents each of them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field, Tag, model_validator
+
+from config.errors import FieldProblems, Problem
+from config.values import (
+    PATHS_SHAPE,
+    ClassPath,
+    Duration,
+    Fraction,
+    Name,
+    NonNegativeDecimal,
+    PositiveDecimal,
+    StrictModel,
+    Symbol,
+    SymbolList,
+    Timestamp,
+    tagged,
+)
+
+DEMO_SYMBOLS = ["AAA", "BBB", "CCC", "DDD", "EEE"]
+
+Speed = Annotated[float, Field(ge=0)]
+"""Wall-clock pacing: 0 replays as fast as the fund steps; x plays x seconds of bar time per
+second (1 = real time, 86400 = one daily bar per second)."""
+
+
+class FundInfo(StrictModel):
+    name: Name
+    capital: PositiveDecimal
+
+
+# ---------------------------------------------------------------- feeds
+
+
+class SyntheticFeed(StrictModel):
+    kind: Literal["synthetic"] = "synthetic"
+    symbols: SymbolList = Field(default_factory=lambda: list(DEMO_SYMBOLS))
+    start: Timestamp = datetime(2024, 1, 2, tzinfo=UTC)
+    interval: Duration = timedelta(days=1)
+    bars: Annotated[int, Field(gt=0)] | None = 504
+    seed: Annotated[int, Field(ge=0)] = 7
+    speed: Speed = 0.0
+    drift: float = 0.0003
+    volatility: Annotated[float, Field(ge=0)] = 0.015
+    start_price: Annotated[float, Field(gt=0)] = 100.0
+
+
+class ReplayColumns(StrictModel):
+    """Column names, matched case-insensitively; `time`, `volume` and `symbol` are used when the
+    header has them (None: ignore such a column)."""
+
+    date: str = "date"
+    time: str | None = "time"
+    open: str = "open"
+    high: str = "high"
+    low: str = "low"
+    close: str = "close"
+    volume: str | None = "volume"
+    symbol: str | None = "symbol"
+
+
+class ReplayFeed(StrictModel):
+    kind: Literal["replay"]
+    paths: Annotated[
+        Annotated[list[Path], Field(min_length=1), Tag("list")]
+        | Annotated[dict[Symbol, Path], Field(min_length=1), Tag("mapping")],
+        PATHS_SHAPE,
+    ]
+    layout: Literal["auto", "ohlcv", "wide_close"] = "auto"
+    columns: ReplayColumns = ReplayColumns()
+    date_format: str | None = None
+    delimiter: Annotated[str, Field(min_length=1, max_length=1)] = ","
+    symbols: SymbolList | None = None
+    start: Timestamp | None = None
+    end: Timestamp | None = None
+    presorted: bool = True
+    duplicate_policy: Literal["reject", "keep_last"] = "reject"
+    speed: Speed = 0.0
+
+    @model_validator(mode="after")
+    def _ordered_bounds(self) -> ReplayFeed:
+        if self.start is not None and self.end is not None and self.end < self.start:
+            raise FieldProblems([Problem("end", f"is before start ({self.start.isoformat()})")])
+        return self
+
+
+class RedisFeed(StrictModel):
+    kind: Literal["redis"]
+    url: Annotated[str, Field(pattern=r"^(redis|rediss|unix)://")] = "redis://localhost:6379/0"
+    stream: Annotated[str, Field(min_length=1)] = "paperfund:bars"
+    group: Annotated[str, Field(min_length=1)] = "paperfund"
+    grace_period_s: Annotated[float, Field(ge=0)] = 1.0
+    symbols: SymbolList | None = None
+
+
+FeedSettings = Annotated[
+    Annotated[SyntheticFeed, Tag("synthetic")]
+    | Annotated[ReplayFeed, Tag("replay")]
+    | Annotated[RedisFeed, Tag("redis")],
+    tagged("kind", default="synthetic"),
+]
+
+# ---------------------------------------------------------------- strategies
+
+
+class StrategyTemplate(StrictModel):
+    """What a worker needs to build a strategy: its class, constructor params, worker mode."""
+
+    class_path: ClassPath = Field(alias="class")
+    params: dict[str, Any] = Field(default_factory=dict)
+    worker: Literal["inprocess", "process"] = "inprocess"
+
+
+class StrategySettings(StrategyTemplate):
+    """A strategy the fund starts with, under `id`, with `allocation` of the fund's capital."""
+
+    id: Name
+    allocation: Fraction
+
+
+# ---------------------------------------------------------------- ledger models
+
+
+class _NoParams(StrictModel):
+    pass
+
+
+class NoCommissionSettings(StrictModel):
+    kind: Literal["none"] = "none"
+    params: _NoParams = _NoParams()
+
+
+class PerShareParams(StrictModel):
+    cost: NonNegativeDecimal = Decimal("0.005")
+    min_trade_cost: NonNegativeDecimal = Decimal("1")
+
+
+class PerShareSettings(StrictModel):
+    kind: Literal["per_share"]
+    params: PerShareParams = PerShareParams()
+
+
+class PerTradeParams(StrictModel):
+    cost: NonNegativeDecimal = Decimal("1")
+
+
+class PerTradeSettings(StrictModel):
+    kind: Literal["per_trade"]
+    params: PerTradeParams = PerTradeParams()
+
+
+class BasisPointsParams(StrictModel):
+    bps: NonNegativeDecimal = Decimal("1")
+
+
+class BasisPointsSettings(StrictModel):
+    kind: Literal["basis_points"]
+    params: BasisPointsParams = BasisPointsParams()
+
+
+CommissionSettings = Annotated[
+    Annotated[NoCommissionSettings, Tag("none")]
+    | Annotated[PerShareSettings, Tag("per_share")]
+    | Annotated[PerTradeSettings, Tag("per_trade")]
+    | Annotated[BasisPointsSettings, Tag("basis_points")],
+    tagged("kind", default="none"),
+]
+
+
+class NoSlippageSettings(StrictModel):
+    kind: Literal["none"] = "none"
+    params: _NoParams = _NoParams()
+
+
+class FixedBasisPointsParams(StrictModel):
+    bps: Annotated[NonNegativeDecimal, Field(lt=10_000)] = Decimal("5")
+
+
+class FixedBasisPointsSettings(StrictModel):
+    kind: Literal["fixed_basis_points"]
+    params: FixedBasisPointsParams = FixedBasisPointsParams()
+
+
+class VolumeShareParams(StrictModel):
+    price_impact: Annotated[NonNegativeDecimal, Field(lt=1)] = Decimal("0.1")
+
+
+class VolumeShareSettings(StrictModel):
+    kind: Literal["volume_share"]
+    params: VolumeShareParams = VolumeShareParams()
+
+
+SlippageSettings = Annotated[
+    Annotated[NoSlippageSettings, Tag("none")]
+    | Annotated[FixedBasisPointsSettings, Tag("fixed_basis_points")]
+    | Annotated[VolumeShareSettings, Tag("volume_share")],
+    tagged("kind", default="none"),
+]
+
+
+class NextBarFillParams(StrictModel):
+    volume_limit: Annotated[Fraction, Field(gt=0)] | None = Decimal("0.025")
+    lot_size: PositiveDecimal = Decimal("1")
+
+
+class FillSettings(StrictModel):
+    kind: Literal["next_bar"] = "next_bar"
+    params: NextBarFillParams = NextBarFillParams()
+
+
+class LedgerSettings(StrictModel):
+    commission: CommissionSettings = NoCommissionSettings()
+    slippage: SlippageSettings = NoSlippageSettings()
+    fill: FillSettings = FillSettings()
+    allow_short: bool = False
+    allow_negative_cash: bool = False
+
+
+# ---------------------------------------------------------------- state and deadlines
+
+
+def _yaml_off(value: object) -> object:
+    # YAML 1.1 reads a bare `off` as false
+    return "off" if value is False else value
+
+
+class StateSettings(StrictModel):
+    dir: Path = Path("./state")
+    snapshot_every: Annotated[int, Field(ge=1)] = 100
+    fsync: Annotated[Literal["every_slice", "interval", "off"], BeforeValidator(_yaml_off)] = (
+        "every_slice"
+    )
+    fsync_interval_s: Annotated[float, Field(gt=0)] = 1.0
+
+
+class DeadlineSettings(StrictModel):
+    step_timeout_s: Annotated[float, Field(gt=0)] = 5.0
+    max_consecutive_errors: Annotated[int, Field(ge=1)] = 3
+    shutdown_grace_s: Annotated[float, Field(ge=0)] = 10.0
+
+
+UNION_TAGS = frozenset(
+    {"synthetic", "replay", "redis", "none", "per_share", "per_trade", "basis_points"}
+    | {"fixed_basis_points", "volume_share", "next_bar", "list", "mapping"}
+)
+"""Discriminator values of the unions above (dropped from error paths)."""

@@ -1,0 +1,3 @@
+from tests.config.support import write
+
+__all__ = ["write"]

@@ -1,0 +1,43 @@
+"""The exception tree of `workers`.
+
+    WorkerError
+    ├── StrategyLoadError   the strategy could not be imported, built or initialised
+    ├── WorkerTimeout       a step overran its hard deadline; the child process was killed
+    ├── WorkerCrashed       the child process died, or the worker is not running (restart it)
+    └── RemoteError         an operation failed inside the host with an exception that the
+                            parent does not know (`type_name` names it)
+
+Errors of the core raised inside a host (`InvalidInputError`, `InsufficientFundsError`,
+`InvariantViolation`...) come back as the same core classes, whichever kind of worker ran
+the operation. Exceptions raised by strategy code while it trades are not errors of the
+worker: `run_step` catches them and they come back in `StepReport.error`.
+"""
+
+from __future__ import annotations
+
+
+class WorkerError(Exception):
+    """Base of every error raised by `workers`."""
+
+
+class StrategyLoadError(WorkerError):
+    """A strategy import path, its parameters or its `initialize` failed."""
+
+
+class WorkerTimeout(WorkerError):
+    """An operation overran its deadline; the child process was killed (SIGKILL).
+
+    The worker is not running afterwards: `restart(snapshot)` brings it back.
+    """
+
+
+class WorkerCrashed(WorkerError):
+    """The child process exited (EOF on its pipe) or was never started or already closed."""
+
+
+class RemoteError(WorkerError):
+    """An exception of a type the parent does not import, raised inside the host."""
+
+    def __init__(self, type_name: str, message: str) -> None:
+        super().__init__(f"{type_name}: {message}")
+        self.type_name = type_name

@@ -1,0 +1,74 @@
+"""Strategies by import path: "package.module:ClassName" plus keyword parameters.
+
+A path names a class, not an instance, so that a child process can build the strategy
+itself and the parent never imports strategy code it runs in a child.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from workers.errors import StrategyLoadError
+
+PATH_FORMAT = "package.module:ClassName"
+
+
+def _split(path: object) -> tuple[str, str]:
+    if not isinstance(path, str):
+        raise StrategyLoadError(f"strategy path must be a str like {PATH_FORMAT!r}, got {path!r}")
+    module_name, sep, attribute = path.partition(":")
+    module_ok = all(part.isidentifier() for part in module_name.split("."))
+    attribute_ok = all(part.isidentifier() for part in attribute.split("."))
+    if not sep or not module_ok or not attribute_ok:
+        raise StrategyLoadError(f"strategy path {path!r} is not of the form {PATH_FORMAT!r}")
+    return module_name, attribute
+
+
+def _import(module_name: str, path: str) -> Any:
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        if module_name == missing or module_name.startswith(missing + "."):
+            raise StrategyLoadError(f"{path}: module {missing!r} not found") from exc
+        raise StrategyLoadError(f"{path}: importing {module_name} failed: {exc}") from exc
+    except Exception as exc:  # anything the module runs at import time
+        raise StrategyLoadError(
+            f"{path}: importing {module_name} failed: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def load_strategy_class(path: str) -> type:
+    """Import and return the strategy class that `path` ("package.module:ClassName") names.
+
+    Raises `StrategyLoadError` for a malformed path, a module that is missing or fails to
+    import, a missing attribute, or an attribute that is not a class with `handle_data`.
+    """
+    module_name, attribute = _split(path)
+    found = _import(module_name, path)
+    owner = module_name
+    for part in attribute.split("."):
+        try:
+            found = getattr(found, part)
+        except AttributeError:
+            raise StrategyLoadError(f"{path}: {owner} has no attribute {part!r}") from None
+        owner = f"{owner}.{part}"
+    if not isinstance(found, type):
+        raise StrategyLoadError(f"{path}: {type(found).__name__} object is not a class")
+    if not callable(getattr(found, "handle_data", None)):
+        raise StrategyLoadError(f"{path}: class {found.__name__} has no handle_data method")
+    return found
+
+
+def build_strategy(path: str, params: dict[str, Any]) -> object:
+    """Instantiate the class `path` names with keyword `params`."""
+    cls = load_strategy_class(path)
+    if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
+        raise StrategyLoadError(f"{path}: params must be a dict of keyword arguments")
+    try:
+        return cls(**params)
+    except Exception as exc:  # untrusted constructor
+        raise StrategyLoadError(
+            f"{path}: {cls.__name__}(**{params!r}) failed: {type(exc).__name__}: {exc}"
+        ) from exc
