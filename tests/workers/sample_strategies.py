@@ -1,0 +1,86 @@
+"""Strategies that misbehave on purpose, for the worker tests (built by import path)."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from core.history import BarData
+from core.ledger import Ledger
+from workers.strategy import Strategy
+
+NOT_A_CLASS = 42
+
+
+class NoHandleData:
+    """A class, but not a strategy."""
+
+
+class Idle(Strategy):
+    """Does nothing: the cost of a step is the worker's own."""
+
+    def handle_data(self, context: Any, data: BarData, ledger: Ledger) -> None:
+        return None
+
+
+class _OnBar(Strategy):
+    """Buys one share of `symbol` on its first bar and counts bars on the context; on bar
+    number `on_bar` (1-based) it misbehaves."""
+
+    def __init__(self, on_bar: int, symbol: str = "ORCL") -> None:
+        self.on_bar = on_bar
+        self.symbol = symbol
+
+    def initialize(self, context: Any) -> None:
+        context.bars = 0
+
+    def handle_data(self, context: Any, data: BarData, ledger: Ledger) -> None:
+        context.bars += 1
+        if context.bars == 1 and self.symbol in data:
+            ledger.order(self.symbol, 1)
+        if context.bars == self.on_bar:
+            self.misbehave()
+
+    def misbehave(self) -> None:
+        raise NotImplementedError
+
+
+class Sleeping(_OnBar):
+    """Sleeps `sleep_s` on bar `on_bar`: past any reasonable step deadline."""
+
+    def __init__(self, on_bar: int, sleep_s: float = 60.0, symbol: str = "ORCL") -> None:
+        super().__init__(on_bar, symbol)
+        self.sleep_s = sleep_s
+
+    def misbehave(self) -> None:
+        time.sleep(self.sleep_s)
+
+
+class Exiting(_OnBar):
+    """Ends its process abruptly on bar `on_bar`, as a crash in native code would."""
+
+    def misbehave(self) -> None:
+        os._exit(1)
+
+
+class Raising(_OnBar):
+    """Raises on bar `on_bar` (and only then)."""
+
+    def misbehave(self) -> None:
+        raise RuntimeError("strategy bug")
+
+
+class FailingInit(Strategy):
+    def initialize(self, context: Any) -> None:
+        raise KeyError("missing setting")
+
+    def handle_data(self, context: Any, data: BarData, ledger: Ledger) -> None:
+        return None
+
+
+class Unpicklable(Idle):
+    """Keeps a lambda on its context, so it cannot be snapshotted."""
+
+    def initialize(self, context: Any) -> None:
+        context.callback = lambda: None

@@ -1,0 +1,344 @@
+"""The host of one strategy: its object, its `context`, its `Ledger` and its market history.
+
+`StrategyHost` is synchronous and runs wherever the strategy runs (the event loop's thread for
+an `InProcessWorker`, a child process for a `ProcessWorker`). Both kinds of worker drive it
+through the same message protocol, so they give the same results and raise the same errors:
+
+    message = (op, args)                    args: a tuple of positional arguments
+    reply   = ("ok", value)                 the operation's return value
+            | ("error", type_name, text)    it raised `type_name(text)`; nothing half-done
+
+Operations (`StrategyHost.OPERATIONS`) and their replies:
+
+    initialize()                  -> None       run the strategy's `initialize(context)`
+    step(market, trading)         -> StepOutcome
+    deposit(amount)               -> value after
+    withdraw(amount | None)       -> (moved, costs, value after)     None: everything
+    cancel_orders(reason)         -> number of orders cancelled
+    release_positions()           -> [Position.to_state(), ...]     orders cancelled first
+    ledger_state()                -> Ledger.to_state()
+    snapshot()                    -> bytes      restore(bytes) -> None
+
+A child process also answers `build` (create the host from an import path) and `close`
+(reply, then exit); see `workers/process.py`. `unwrap(reply)` turns a reply back into a value
+or an exception: the core's and this package's errors keep their classes, anything else
+becomes a `RemoteError`.
+"""
+
+from __future__ import annotations
+
+import pickle
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from core import errors as core_errors
+from core.costs import CommissionModel, NoCommission, NoSlippage, SlippageModel
+from core.errors import InvalidInputError
+from core.fills import FillModel
+from core.history import DEFAULT_HISTORY_BARS, BarData, MarketHistory
+from core.ledger import Ledger
+from core.market import Slice
+from core.money import ZERO
+from core.step import StepReport, StrategyContext, initialize_strategy, run_step
+from core.transfers import withdraw_from
+from workers import errors as worker_errors
+from workers.errors import RemoteError, StrategyLoadError
+from workers.loader import build_strategy
+
+if TYPE_CHECKING:
+    from workers.factory import WorkerSpec
+
+SNAPSHOT_VERSION = 1
+PICKLE_PROTOCOL = 5
+
+Message = tuple[str, tuple[Any, ...]]
+Reply = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class LedgerConfig:
+    """How a host builds its ledger: cost and fill models (configuration, not state)."""
+
+    commission: CommissionModel = field(default_factory=NoCommission)
+    slippage: SlippageModel = field(default_factory=NoSlippage)
+    fill_model: FillModel = field(default_factory=FillModel)
+    allow_short: bool = False
+    allow_negative_cash: bool = False
+
+    def new_ledger(self) -> Ledger:
+        return Ledger(
+            commission=self.commission,
+            slippage=self.slippage,
+            fill_model=self.fill_model,
+            allow_negative_cash=self.allow_negative_cash,
+            allow_short=self.allow_short,
+        )
+
+    def ledger_from_state(self, state: dict[str, Any]) -> Ledger:
+        """A ledger restored from `Ledger.to_state()` (the flags come from the state)."""
+        return Ledger.from_state(
+            state, commission=self.commission, slippage=self.slippage, fill_model=self.fill_model
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StepOutcome:
+    """A `StepReport` plus the wall-clock time the step took inside the host.
+
+    `overrun` is set by an in-process worker when the step took longer than its deadline
+    (it cannot be pre-empted); a process worker kills the child instead.
+    """
+
+    report: StepReport
+    duration_s: float
+    overrun: bool = False
+
+
+class StrategyHost:
+    """One strategy, its context, its ledger and its own market history (synchronous)."""
+
+    OPERATIONS = frozenset(
+        {
+            "initialize",
+            "step",
+            "deposit",
+            "withdraw",
+            "cancel_orders",
+            "release_positions",
+            "ledger_state",
+            "snapshot",
+            "restore",
+        }
+    )
+
+    def __init__(
+        self,
+        strategy_id: str,
+        strategy: object,
+        ledger: LedgerConfig | None = None,
+        *,
+        history_bars: int = DEFAULT_HISTORY_BARS,
+    ) -> None:
+        self.strategy_id = strategy_id
+        self.strategy = strategy
+        self.ledger_config = ledger or LedgerConfig()
+        self.context = StrategyContext(strategy_id)
+        self.ledger = self.ledger_config.new_ledger()
+        self.history = MarketHistory(history_bars)
+
+    def handle(self, message: Message) -> Reply:
+        """Run one protocol message; never raises (errors become error replies)."""
+        try:
+            op, args = message
+            if op not in self.OPERATIONS:
+                raise worker_errors.WorkerError(f"unknown operation {op!r}")
+            method: Callable[..., Any] = getattr(self, op)
+            return ("ok", method(*args))
+        except Exception as exc:
+            return error_reply(exc)
+
+    # ---- operations ------------------------------------------------------------------
+    def initialize(self) -> None:
+        try:
+            initialize_strategy(self.strategy, self.context)
+        except Exception as exc:  # untrusted strategy code
+            raise StrategyLoadError(
+                f"strategy {self.strategy_id} failed to initialize: {type(exc).__name__}: {exc}"
+            ) from exc
+
+    def step(self, market: Slice, trading: bool) -> StepOutcome:
+        """Append `market` to the history, then fill, mark and (if trading) run the strategy."""
+        last = self.ledger.last_ts
+        if last is not None and not market.ts > last:
+            raise InvalidInputError(f"slice {market.ts} is not after {last}")
+        started = time.perf_counter()
+        self.history.append(market)
+        report = run_step(
+            self.strategy_id,
+            self.strategy,
+            self.context,
+            self.ledger,
+            BarData(market, self.history),
+            trading=trading,
+        )
+        return StepOutcome(report, time.perf_counter() - started)
+
+    def deposit(self, amount: Decimal) -> Decimal:
+        self.ledger.transfer_in(amount)
+        return self.ledger.portfolio_value
+
+    def withdraw(self, amount: Decimal | None) -> tuple[Decimal, Decimal, Decimal]:
+        moved, costs = withdraw_from(self.ledger, amount)
+        return moved, costs, self.ledger.portfolio_value
+
+    def cancel_orders(self, reason: str) -> int:
+        return self.ledger.cancel_all_orders(reason)
+
+    def release_positions(self) -> list[dict[str, Any]]:
+        self.ledger.cancel_all_orders("positions released")
+        return [position.to_state() for position in self.ledger.release_positions()]
+
+    def ledger_state(self) -> dict[str, Any]:
+        return self.ledger.to_state()
+
+    def snapshot(self) -> bytes:
+        """Strategy object, context, ledger state and history, pickled together (so that
+        objects shared between the strategy and its context stay shared)."""
+        state = {
+            "version": SNAPSHOT_VERSION,
+            "strategy_id": self.strategy_id,
+            "strategy": self.strategy,
+            "context": self.context,
+            "ledger": self.ledger.to_state(),
+            "history": self.history,
+        }
+        return pickle.dumps(state, protocol=PICKLE_PROTOCOL)
+
+    def restore(self, snapshot: bytes) -> None:
+        """Replace strategy, context, ledger and history by a snapshot's (all or nothing)."""
+        state = pickle.loads(snapshot)
+        if not isinstance(state, dict) or state.get("version") != SNAPSHOT_VERSION:
+            raise InvalidInputError("not a strategy host snapshot of a known version")
+        if state["strategy_id"] != self.strategy_id:
+            raise InvalidInputError(
+                f"snapshot of {state['strategy_id']!r} cannot restore {self.strategy_id!r}"
+            )
+        ledger = self.ledger_config.ledger_from_state(state["ledger"])
+        self.strategy = state["strategy"]
+        self.context = state["context"]
+        self.history = state["history"]
+        self.ledger = ledger
+
+
+def build_host(
+    strategy_id: str,
+    strategy_path: str,
+    params: dict[str, Any],
+    ledger: LedgerConfig,
+    history_bars: int,
+) -> StrategyHost:
+    """Import and build the strategy, then a host around it (not initialised yet)."""
+    strategy = build_strategy(strategy_path, params)
+    return StrategyHost(strategy_id, strategy, ledger, history_bars=history_bars)
+
+
+# ---- the protocol ----------------------------------------------------------------------
+def _known_errors() -> dict[str, type[Exception]]:
+    known: dict[str, type[Exception]] = {}
+    for module in (core_errors, worker_errors):
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, Exception):
+                known[value.__name__] = value
+    for name in ("InvalidBarError", "RemoteError"):  # constructors that take more than text
+        del known[name]
+    return known
+
+
+_KNOWN_ERRORS = _known_errors()
+
+
+def error_reply(exc: BaseException) -> Reply:
+    return ("error", type(exc).__name__, str(exc))
+
+
+def unwrap(reply: Reply) -> Any:
+    """The value of an "ok" reply; raise the error an "error" reply describes."""
+    if reply[0] == "ok":
+        return reply[1]
+    _, type_name, text = reply
+    cls = _KNOWN_ERRORS.get(type_name)
+    if cls is None:
+        raise RemoteError(type_name, text)
+    raise cls(text)
+
+
+# ---- the async face ------------------------------------------------------------------
+class HostClient(ABC):
+    """The async API of a worker, whichever way it reaches its `StrategyHost`.
+
+    Subclasses say how a host is opened, discarded and called (`_call(op, args, timeout_s)`
+    returns the unwrapped reply); everything else is written once, here.
+    """
+
+    spec: WorkerSpec
+
+    @property
+    @abstractmethod
+    def alive(self) -> bool:
+        """True while the worker has a host to call (started, not crashed, not closed)."""
+
+    @abstractmethod
+    async def _open(self) -> None:
+        """Build the host from `spec` (not initialised, no cash)."""
+
+    @abstractmethod
+    async def _discard(self) -> None:
+        """Drop the current host, if any, whatever its state."""
+
+    @abstractmethod
+    async def _call(self, op: str, args: tuple[Any, ...], timeout_s: float) -> Any: ...
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    async def start(self, initial_cash: Decimal = ZERO) -> Decimal:
+        """Build the strategy, run `initialize(context)`, deposit `initial_cash`.
+
+        On failure the half-built host is discarded (a child process is ended)."""
+        await self._open()
+        try:
+            await self._call("initialize", (), self.spec.control_timeout_s)
+            return await self.deposit(initial_cash)
+        except Exception:
+            await self._discard()
+            raise
+
+    async def restart(self, snapshot: bytes) -> None:
+        """Discard the host (a dead child included), build a new one, restore `snapshot`."""
+        await self._discard()
+        await self._open()
+        await self.restore(snapshot)
+
+    async def step(self, market: Slice, trading: bool) -> StepOutcome:
+        outcome: StepOutcome = await self._call("step", (market, trading), self.spec.step_timeout_s)
+        if outcome.duration_s > self.spec.step_timeout_s:
+            return replace(outcome, overrun=True)
+        return outcome
+
+    async def deposit(self, amount: Decimal) -> Decimal:
+        """Add cash; return the ledger's value after."""
+        value: Decimal = await self._call("deposit", (amount,), self.spec.control_timeout_s)
+        return value
+
+    async def withdraw(self, amount: Decimal | None) -> tuple[Decimal, Decimal, Decimal]:
+        """Move `amount` (None: everything) out; return (moved, costs, value after)."""
+        result: tuple[Decimal, Decimal, Decimal] = await self._call(
+            "withdraw", (amount,), self.spec.control_timeout_s
+        )
+        return result
+
+    async def cancel_orders(self, reason: str) -> int:
+        count: int = await self._call("cancel_orders", (reason,), self.spec.control_timeout_s)
+        return count
+
+    async def release_positions(self) -> list[dict[str, Any]]:
+        """Cancel orders, remove every position; return their `Position.to_state()`."""
+        states: list[dict[str, Any]] = await self._call(
+            "release_positions", (), self.spec.control_timeout_s
+        )
+        return states
+
+    async def ledger_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = await self._call("ledger_state", (), self.spec.control_timeout_s)
+        return state
+
+    async def snapshot(self) -> bytes:
+        blob: bytes = await self._call("snapshot", (), self.spec.control_timeout_s)
+        return blob
+
+    async def restore(self, snapshot: bytes) -> None:
+        await self._call("restore", (snapshot,), self.spec.control_timeout_s)
