@@ -1,15 +1,32 @@
-"""The `paperfund` command line."""
+"""The `paperfund` command line.
+
+    paperfund run [--config FILE]        run a fund (default: the embedded demo config)
+    paperfund check-config FILE          validate a configuration without running it
+    paperfund demo                       the example fund through the in-process allocator
+
+Exit codes: 0 success, 2 invalid configuration or usage.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+
+EXIT_CONFIG = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="paperfund", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="paperfund", description="paperfund: multi-strategy paper trading"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run a fund: recover its state, then stream its feed")
+    run.add_argument("--config", type=Path, default=None, help="YAML or TOML settings file")
+    check = commands.add_parser("check-config", help="validate a settings file and exit")
+    check.add_argument("config", type=Path)
     demo = commands.add_parser("demo", help="run the example fund on the synthetic feed")
     demo.add_argument("--bars", type=int, default=504, help="daily bars to simulate")
     demo.add_argument("--seed", type=int, default=7, help="seed of the synthetic feed")
@@ -22,6 +39,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         from daemon.demo import run_demo
 
         run_demo(bars=args.bars, seed=args.seed)
+        return 0
+    from config import ConfigError, check_imports, load_settings
+
+    try:
+        settings = load_settings(args.config)
+        if args.command == "check-config":
+            check_imports(settings)
+    except ConfigError as exc:
+        print(f"paperfund: invalid configuration:\n{exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.command == "check-config":
+        print(f"{args.config}: ok ({len(settings.strategies)} strategies)")
+        return 0
+    from daemon.app import run_fund
+
+    asyncio.run(run_fund(settings))
     return 0
 
 

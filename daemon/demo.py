@@ -13,6 +13,7 @@ from core import (
     RiskParityAllocation,
 )
 from daemon.feeds.synthetic import synthetic_slices
+from daemon.summary import print_summary
 from workers.strategies import (
     MeanReversionStrategy,
     MomentumStrategy,
@@ -48,22 +49,5 @@ def run_demo(
         if due:
             performances = {sid: a.performance for sid, a in fund.strategies.items()}
             fund.rebalance(rebalancer.rebalance(performances, market.ts), reason=reason)
-    print_summary(fund, out)
+    print_summary(fund.book, fund.name, out)
     return fund
-
-
-def print_summary(fund: PortfolioAllocator, out: Callable[[str], None] = print) -> None:
-    metrics = fund.get_portfolio_metrics()
-    out(f"fund {fund.name}: value {metrics['total_value']}  return {metrics['portfolio_return']}")
-    out(f"  reserve {metrics['reserve_value']}  weighted Sharpe {metrics['weighted_avg_sharpe']}")
-    out(f"  {'strategy':<16}{'value':>14}{'return':>10}{'sharpe':>8}{'max dd':>9}{'weight':>9}")
-    for sid, m in fund.get_strategy_metrics().items():
-        out(
-            f"  {sid:<16}{m['current_value']:>14}{m['return_pct']:>10}{m['sharpe_ratio']:>8}"
-            f"{m['max_drawdown']:>9}{m['current_weight']:>9}"
-        )
-    corr = fund.get_correlation_matrix()
-    if corr is not None:
-        out("correlation:")
-        out(corr.round(2).to_string())
-    out(f"rebalances: {len(fund.rebalance_history)}")

@@ -20,7 +20,7 @@ from core.money import ZERO
 from core.performance import StrategyPerformance
 from core.rebalancer import AllocationRebalancer
 from core.records import RebalanceRecord, StrategyAllocation, StrategyState
-from daemon.worker_api import WorkerHandle
+from workers.host import HostClient
 
 
 @dataclass
@@ -51,7 +51,7 @@ class FundEngine:
     def __init__(
         self,
         state: EngineState,
-        workers: dict[str, WorkerHandle],
+        workers: dict[str, HostClient],
         *,
         lookback_window: int = 252,
         periods_per_year: float = 252,
@@ -80,14 +80,19 @@ class FundEngine:
         book.current_timestamp = market.ts
         book.reserve.mark(market)
         records = list(book.records.values())
-        reports = await asyncio.gather(
+        outcomes = await asyncio.gather(
             *(
                 self.workers[r.strategy_id].step(market, r.state is StrategyState.RUNNING)
                 for r in records
             )
         )
         events = []
-        for report in reports:
+        for outcome in outcomes:
+            report = outcome.report
+            if outcome.overrun:
+                events.append(
+                    self._event("overrun", report.strategy_id, f"{outcome.duration_s:.3f}s")
+                )
             if book.on_report(report):
                 rec = book.records[report.strategy_id]
                 await self.workers[report.strategy_id].cancel_orders("strategy quarantined")
@@ -113,10 +118,11 @@ class FundEngine:
 
     # ---- lifecycle ---------------------------------------------------------------------
     async def add(
-        self, strategy_id: str, catalog: str, allocation: object, worker: WorkerHandle
+        self, strategy_id: str, catalog: str, allocation: object, worker: HostClient
     ) -> StrategyAllocation:
-        """Fund a new strategy hosted by `worker` (already started, holding no cash)."""
+        """Fund a new strategy hosted by `worker` (created, not started)."""
         weight, amount = self.book.validate_add(strategy_id, allocation)
+        await worker.start()
         self.book.reserve.transfer_out(amount)
         value = await worker.deposit(amount)
         record = StrategyAllocation(

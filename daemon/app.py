@@ -1,0 +1,122 @@
+"""`paperfund run`: build the fund from settings, recover its state, stream the feed.
+
+Signal handlers only set an event: SIGTERM/SIGINT finish the current slice, write a snapshot
+and exit 0; a second signal exits at once (the journal makes recovery exact anyway).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from config import FundSettings, build_ledger_models, build_rebalancer, feed_options
+from config.strategies import strategy_class_path
+from core.ledger import Ledger
+from daemon.feeds import build_feed
+from daemon.persistence import StateStore
+from daemon.summary import Out, print_summary
+from daemon.supervisor import FundPlan, Supervisor
+from workers.factory import WorkerSpec, create_worker
+from workers.host import HostClient, LedgerConfig
+
+SECOND_SIGNAL_EXIT = 130
+
+
+def fund_plan(settings: FundSettings) -> FundPlan:
+    commission, slippage, fill_model = build_ledger_models(settings)
+
+    def new_reserve() -> Ledger:
+        return Ledger(commission=commission, slippage=slippage, fill_model=fill_model)
+
+    return FundPlan(
+        name=settings.fund.name,
+        capital=settings.fund.capital,
+        strategies=tuple((s.id, s.id, s.allocation) for s in settings.strategies),
+        new_reserve=new_reserve,
+        new_rebalancer=lambda: build_rebalancer(settings),
+        max_consecutive_errors=settings.deadlines.max_consecutive_errors,
+        lookback_window=settings.lookback_window,
+        periods_per_year=settings.periods_per_year,
+    )
+
+
+def worker_maker(settings: FundSettings) -> Callable[[str, str], HostClient]:
+    commission, slippage, fill_model = build_ledger_models(settings)
+    ledger = LedgerConfig(
+        commission=commission,
+        slippage=slippage,
+        fill_model=fill_model,
+        allow_short=settings.ledger.allow_short,
+        allow_negative_cash=settings.ledger.allow_negative_cash,
+    )
+    catalog = settings.strategy_catalog()
+
+    def make(strategy_id: str, name: str) -> HostClient:
+        if name not in catalog:
+            raise ValueError(f"unknown catalog strategy {name!r}; known: {sorted(catalog)}")
+        template = catalog[name]
+        spec = WorkerSpec(
+            strategy_id=strategy_id,
+            strategy_path=strategy_class_path(template.class_path),
+            params=dict(template.params),
+            ledger=ledger,
+            mode=template.worker,
+            step_timeout_s=settings.deadlines.step_timeout_s,
+            history_bars=settings.history_bars,
+        )
+        return create_worker(spec)
+
+    return make
+
+
+@dataclass
+class RunResult:
+    slices: int
+    replayed: int
+
+
+async def run_fund(settings: FundSettings, out: Out = print) -> RunResult:
+    stop = asyncio.Event()
+    _install_signal_handlers(stop)
+    state = settings.state
+    with StateStore.open(state.dir, state.fsync, state.fsync_interval_s) as store:
+        report = store.recovery_report
+        if report is not None and not report.clean:
+            out(f"recovery: {report}")
+        supervisor = Supervisor(
+            fund_plan(settings), store, worker_maker(settings), snapshot_every=state.snapshot_every
+        )
+        try:
+            await supervisor.start()
+            engine = supervisor.engine
+            assert engine is not None
+            print(
+                f"paperfund: fund {settings.fund.name} ready at slice {engine.state.slice_index} "
+                f"(replayed {supervisor.replayed} journal records)",
+                file=sys.stderr,
+                flush=True,
+            )
+            kind, options = feed_options(settings)
+            feed = build_feed(kind, **options)
+            async with feed:
+                await supervisor.run(feed, stop)
+            print_summary(engine.book, settings.fund.name, out)
+            return RunResult(engine.state.slice_index, supervisor.replayed)
+        finally:
+            await supervisor.close()
+
+
+def _install_signal_handlers(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        if stop.is_set():
+            os._exit(SECOND_SIGNAL_EXIT)
+        stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, on_signal)

@@ -1,0 +1,117 @@
+"""The real daemon as a subprocess: same fund as the core, in-process or in child processes,
+and across a graceful stop and restart."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from daemon.demo import run_demo
+
+ROOT = Path(__file__).resolve().parents[2]
+STRATEGIES = [
+    {
+        "id": "trend",
+        "class": "workers.strategies.moving_average:MovingAverageCrossover",
+        "params": {"fast": 10, "slow": 40},
+        "allocation": "0.30",
+    },
+    {
+        "id": "momentum",
+        "class": "workers.strategies.momentum:MomentumStrategy",
+        "params": {"lookback": 20, "top": 2},
+        "allocation": "0.30",
+    },
+    {
+        "id": "mean_reversion",
+        "class": "workers.strategies.mean_reversion:MeanReversionStrategy",
+        "params": {"threshold": 30},
+        "allocation": "0.30",
+    },
+]
+
+
+def env_for(state: Path, mode: str = "inprocess", **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERFUND_")}
+    strategies = [{**s, "worker": mode} for s in STRATEGIES]
+    env.update(
+        PAPERFUND_STATE__DIR=str(state),
+        PAPERFUND_STRATEGIES=json.dumps(strategies),
+        PAPERFUND_ALLOCATION__REBALANCER__COOLDOWN_DAYS="7",
+        **extra,
+    )
+    return env
+
+
+def run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "daemon.cli", "run"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def core_summary() -> list[str]:
+    lines: list[str] = []
+    run_demo(out=lines.append)
+    return lines
+
+
+def summary_of(stdout: str) -> list[str]:
+    return stdout.splitlines()[:7]
+
+
+def test_daemon_matches_the_core_allocator(tmp_path: Path, core_summary: list[str]) -> None:
+    result = run(env_for(tmp_path / "state"))
+    assert result.returncode == 0, result.stderr
+    assert summary_of(result.stdout) == core_summary[:7]
+    assert "ready at slice 0 (replayed 0 journal records)" in result.stderr
+
+
+def test_process_workers_give_the_same_fund(tmp_path: Path, core_summary: list[str]) -> None:
+    result = run(env_for(tmp_path / "state", "process"))
+    assert result.returncode == 0, result.stderr
+    assert summary_of(result.stdout) == core_summary[:7]
+
+
+def test_restart_after_completion_recovers_the_same_fund(tmp_path: Path) -> None:
+    first = run(env_for(tmp_path / "state"))
+    second = run(env_for(tmp_path / "state"))
+    assert second.returncode == 0, second.stderr
+    assert second.stdout == first.stdout
+    assert "ready at slice 504" in second.stderr
+
+
+def test_sigterm_finishes_the_slice_snapshots_and_resumes_exactly(tmp_path: Path) -> None:
+    uninterrupted = run(env_for(tmp_path / "a"))
+    env = env_for(tmp_path / "b", PAPERFUND_FEED__SPEED=str(86400 * 50))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "daemon.cli", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    ready = proc.stderr.readline()
+    assert "ready at slice 0" in ready
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    resumed = run(env_for(tmp_path / "b"))
+    assert resumed.returncode == 0, resumed.stderr
+    at = int(resumed.stderr.split("ready at slice ")[1].split()[0])
+    assert 0 < at < 504
+    assert resumed.stdout == uninterrupted.stdout
