@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from config import FundSettings, build_ledger_models, build_rebalancer, feed_options
 from config.strategies import strategy_class_path
 from core.ledger import Ledger
+from daemon.digest import fund_digest
 from daemon.feeds import build_feed
 from daemon.persistence import StateStore
 from daemon.summary import Out, print_summary
@@ -105,6 +106,7 @@ async def run_fund(settings: FundSettings, out: Out = print) -> RunResult:
             async with feed:
                 await supervisor.run(feed, stop)
             print_summary(engine.book, settings.fund.name, out)
+            out(f"state digest: {await fund_digest(engine)}")
             return RunResult(engine.state.slice_index, supervisor.replayed)
         finally:
             await supervisor.close()

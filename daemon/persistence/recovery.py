@@ -22,6 +22,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from daemon.persistence.database import (
     is_damage,
@@ -179,34 +180,56 @@ def scan_snapshots(
 ) -> SnapshotScan:
     """Verify every snapshot; damage in one snapshot does not hide the others."""
     scan = SnapshotScan()
-    try:
-        heads = conn.execute(
-            "SELECT id, journal_seq, created_unix, checksum FROM snapshots ORDER BY id"
-        ).fetchall()
-    except sqlite3.DatabaseError as exc:
-        if not is_damage(exc):
-            raise
-        scan.unreadable = True
-        return scan
-    for snapshot_id, journal_seq, created_unix, checksum in heads:
+    heads = _readable_heads(conn, scan)
+    for head in heads:
         try:
-            payload = conn.execute(
-                "SELECT CAST(payload AS BLOB) FROM snapshots WHERE id = ?", (snapshot_id,)
-            ).fetchone()[0]
+            row = _verified_snapshot(conn, head)
         except sqlite3.DatabaseError as exc:
             if not is_damage(exc):
                 raise
             scan.unreadable = True
-            scan.corrupt.append(snapshot_id)
-            continue
-        ok = isinstance(payload, bytes) and isinstance(journal_seq, int)
-        if not ok or snapshot_checksum(snapshot_id, journal_seq, payload) != checksum:
-            scan.corrupt.append(snapshot_id)
+            row = None
+        if row is None:
+            scan.corrupt.append(head[0])
             continue
         if keep is not None:
-            keep((snapshot_id, journal_seq, float(created_unix), checksum, payload))
-        scan.valid.append((snapshot_id, journal_seq))
+            keep(row)
+        scan.valid.append((row[0], row[1]))
     return scan
+
+
+def _verified_snapshot(conn: sqlite3.Connection, head: tuple[Any, ...]) -> SnapshotRow | None:
+    snapshot_id, journal_seq, created_unix, checksum = head
+    if not all(isinstance(v, int) for v in (snapshot_id, journal_seq, checksum)):
+        return None
+    row = conn.execute(
+        "SELECT typeof(payload), CAST(payload AS BLOB) FROM snapshots WHERE id = ?",
+        (snapshot_id,),
+    ).fetchone()
+    if row is None or row[0] != "blob" or not isinstance(row[1], bytes):
+        return None
+    if snapshot_checksum(snapshot_id, journal_seq, row[1]) != checksum:
+        return None
+    # created_unix is information only, outside the checksum
+    created = float(created_unix) if isinstance(created_unix, int | float) else 0.0
+    return snapshot_id, journal_seq, created, checksum, row[1]
+
+
+def _readable_heads(conn: sqlite3.Connection, scan: SnapshotScan) -> list[tuple[Any, ...]]:
+    """Every snapshot's (id, journal_seq, created_unix, checksum) that SQLite can reach: read
+    from both ends, so that one damaged page does not hide the snapshots behind it."""
+    heads: dict[object, tuple[Any, ...]] = {}
+    for order in ("ASC", "DESC"):
+        try:
+            for row in conn.execute(
+                f"SELECT id, journal_seq, created_unix, checksum FROM snapshots ORDER BY id {order}"
+            ):
+                heads.setdefault(row[0], row)
+        except sqlite3.DatabaseError as exc:
+            if not is_damage(exc):
+                raise
+            scan.unreadable = True
+    return list(heads.values())
 
 
 def repair_in_place(conn: sqlite3.Connection) -> tuple[RecoveryReport, JournalState] | None:

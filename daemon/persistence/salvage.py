@@ -91,7 +91,7 @@ def salvage(db_path: Path) -> RecoveryReport:
         shutil.copyfile(side_file(db_path, "-wal"), side_file(scratch, "-wal"))
     forget_page_count(scratch)
     try:
-        journal, snapshots, dropped = _copy_readable(db_path, scratch, building)
+        journal, snapshots = _copy_readable(db_path, scratch, building)
     finally:
         remove_with_side_files(scratch)
     fsync_path(building)
@@ -104,7 +104,8 @@ def salvage(db_path: Path) -> RecoveryReport:
         first_bad_seq=journal.first_bad_seq,
         reason=journal.reason,
         detail=journal.detail,
-        records_dropped=dropped,
+        # Records past page damage cannot be counted reliably: a damaged b-tree hides them.
+        records_dropped=None if journal.first_bad_seq is not None else 0,
         snapshots_ok=len(snapshots.valid),
         corrupt_snapshots=tuple(snapshots.corrupt),
         quarantined=quarantined,
@@ -113,7 +114,7 @@ def salvage(db_path: Path) -> RecoveryReport:
 
 def _copy_readable(
     db_path: Path, scratch: Path, building: Path
-) -> tuple[JournalScan, SnapshotScan, int | None]:
+) -> tuple[JournalScan, SnapshotScan]:
     source = sqlite3.connect(scratch, isolation_level=None)
     try:
         base = _readable_base(source, db_path)
@@ -122,7 +123,6 @@ def _copy_readable(
         try:
             target.execute("BEGIN")
             journal = scan_journal(source, base, lambda row: target.execute(_INSERT_RECORD, row))
-            dropped = _count_dropped(source, journal)
             snapshots = scan_snapshots(source, lambda row: target.execute(_INSERT_SNAPSHOT, row))
             write_compacted_through(target, base)
             target.execute("COMMIT")
@@ -134,7 +134,7 @@ def _copy_readable(
         close_quietly(source)
     if side_file(building, "-wal").exists():
         raise StoreIOError(f"{building}: SQLite left its WAL behind after closing")
-    return journal, snapshots, dropped
+    return journal, snapshots
 
 
 def _readable_base(source: sqlite3.Connection, db_path: Path) -> int:
@@ -146,21 +146,6 @@ def _readable_base(source: sqlite3.Connection, db_path: Path) -> int:
             f"{db_path}: damaged beyond salvage (schema or metadata unreadable: {exc}). "
             "Restore the state directory from a backup, or move the file aside to start empty."
         ) from exc
-
-
-def _count_dropped(source: sqlite3.Connection, journal: JournalScan) -> int | None:
-    """Records at and after the first bad one; None when page damage hides how many."""
-    if journal.first_bad_seq is None:
-        return 0
-    if journal.reason == "unreadable":
-        return None
-    try:
-        row = source.execute(
-            "SELECT COUNT(*) FROM journal WHERE seq >= ?", (journal.first_bad_seq,)
-        ).fetchone()
-    except sqlite3.DatabaseError:
-        return None
-    return int(row[0])
 
 
 def _free_quarantine_name(db_path: Path) -> Path:
