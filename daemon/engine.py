@@ -20,7 +20,8 @@ from core.money import ZERO
 from core.performance import StrategyPerformance
 from core.rebalancer import AllocationRebalancer
 from core.records import RebalanceRecord, StrategyAllocation, StrategyState
-from workers.host import HostClient
+from workers.host import HostClient, StepOutcome
+from workers.inprocess import InProcessWorker
 
 
 @dataclass
@@ -80,12 +81,7 @@ class FundEngine:
         book.current_timestamp = market.ts
         book.reserve.mark(market)
         records = list(book.records.values())
-        outcomes = await asyncio.gather(
-            *(
-                self.workers[r.strategy_id].step(market, r.state is StrategyState.RUNNING)
-                for r in records
-            )
-        )
+        outcomes = await self._step_all(records, market)
         events = []
         for outcome in outcomes:
             report = outcome.report
@@ -102,6 +98,37 @@ class FundEngine:
             events.append(self._event("rebalance", None, record.reason))
         self.state.slice_index += 1
         return events
+
+    async def _step_all(
+        self, records: list[StrategyAllocation], market: Slice
+    ) -> list[StepOutcome]:
+        """Step every worker; results in insertion order.
+
+        Child processes are sent their slice first and work in parallel while in-process
+        hosts step right here (a task per in-process step would cost more than the step).
+        """
+        running = StrategyState.RUNNING
+        remote: dict[int, asyncio.Task[StepOutcome]] = {}
+        for i, r in enumerate(records):
+            worker = self.workers[r.strategy_id]
+            if not isinstance(worker, InProcessWorker):
+                remote[i] = asyncio.create_task(worker.step(market, r.state is running))
+        if remote:
+            await asyncio.sleep(0)  # let the remote steps send their requests
+        outcomes: list[StepOutcome] = []
+        try:
+            for i, r in enumerate(records):
+                task = remote.get(i)
+                if task is None:
+                    worker = self.workers[r.strategy_id]
+                    outcomes.append(await worker.step(market, r.state is running))
+                else:
+                    outcomes.append(await task)
+        except BaseException:
+            for task in remote.values():
+                task.cancel()
+            raise
+        return outcomes
 
     async def _scheduled_rebalance(self, ts: datetime) -> RebalanceRecord | None:
         rebalancer = self.state.rebalancer

@@ -31,9 +31,9 @@ import pickle
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from core import errors as core_errors
 from core.costs import CommissionModel, NoCommission, NoSlippage, SlippageModel
@@ -85,8 +85,7 @@ class LedgerConfig:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class StepOutcome:
+class StepOutcome(NamedTuple):
     """A `StepReport` plus the wall-clock time the step took inside the host.
 
     `overrun` is set by an in-process worker when the step took longer than its deadline
@@ -306,7 +305,7 @@ class HostClient(ABC):
     async def step(self, market: Slice, trading: bool) -> StepOutcome:
         outcome: StepOutcome = await self._call("step", (market, trading), self.spec.step_timeout_s)
         if outcome.duration_s > self.spec.step_timeout_s:
-            return replace(outcome, overrun=True)
+            return outcome._replace(overrun=True)
         return outcome
 
     async def deposit(self, amount: Decimal) -> Decimal:
