@@ -86,8 +86,8 @@ async def run_fund(settings: FundSettings, out: Out = print) -> RunResult:
     state = settings.state
     with StateStore.open(state.dir, state.fsync, state.fsync_interval_s) as store:
         report = store.recovery_report
-        if report is not None and not report.clean:
-            out(f"recovery: {report}")
+        if not report.clean:
+            print(f"paperfund: recovery: {report.summary()}", file=sys.stderr, flush=True)
         supervisor = Supervisor(
             fund_plan(settings), store, worker_maker(settings), snapshot_every=state.snapshot_every
         )

@@ -239,6 +239,7 @@ class Supervisor:
         await self._drain_commands()
         self.store.append("slice", encode_slice(market))
         await self._engine.step(market)
+        self.store.flush_if_due()
         if self._engine.state.slice_index % self.snapshot_every == 0:
             await self.snapshot()
 

@@ -26,9 +26,12 @@ def start(env: dict[str, str]) -> subprocess.Popen[str]:
         text=True,
     )
     assert proc.stderr is not None
-    line = proc.stderr.readline()
-    assert "ready at slice" in line, line + proc.stderr.read()
-    return proc
+    seen = []
+    for line in proc.stderr:  # recovery reports may come before the ready line
+        seen.append(line)
+        if "ready at slice" in line:
+            return proc
+    raise AssertionError("daemon exited before it was ready:\n" + "".join(seen))
 
 
 def test_twenty_kills_lose_nothing(tmp_path: Path) -> None:
