@@ -17,12 +17,14 @@ from config import FundSettings, build_ledger_models, build_rebalancer, feed_opt
 from config.strategies import strategy_class_path
 from core.ledger import Ledger
 from daemon.digest import fund_digest
+from daemon.engine import Worker
 from daemon.feeds import build_feed
 from daemon.persistence import StateStore
+from daemon.recoverable import RecoverableWorker
 from daemon.summary import Out, print_summary
 from daemon.supervisor import FundPlan, Supervisor
 from workers.factory import WorkerSpec, create_worker
-from workers.host import HostClient, LedgerConfig
+from workers.host import LedgerConfig
 
 SECOND_SIGNAL_EXIT = 130
 
@@ -45,7 +47,7 @@ def fund_plan(settings: FundSettings) -> FundPlan:
     )
 
 
-def worker_maker(settings: FundSettings) -> Callable[[str, str], HostClient]:
+def worker_maker(settings: FundSettings) -> Callable[[str, str], Worker]:
     commission, slippage, fill_model = build_ledger_models(settings)
     ledger = LedgerConfig(
         commission=commission,
@@ -56,7 +58,7 @@ def worker_maker(settings: FundSettings) -> Callable[[str, str], HostClient]:
     )
     catalog = settings.strategy_catalog()
 
-    def make(strategy_id: str, name: str) -> HostClient:
+    def make(strategy_id: str, name: str) -> Worker:
         if name not in catalog:
             raise ValueError(f"unknown catalog strategy {name!r}; known: {sorted(catalog)}")
         template = catalog[name]
@@ -69,7 +71,8 @@ def worker_maker(settings: FundSettings) -> Callable[[str, str], HostClient]:
             step_timeout_s=settings.deadlines.step_timeout_s,
             history_bars=settings.history_bars,
         )
-        return create_worker(spec)
+        worker = create_worker(spec)
+        return RecoverableWorker(worker) if spec.mode == "process" else worker
 
     return make
 

@@ -20,8 +20,12 @@ from core.money import ZERO
 from core.performance import StrategyPerformance
 from core.rebalancer import AllocationRebalancer
 from core.records import RebalanceRecord, StrategyAllocation, StrategyState
+from daemon.recoverable import RecoverableWorker
+from workers.errors import WorkerCrashed, WorkerTimeout
 from workers.host import HostClient, StepOutcome
 from workers.inprocess import InProcessWorker
+
+Worker = HostClient | RecoverableWorker
 
 
 @dataclass
@@ -52,7 +56,7 @@ class FundEngine:
     def __init__(
         self,
         state: EngineState,
-        workers: dict[str, HostClient],
+        workers: dict[str, Worker],
         *,
         lookback_window: int = 252,
         periods_per_year: float = 252,
@@ -72,8 +76,14 @@ class FundEngine:
         return event
 
     # ---- per slice ---------------------------------------------------------------------
-    async def step(self, market: Slice) -> list[Event]:
-        """Fill, mark and run every strategy on `market`, then maybe rebalance."""
+    async def step(self, market: Slice, faults: Mapping[str, str] | None = None) -> list[Event]:
+        """Fill, mark and run every strategy on `market`, then maybe rebalance.
+
+        A process worker whose step overruns its deadline or whose child dies is rebuilt at
+        the end of the previous slice, stepped without trading, and quarantined (paused with
+        the reason). `faults` replays such quarantines from the journal without waiting for
+        the deadline again: strategy id -> reason.
+        """
         book = self.book
         last = book.current_timestamp
         if last is not None and not market.ts > last:
@@ -81,28 +91,38 @@ class FundEngine:
         book.current_timestamp = market.ts
         book.reserve.mark(market)
         records = list(book.records.values())
-        outcomes = await self._step_all(records, market)
+        known = dict(faults or {})
+        outcomes, found = await self._step_all(records, market, known)
         events = []
         for outcome in outcomes:
             report = outcome.report
             if outcome.overrun:
-                events.append(
-                    self._event("overrun", report.strategy_id, f"{outcome.duration_s:.3f}s")
-                )
+                took = f"{outcome.duration_s:.3f}s"
+                events.append(self._event("overrun", report.strategy_id, took))
             if book.on_report(report):
                 rec = book.records[report.strategy_id]
                 await self.workers[report.strategy_id].cancel_orders("strategy quarantined")
                 events.append(self._event("quarantine", rec.strategy_id, rec.pause_reason or ""))
+        for sid, reason in {**known, **found}.items():
+            self._quarantine(sid, reason)
+            events.append(self._event("fault" if sid in found else "fault_replayed", sid, reason))
         record = await self._scheduled_rebalance(market.ts)
         if record is not None:
             events.append(self._event("rebalance", None, record.reason))
         self.state.slice_index += 1
         return events
 
+    def _quarantine(self, sid: str, reason: str) -> None:
+        rec = self.book.records[sid]
+        rec.error_count += 1
+        rec.last_error = reason
+        if rec.state is StrategyState.RUNNING:
+            self.book.mark_paused(rec, f"quarantined: {reason}")
+
     async def _step_all(
-        self, records: list[StrategyAllocation], market: Slice
-    ) -> list[StepOutcome]:
-        """Step every worker; results in insertion order.
+        self, records: list[StrategyAllocation], market: Slice, faults: Mapping[str, str]
+    ) -> tuple[list[StepOutcome], dict[str, str]]:
+        """Step every worker; results in insertion order, plus the faults found.
 
         Child processes are sent their slice first and work in parallel while in-process
         hosts step right here (a task per in-process step would cost more than the step).
@@ -111,24 +131,33 @@ class FundEngine:
         remote: dict[int, asyncio.Task[StepOutcome]] = {}
         for i, r in enumerate(records):
             worker = self.workers[r.strategy_id]
+            trading = r.state is running and r.strategy_id not in faults
             if not isinstance(worker, InProcessWorker):
-                remote[i] = asyncio.create_task(worker.step(market, r.state is running))
+                remote[i] = asyncio.create_task(worker.step(market, trading))
         if remote:
             await asyncio.sleep(0)  # let the remote steps send their requests
         outcomes: list[StepOutcome] = []
+        found: dict[str, str] = {}
         try:
             for i, r in enumerate(records):
                 task = remote.get(i)
+                worker = self.workers[r.strategy_id]
                 if task is None:
-                    worker = self.workers[r.strategy_id]
                     outcomes.append(await worker.step(market, r.state is running))
-                else:
+                    continue
+                try:
                     outcomes.append(await task)
+                except (WorkerTimeout, WorkerCrashed) as exc:
+                    if not isinstance(worker, RecoverableWorker):
+                        raise
+                    found[r.strategy_id] = f"{type(exc).__name__}: {exc}"
+                    await worker.rebuild()
+                    outcomes.append(await worker.step(market, False))
         except BaseException:
             for task in remote.values():
                 task.cancel()
             raise
-        return outcomes
+        return outcomes, found
 
     async def _scheduled_rebalance(self, ts: datetime) -> RebalanceRecord | None:
         rebalancer = self.state.rebalancer
@@ -145,7 +174,7 @@ class FundEngine:
 
     # ---- lifecycle ---------------------------------------------------------------------
     async def add(
-        self, strategy_id: str, catalog: str, allocation: object, worker: HostClient
+        self, strategy_id: str, catalog: str, allocation: object, worker: Worker
     ) -> StrategyAllocation:
         """Fund a new strategy hosted by `worker` (created, not started)."""
         weight, amount = self.book.validate_add(strategy_id, allocation)

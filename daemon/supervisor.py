@@ -9,6 +9,7 @@ are stepped; both are applied only between slices.
 from __future__ import annotations
 
 import asyncio
+import json
 import pickle
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -32,14 +33,13 @@ from daemon.commands import (
     encode_command,
     parse_command,
 )
-from daemon.engine import EngineState, FundEngine
+from daemon.engine import EngineState, FundEngine, Worker
 from daemon.errors import CommandRejected, RecoveryError
 from daemon.persistence import StateStore, decode_slice, encode_slice
-from workers.host import HostClient
 
 SNAPSHOT_VERSION = 1
 
-MakeWorker = Callable[[str, str], HostClient]
+MakeWorker = Callable[[str, str], Worker]
 """(strategy id, catalog name) -> a worker, created but not started."""
 
 
@@ -95,9 +95,23 @@ class Supervisor:
         else:
             await self._load(snapshot.payload)
             after = snapshot.journal_seq
+        held: Slice | None = None
+        faults: dict[str, str] = {}
         for record in self.store.records(after):
-            await self._replay(record.kind, record.payload)
             self.replayed += 1
+            if record.kind == "fault":
+                fault = json.loads(record.payload)
+                faults[fault["strategy_id"]] = fault["reason"]
+                continue
+            if held is not None:
+                await self._engine.step(held, faults)
+                held, faults = None, {}
+            if record.kind == "slice":
+                held = decode_slice(record.payload)
+            else:
+                await self._replay(record.kind, record.payload)
+        if held is not None:
+            await self._step(held, faults)
 
     async def _fresh(self) -> None:
         reserve = self.plan.new_reserve()
@@ -119,7 +133,7 @@ class Supervisor:
         if blob.get("version") != SNAPSHOT_VERSION:
             raise RecoveryError(f"snapshot version {blob.get('version')!r} is not supported")
         state: EngineState = blob["engine"]
-        workers: dict[str, HostClient] = {}
+        workers: dict[str, Worker] = {}
         for sid in state.book.records:
             worker = self.make_worker(sid, state.catalog_of[sid])
             await worker.restart(blob["workers"][sid])
@@ -133,9 +147,7 @@ class Supervisor:
         self.applied_ids = set(blob["applied_ids"])
 
     async def _replay(self, kind: str, payload: bytes) -> None:
-        if kind == "slice":
-            await self._engine.step(decode_slice(payload))
-        elif kind == "command":
+        if kind == "command":
             await self._apply(parse_command(payload))
         else:
             raise RecoveryError(f"unknown journal record kind {kind!r}")
@@ -238,10 +250,17 @@ class Supervisor:
     async def process(self, market: Slice) -> None:
         await self._drain_commands()
         self.store.append("slice", encode_slice(market))
-        await self._engine.step(market)
+        await self._step(market)
         self.store.flush_if_due()
         if self._engine.state.slice_index % self.snapshot_every == 0:
             await self.snapshot()
+
+    async def _step(self, market: Slice, faults: dict[str, str] | None = None) -> None:
+        """Step the engine; journal the worker faults it met (they depend on the clock)."""
+        for event in await self._engine.step(market, faults):
+            if event.kind == "fault":
+                fault = {"strategy_id": event.strategy_id, "reason": event.detail}
+                self.store.append("fault", json.dumps(fault).encode())
 
     async def snapshot(self) -> None:
         engine = self._engine

@@ -1,0 +1,87 @@
+"""A worker in a child process that can be rebuilt exactly after the child is killed.
+
+`RecoverableWorker` keeps the worker's state at its last checkpoint (its latest snapshot) and
+every operation sent to it since. When a step overruns its deadline or the child dies, the
+worker is rebuilt: a new child restores the checkpoint and the logged operations are replayed
+(strategy code is deterministic), which brings the ledger back to its last consistent state
+(the end of the previous slice). The log is bounded by the fund's snapshot interval.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from core.market import Slice
+from workers.host import HostClient, StepOutcome
+
+
+class RecoverableWorker:
+    """Wraps a process `HostClient` with the same async API plus `rebuild()`."""
+
+    def __init__(self, inner: HostClient) -> None:
+        self.inner = inner
+        self._checkpoint: bytes | None = None
+        self._log: list[tuple[str, tuple[Any, ...]]] = []
+
+    async def _logged(self, op: str, *args: Any) -> Any:
+        result = await getattr(self.inner, op)(*args)
+        self._log.append((op, args))
+        return result
+
+    async def start(self, initial_cash: Decimal = Decimal(0)) -> Decimal:
+        value = await self.inner.start(initial_cash)
+        self._checkpoint = await self.inner.snapshot()
+        self._log.clear()
+        return value
+
+    async def restart(self, snapshot: bytes) -> None:
+        await self.inner.restart(snapshot)
+        self._checkpoint = snapshot
+        self._log.clear()
+
+    async def rebuild(self) -> None:
+        """Back to the state after the last successful operation, in a new child."""
+        if self._checkpoint is None:
+            raise RuntimeError("worker was never started")
+        await self.inner.restart(self._checkpoint)
+        for op, args in self._log:
+            await getattr(self.inner, op)(*args)
+
+    async def step(self, market: Slice, trading: bool) -> StepOutcome:
+        outcome: StepOutcome = await self._logged("step", market, trading)
+        return outcome
+
+    async def deposit(self, amount: Decimal) -> Decimal:
+        value: Decimal = await self._logged("deposit", amount)
+        return value
+
+    async def withdraw(self, amount: Decimal | None) -> tuple[Decimal, Decimal, Decimal]:
+        result: tuple[Decimal, Decimal, Decimal] = await self._logged("withdraw", amount)
+        return result
+
+    async def cancel_orders(self, reason: str) -> int:
+        count: int = await self._logged("cancel_orders", reason)
+        return count
+
+    async def release_positions(self) -> list[dict[str, Any]]:
+        released: list[dict[str, Any]] = await self._logged("release_positions")
+        return released
+
+    async def snapshot(self) -> bytes:
+        state = await self.inner.snapshot()
+        self._checkpoint = state
+        self._log.clear()
+        return state
+
+    async def restore(self, snapshot: bytes) -> None:
+        await self.inner.restore(snapshot)
+        self._checkpoint = snapshot
+        self._log.clear()
+
+    async def ledger_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = await self.inner.ledger_state()
+        return state
+
+    async def close(self) -> None:
+        await self.inner.close()
