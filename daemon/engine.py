@@ -113,10 +113,14 @@ class FundEngine:
         return events
 
     def _quarantine(self, sid: str, reason: str) -> None:
+        """A timeout quarantines at once; a dead child counts as one consecutive failure."""
         rec = self.book.records[sid]
         rec.error_count += 1
+        rec.consecutive_errors += 1
         rec.last_error = reason
-        if rec.state is StrategyState.RUNNING:
+        limit = self.book.max_consecutive_errors
+        timed_out = reason.startswith(WorkerTimeout.__name__)
+        if rec.state is StrategyState.RUNNING and (timed_out or rec.consecutive_errors >= limit):
             self.book.mark_paused(rec, f"quarantined: {reason}")
 
     async def _step_all(
