@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from core.book import DEFAULT_MAX_CONSECUTIVE_ERRORS, FundBook, RebalancePlan, scale_deposits
+from core.book import DEFAULT_MAX_CONSECUTIVE_ERRORS, FundBook, RebalancePlan, fund_deposits
 from core.errors import InsufficientFundsError, InvalidInputError
 from core.fund_metrics import correlation_matrix, portfolio_metrics, strategy_metrics
 from core.history import DEFAULT_HISTORY_BARS, BarData, MarketHistory
@@ -233,7 +233,7 @@ class PortfolioAllocator:
             moved, cost = self._withdraw(sid, amount)
             transfers[sid] = -moved
             costs += cost
-        deposits, reserve_costs = self._fund_deposits(plan)
+        deposits, reserve_costs = fund_deposits(self.reserve, plan.deposits)
         costs += reserve_costs
         for sid, amount in deposits:
             ledger = _ledger(self._book.records[sid])
@@ -248,21 +248,6 @@ class PortfolioAllocator:
         self.reserve.transfer_in(moved)
         self._book.settle_withdrawal(sid, moved, costs, ledger.portfolio_value)
         return moved, costs
-
-    def _fund_deposits(self, plan: RebalancePlan) -> tuple[list[tuple[str, Decimal]], Decimal]:
-        """Take the deposits out of the reserve, selling its positions if it must."""
-        needed = sum((amount for _, amount in plan.deposits), ZERO)
-        if needed == ZERO:
-            return [], ZERO
-        try:
-            return list(plan.deposits), self.reserve.transfer_out(needed).costs
-        except InsufficientFundsError:
-            costs = self.reserve.liquidate().costs
-        deposits = scale_deposits(plan.deposits, self.reserve.cash)
-        total = sum((amount for _, amount in deposits), ZERO)
-        if total > ZERO:
-            self.reserve.transfer_out(total)
-        return deposits, costs
 
     # ---- metrics -----------------------------------------------------------------------
     def get_portfolio_metrics(self) -> dict[str, Any]:

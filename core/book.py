@@ -14,7 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
 
-from core.errors import InvalidInputError, InvalidTransitionError, InvariantViolation
+from core.errors import (
+    InsufficientFundsError,
+    InvalidInputError,
+    InvalidTransitionError,
+    InvariantViolation,
+)
 from core.ledger import Ledger
 from core.money import (
     CASH_QUANTUM,
@@ -265,6 +270,28 @@ class FundBook:
         )
         self.rebalances.append(record)
         return record
+
+
+def fund_deposits(
+    reserve: Ledger, deposits: tuple[tuple[str, Decimal], ...]
+) -> tuple[list[tuple[str, Decimal]], Decimal]:
+    """Take a plan's deposits out of the reserve; return (deposits to make, costs).
+
+    When the reserve holds positions and selling them cannot raise the full amount after
+    costs, it is liquidated and the deposits shrink pro rata to the cash it has.
+    """
+    needed = sum((amount for _, amount in deposits), ZERO)
+    if needed == ZERO:
+        return [], ZERO
+    try:
+        return list(deposits), reserve.transfer_out(needed).costs
+    except InsufficientFundsError:
+        costs = reserve.liquidate().costs
+    scaled = scale_deposits(deposits, reserve.cash)
+    total = sum((amount for _, amount in scaled), ZERO)
+    if total > ZERO:
+        reserve.transfer_out(total)
+    return scaled, costs
 
 
 def scale_deposits(
