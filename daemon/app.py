@@ -20,6 +20,7 @@ from daemon.digest import fund_digest
 from daemon.engine import Worker
 from daemon.feeds import build_feed
 from daemon.persistence import StateStore
+from daemon.progress import Progress, feed_length
 from daemon.recoverable import RecoverableWorker
 from daemon.summary import Out, print_summary
 from daemon.supervisor import FundPlan, Supervisor
@@ -106,8 +107,12 @@ async def run_fund(settings: FundSettings, out: Out = print) -> RunResult:
             )
             kind, options = feed_options(settings)
             feed = build_feed(kind, **options)
+            progress = Progress(sys.stderr, feed_length(feed))
             async with feed:
-                await supervisor.run(feed, stop)
+                try:
+                    await supervisor.run(feed, stop, on_slice=progress.update)
+                finally:
+                    progress.finish()
             print_summary(engine.book, settings.fund.name, out)
             out(f"state digest: {await fund_digest(engine)}")
             return RunResult(engine.state.slice_index, supervisor.replayed)

@@ -3,8 +3,10 @@
     paperfund run [--config FILE]        run a fund (default: the embedded demo config)
     paperfund check-config FILE          validate a configuration without running it
     paperfund demo                       the example fund through the in-process allocator
+    paperfund report --state DIR [--out DIR] [--name NAME]
+                                         summary, charts and an HTML page of a fund's state
 
-Exit codes: 0 success, 2 invalid configuration or usage.
+Exit codes: 0 success, 2 invalid configuration or usage, or no fund state to report on.
 """
 
 from __future__ import annotations
@@ -30,6 +32,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="run the example fund on the synthetic feed")
     demo.add_argument("--bars", type=int, default=504, help="daily bars to simulate")
     demo.add_argument("--seed", type=int, default=7, help="seed of the synthetic feed")
+    report = commands.add_parser("report", help="summary, charts and an HTML page of a fund")
+    report.add_argument("--state", type=Path, required=True, help="the fund's state directory")
+    report.add_argument(
+        "--out", type=Path, default=None, help="where to write the files (default: --state)"
+    )
+    report.add_argument("--name", default=None, help="fund name (default: the state dir's)")
     return parser
 
 
@@ -40,6 +48,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         run_demo(bars=args.bars, seed=args.seed)
         return 0
+    if args.command == "report":
+        from daemon.report import run_report
+
+        return run_report(args.state, args.out, name=args.name)
     from config import ConfigError, check_imports, load_settings
 
     try:

@@ -20,6 +20,7 @@ from core.money import ZERO
 from core.performance import StrategyPerformance
 from core.rebalancer import AllocationRebalancer
 from core.records import RebalanceRecord, StrategyAllocation, StrategyState
+from daemon.history import FundHistory
 from daemon.recoverable import RecoverableWorker
 from workers.errors import WorkerCrashed, WorkerTimeout
 from workers.host import HostClient, StepOutcome
@@ -48,6 +49,7 @@ class EngineState:
     slice_index: int = 0
     events: list[Event] = field(default_factory=list)
     catalog_of: dict[str, str] = field(default_factory=dict)
+    history: FundHistory = field(default_factory=FundHistory)
 
 
 class FundEngine:
@@ -109,6 +111,7 @@ class FundEngine:
         record = await self._scheduled_rebalance(market.ts)
         if record is not None:
             events.append(self._event("rebalance", None, record.reason))
+        self.state.history.record(market.ts, book)
         self.state.slice_index += 1
         return events
 

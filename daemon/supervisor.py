@@ -234,10 +234,20 @@ class Supervisor:
         return f"costs {record.costs}"
 
     # ---- the slice loop --------------------------------------------------------------
-    async def run(self, feed: AsyncIterator[Slice], stop: asyncio.Event) -> None:
-        """Process slices until the feed ends or `stop` is set (after a whole slice)."""
+    async def run(
+        self,
+        feed: AsyncIterator[Slice],
+        stop: asyncio.Event,
+        on_slice: Callable[[Slice], None] | None = None,
+    ) -> None:
+        """Process slices until the feed ends or `stop` is set (after a whole slice).
+
+        `on_slice` sees every slice the feed yields, including those skipped as already
+        processed before a restart (for progress display)."""
         engine = self._engine
         async for market in feed:
+            if on_slice is not None:
+                on_slice(market)
             last = engine.book.current_timestamp
             if last is not None and market.ts <= last:
                 continue  # already processed before a restart

@@ -1,0 +1,297 @@
+"""`paperfund report`: a fund as of its latest snapshot, as text, charts and one HTML page.
+
+The report reads the newest snapshot in a state directory (journal records after it are not
+replayed: a fund that ended normally wrote its last snapshot at the end). It prints the same
+summary as the end of a run plus every rebalance, and writes to the output directory:
+
+- `equity.png`: fund value and reserve value over time;
+- `allocation.png`: current weights stacked over time, with the cumulative target weights
+  dashed, so each dashed line is the target of the top edge of the band of the same colour;
+- `report.html`: the summary table, both charts (embedded as base64 PNGs) and the rebalance
+  list, in one self-contained page that loads nothing from elsewhere.
+
+Opening the store takes its lock, so a directory in use by a running daemon is refused.
+Charts are drawn with matplotlib's Agg canvas; no display is needed.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import pickle
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
+from matplotlib.figure import Figure
+
+from core.book import FundBook
+from core.fund_metrics import portfolio_metrics, strategy_metrics
+from core.money import format_money, format_pct
+from core.records import RebalanceRecord
+from daemon.engine import EngineState
+from daemon.errors import DaemonError
+from daemon.history import FundHistory
+from daemon.persistence import StateStore, StoreError, StoreLocked
+from daemon.persistence.database import DB_FILENAME
+from daemon.summary import Out, print_summary
+from daemon.supervisor import SNAPSHOT_VERSION
+
+EXIT_UNREADABLE = 2
+EQUITY_PNG = "equity.png"
+ALLOCATION_PNG = "allocation.png"
+REPORT_HTML = "report.html"
+FIGURE_SIZE_IN = (9.0, 4.0)
+FIGURE_DPI = 100
+
+
+class ReportError(DaemonError):
+    """The state directory holds nothing to report on (exit code 2)."""
+
+
+@dataclass(frozen=True)
+class FundReport:
+    name: str
+    state: EngineState
+
+    @property
+    def book(self) -> FundBook:
+        return self.state.book
+
+    @property
+    def history(self) -> FundHistory:
+        # Snapshots written before the history existed have none: report empty charts.
+        history = getattr(self.state, "history", None)
+        return history if isinstance(history, FundHistory) else FundHistory()
+
+
+# ---- loading -----------------------------------------------------------------------------
+def load_state(state_dir: Path) -> EngineState:
+    """The engine state in the newest snapshot of `state_dir`; `ReportError` if none."""
+    if not state_dir.is_dir():
+        raise ReportError(f"no state directory at {state_dir}")
+    if not (state_dir / DB_FILENAME).is_file():
+        raise ReportError(f"{state_dir} holds no fund state ({DB_FILENAME} is missing)")
+    try:
+        with StateStore.open(state_dir) as store:
+            snapshot = store.latest_snapshot()
+    except StoreLocked:
+        raise ReportError(f"{state_dir} is in use by a running daemon") from None
+    except StoreError as exc:
+        raise ReportError(f"cannot read {state_dir}: {exc}") from None
+    if snapshot is None:
+        raise ReportError(f"no snapshot in {state_dir} yet: run the fund first")
+    blob = pickle.loads(snapshot.payload)
+    if blob.get("version") != SNAPSHOT_VERSION:
+        raise ReportError(f"snapshot version {blob.get('version')!r} is not supported")
+    state: EngineState = blob["engine"]
+    return state
+
+
+# ---- text --------------------------------------------------------------------------------
+def print_report(report: FundReport, out: Out = print) -> None:
+    print_summary(report.book, report.name, out)
+    out(f"as of slice {report.state.slice_index} ({report.book.current_timestamp})")
+    out(f"rebalance list ({len(report.book.rebalances)}):")
+    for i, record in enumerate(report.book.rebalances, 1):
+        before = format_money(record.fund_value_before)
+        after = format_money(record.fund_value_after)
+        out(f"  #{i} {record.ts}  {record.reason}  costs {record.costs}  fund {before} -> {after}")
+        out(f"     {'  '.join(_weight_changes(record))}")
+
+
+def _weight_changes(record: RebalanceRecord) -> list[str]:
+    ids = list(dict.fromkeys([*record.weights_before, *record.weights_after]))
+    changes = []
+    for sid in ids:
+        before = format_pct(record.weights_before.get(sid, 0))
+        after = format_pct(record.weights_after.get(sid, 0))
+        moved = record.transfers.get(sid)
+        sign = "+" if moved is not None and moved > 0 else ""
+        transfer = f" ({sign}{format_money(moved)})" if moved is not None else ""
+        changes.append(f"{sid} {before} -> {after}{transfer}")
+    return changes
+
+
+# ---- charts ------------------------------------------------------------------------------
+def _figure() -> Figure:
+    fig = Figure(figsize=FIGURE_SIZE_IN, dpi=FIGURE_DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _date_numbers(history: FundHistory) -> Any:
+    return date2num(history.ts)  # type: ignore[no-untyped-call]
+
+
+def _dates(ax: Axes, history: FundHistory) -> None:
+    locator = AutoDateLocator()  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+    if not history:
+        ax.text(0.5, 0.5, "no slices recorded", ha="center", va="center", transform=ax.transAxes)
+
+
+def equity_figure(history: FundHistory, name: str) -> Figure:
+    """Fund value above, reserve below: on one axis the reserve would flatten the fund."""
+    fig = _figure()
+    fund_ax, reserve_ax = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
+    if history:
+        x = _date_numbers(history)
+        fund_ax.plot(x, history.fund_value, color="C0")
+        reserve_ax.plot(x, history.reserve_value, color="C7")
+    for ax, label in ((fund_ax, "fund value"), (reserve_ax, "reserve")):
+        _dates(ax, history)
+        ax.set_ylabel(label)
+        ax.ticklabel_format(axis="y", style="plain", useOffset=False)
+        ax.grid(alpha=0.3)
+    fund_ax.set_title(f"{name}: equity")
+    return fig
+
+
+def allocation_figure(history: FundHistory, name: str) -> Figure:
+    fig = _figure()
+    ax = fig.subplots()
+    ids = history.strategy_ids
+    if history and ids:
+        x = _date_numbers(history)
+        colors = [f"C{i % 10}" for i in range(len(ids))]
+        current = np.nan_to_num(np.array([history.weights[s] for s in ids]))
+        ax.stackplot(x, current, labels=ids, colors=colors, alpha=0.6)
+        targets = np.cumsum(np.nan_to_num(np.array([history.targets[s] for s in ids])), axis=0)
+        for row, color in zip(targets, colors, strict=True):
+            ax.plot(x, row, linestyle="--", linewidth=1.2, color=color)
+        ax.plot([], [], linestyle="--", color="black", label="target (cumulative)")
+        ax.legend(loc="upper left", fontsize="small")
+    _dates(ax, history)
+    ax.set_title(f"{name}: allocation (share of the fund; the rest is the reserve)")
+    ax.set_ylabel("weight")
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def png_bytes(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+# ---- html --------------------------------------------------------------------------------
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+img { max-width: 100%; display: block; margin: 1em 0; }
+"""
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in row) + "</tr>"
+        for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _summary_html(book: FundBook) -> str:
+    metrics = portfolio_metrics(book)
+    fund = _table(
+        ["fund value", "return", "reserve", "cash", "strategies", "running", "weighted Sharpe"],
+        [
+            [
+                metrics["total_value"],
+                metrics["portfolio_return"],
+                metrics["reserve_value"],
+                metrics["total_cash"],
+                metrics["num_strategies"],
+                metrics["active_strategies"],
+                metrics["weighted_avg_sharpe"],
+            ]
+        ],
+    )
+    header = ["strategy", "value", "return", "sharpe", "max dd", "weight", "target", "state"]
+    keys = ["current_value", "return_pct", "sharpe_ratio", "max_drawdown"]
+    keys += ["current_weight", "target_weight", "state"]
+    rows = [[sid, *(m[k] for k in keys)] for sid, m in strategy_metrics(book).items()]
+    return fund + _table(header, rows)
+
+
+def _rebalances_html(records: Sequence[RebalanceRecord]) -> str:
+    if not records:
+        return "<p>No rebalances.</p>"
+    rows = [
+        [i, r.ts, r.reason, r.costs, format_money(r.fund_value_after), "; ".join(changes)]
+        for i, r in enumerate(records, 1)
+        for changes in [_weight_changes(r)]
+    ]
+    return _table(["#", "time", "reason", "costs", "fund after", "weights (transfer)"], rows)
+
+
+def _img(png: bytes, alt: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def report_html(report: FundReport, equity_png: bytes, allocation_png: bytes) -> str:
+    name = html.escape(report.name)
+    book = report.book
+    as_of = html.escape(f"slice {report.state.slice_index} ({book.current_timestamp})")
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>paperfund report: {name}</title><style>{STYLE}</style></head><body>"
+        f"<h1>Fund {name}</h1><p>As of {as_of}.</p>"
+        f"<h2>Summary</h2>{_summary_html(book)}"
+        f"<h2>Equity</h2>{_img(equity_png, 'fund value and reserve over time')}"
+        f"<h2>Allocation</h2>{_img(allocation_png, 'weights over time')}"
+        f"<h2>Rebalances ({len(book.rebalances)})</h2>{_rebalances_html(book.rebalances)}"
+        "</body></html>\n"
+    )
+
+
+# ---- the command -------------------------------------------------------------------------
+def write_report(report: FundReport, out_dir: Path) -> list[Path]:
+    """Write the charts and the page into `out_dir`; return their paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    equity = png_bytes(equity_figure(report.history, report.name))
+    allocation = png_bytes(allocation_figure(report.history, report.name))
+    files = {
+        out_dir / EQUITY_PNG: equity,
+        out_dir / ALLOCATION_PNG: allocation,
+        out_dir / REPORT_HTML: report_html(report, equity, allocation).encode("utf-8"),
+    }
+    for path, data in files.items():
+        path.write_bytes(data)
+    return list(files)
+
+
+def run_report(
+    state_dir: Path,
+    out_dir: Path | None = None,
+    *,
+    name: str | None = None,
+    out: Out = print,
+    err: TextIO | None = None,
+) -> int:
+    """`paperfund report`: 0 when written, 2 when the state directory cannot be read."""
+    err = sys.stderr if err is None else err
+    try:
+        state = load_state(state_dir)
+    except ReportError as exc:
+        print(f"paperfund: report: {exc}", file=err)
+        return EXIT_UNREADABLE
+    # Snapshots do not hold the fund's name; the directory's is the best default.
+    report = FundReport(name=name or state_dir.resolve().name, state=state)
+    print_report(report, out)
+    for path in write_report(report, state_dir if out_dir is None else out_dir):
+        out(f"wrote {path}")
+    return 0
