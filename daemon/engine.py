@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from core.book import FundBook, RebalancePlan, scale_deposits
-from core.errors import InsufficientFundsError
+from core.book import FundBook, RebalancePlan, fund_deposits
 from core.market import Slice
 from core.money import ZERO
 from core.performance import StrategyPerformance
@@ -256,15 +255,8 @@ class FundEngine:
             self.book.settle_withdrawal(sid, moved, cost, value_after)
             transfers[sid] = -moved
             costs += cost
-        needed = sum((amount for _, amount in plan.deposits), ZERO)
-        deposits = list(plan.deposits)
-        if needed > ZERO:
-            try:
-                costs += self.book.reserve.transfer_out(needed).costs
-            except InsufficientFundsError:
-                costs += self.book.reserve.liquidate().costs
-                deposits = scale_deposits(plan.deposits, self.book.reserve.cash)
-                self.book.reserve.transfer_out(sum((a for _, a in deposits), ZERO))
+        deposits, reserve_costs = fund_deposits(self.book.reserve, plan.deposits)
+        costs += reserve_costs
         for sid, amount in deposits:
             value_after = await self.workers[sid].deposit(amount)
             self.book.settle_deposit(sid, amount, value_after)

@@ -11,10 +11,13 @@ from __future__ import annotations
 import asyncio
 import json
 import pickle
+import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+
+from redis.exceptions import RedisError
 
 from core.book import FundBook
 from core.errors import CoreError
@@ -249,13 +252,29 @@ class Supervisor:
             if on_slice is not None:
                 on_slice(market)
             last = engine.book.current_timestamp
-            if last is not None and market.ts <= last:
-                continue  # already processed before a restart
-            await self.process(market)
+            if last is None or market.ts > last:
+                await self.process(market)
+            # else: already processed before a restart; only the acknowledgement is due
+            await self._acknowledge(feed, market)
             if stop.is_set():
                 break
         await self._drain_commands()
         await self.snapshot()
+
+    async def _acknowledge(self, feed: object, market: Slice) -> None:
+        """Tell a durable feed (Redis Streams) that the slice is journaled and on disk.
+
+        A failed acknowledgement is retried with the next slice's; the bars stay pending in
+        the feed meanwhile, and their slice is already in the journal.
+        """
+        ack = getattr(feed, "ack_through", None)
+        if ack is None:
+            return
+        self.store.flush()
+        try:
+            await ack(market.ts)
+        except (RedisError, OSError) as exc:
+            print(f"paperfund: acknowledgement failed, will retry: {exc}", file=sys.stderr)
 
     async def process(self, market: Slice) -> None:
         await self._drain_commands()

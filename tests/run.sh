@@ -3,6 +3,10 @@
 # Usage: bash tests/run.sh [pytest arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The Redis feed tests start their own redis-server on a free port: make sure it exists.
+if ! command -v redis-server >/dev/null 2>&1; then
+    apt-get install -y -q redis-server >/dev/null || { apt-get update -q && apt-get install -y -q redis-server; }
+fi
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi

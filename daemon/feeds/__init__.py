@@ -3,7 +3,9 @@
 - `Feed`, `FeedStats`, `Pacer` (`base`): the interface, its live counters, pacing.
 - `BarValidator` (`validation`): the bad-bar policy and its rejection counters.
 - `ReplayFeed` (`replay`; file layouts in `tables`, timestamps in `timestamps`): CSV and
-  Parquet files; `SyntheticFeed` (`synthetic`): the seeded random walk.
+  Parquet files; `SyntheticFeed` (`synthetic`): the seeded random walk;
+  `RedisStreamFeed` (`redis_stream`): bars published to a Redis Stream, acknowledged by the
+  consumer with `ack_through(ts)` once a slice is journaled.
 - `build_feed(kind, **options)`: a feed by name, for configuration.
 """
 
@@ -20,6 +22,7 @@ from daemon.feeds.errors import (
     FeedFileMissingError,
     FeedTimestampError,
 )
+from daemon.feeds.redis_stream import RedisStreamFeed
 from daemon.feeds.replay import ReplayFeed
 from daemon.feeds.synthetic import SyntheticFeed, synthetic_slices
 from daemon.feeds.tables import Columns
@@ -31,11 +34,15 @@ from daemon.feeds.validation import (
     RejectHook,
 )
 
-FEED_KINDS: dict[str, type[Feed]] = {"synthetic": SyntheticFeed, "replay": ReplayFeed}
+FEED_KINDS: dict[str, type[Feed]] = {
+    "synthetic": SyntheticFeed,
+    "replay": ReplayFeed,
+    "redis": RedisStreamFeed,
+}
 
 
 def build_feed(kind: str, **options: Any) -> Feed:
-    """A feed of `kind` ("synthetic" or "replay") built with `options` (its constructor's
+    """A feed of `kind` ("synthetic", "replay" or "redis") built with `options` (its constructor's
     arguments). Raises `FeedConfigError` for an unknown kind or option, or a missing one."""
     cls = FEED_KINDS.get(kind)
     if cls is None:
@@ -62,6 +69,7 @@ __all__ = [
     "FeedTimestampError",
     "Pacer",
     "RawBar",
+    "RedisStreamFeed",
     "RejectHook",
     "ReplayFeed",
     "Sleep",

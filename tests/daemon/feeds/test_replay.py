@@ -188,7 +188,7 @@ async def test_build_feed_makes_a_replay_feed() -> None:
     assert isinstance(feed, ReplayFeed)
     assert [s.ts for s in await collect(feed)] == [day(2014, 12, 30), day(2014, 12, 31)]
     with pytest.raises(FeedConfigError, match="feed kind"):
-        build_feed("redis")
+        build_feed("nosuch")
     with pytest.raises(FeedConfigError, match="replay feed"):
         build_feed("replay", path=str(NVDA))
 
