@@ -21,7 +21,6 @@ from core.history import DEFAULT_HISTORY_BARS, BarData, MarketHistory
 from core.ledger import Ledger
 from core.market import Slice
 from core.money import ZERO, to_decimal
-from core.performance import StrategyPerformance
 from core.records import RebalanceRecord, StrategyAllocation, StrategyState
 from core.step import StrategyContext, initialize_strategy, run_step
 from core.transfers import withdraw_from
@@ -55,11 +54,14 @@ class PortfolioAllocator:
         self._new_ledger: LedgerFactory = ledger_factory or (lambda _sid: Ledger())
         reserve = self._new_ledger("__reserve__")
         reserve.transfer_in(capital)
-        self._book = FundBook(reserve, max_consecutive_errors=max_consecutive_errors)
+        self._book = FundBook(
+            reserve,
+            max_consecutive_errors=max_consecutive_errors,
+            lookback_window=lookback_window,
+            periods_per_year=periods_per_year,
+            risk_free_rate=risk_free_rate,
+        )
         self._history = MarketHistory(history_bars)
-        self._lookback_window = lookback_window
-        self._periods_per_year = periods_per_year
-        self._risk_free_rate = risk_free_rate
         self.execution_count = 0
         self.removed: dict[str, Decimal] = {}
 
@@ -118,23 +120,15 @@ class PortfolioAllocator:
         except InsufficientFundsError as exc:
             raise InvalidInputError(f"cannot fund {strategy_id}: {exc}") from exc
         ledger.transfer_in(amount)
-        record = StrategyAllocation(
-            strategy_id=strategy_id,
+        return self._book.admit(
+            strategy_id,
+            weight,
+            amount,
             strategy=strategy,
-            allocated_capital=amount,
             ledger=ledger,
-            performance=StrategyPerformance(
-                strategy_id,
-                self._lookback_window,
-                periods_per_year=self._periods_per_year,
-                risk_free_rate=self._risk_free_rate,
-            ),
-            metadata=dict(metadata or {}),
-            target_weight=weight,
             context=context,
+            metadata=metadata,
         )
-        self._book.admit(record, amount)
-        return record
 
     def pause_strategy(self, strategy_id: str, reason: str = "paused by operator") -> None:
         """Stop trading: open orders are cancelled, positions kept and still marked."""

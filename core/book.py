@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
+from typing import Any
 
 from core.errors import (
     InsufficientFundsError,
@@ -30,8 +31,9 @@ from core.money import (
     quantize_weight,
     to_decimal,
 )
+from core.performance import StrategyPerformance
 from core.records import RebalanceRecord, StrategyAllocation, StrategyState
-from core.step import StepReport
+from core.step import StepReport, StrategyContext
 
 DEFAULT_MAX_CONSECUTIVE_ERRORS = 3
 
@@ -61,6 +63,9 @@ class FundBook:
         reserve: Ledger,
         *,
         max_consecutive_errors: int = DEFAULT_MAX_CONSECUTIVE_ERRORS,
+        lookback_window: int = 252,
+        periods_per_year: float = 252,
+        risk_free_rate: float = 0.0,
     ) -> None:
         if max_consecutive_errors < 1:
             raise InvalidInputError(
@@ -69,6 +74,9 @@ class FundBook:
         self.reserve = reserve
         self.initial_capital = reserve.portfolio_value
         self.max_consecutive_errors = max_consecutive_errors
+        self.lookback_window = lookback_window
+        self.periods_per_year = periods_per_year
+        self.risk_free_rate = risk_free_rate
         self.records: dict[str, StrategyAllocation] = {}
         self.rebalances: list[RebalanceRecord] = []
         self.current_timestamp: datetime | None = None
@@ -115,15 +123,40 @@ class FundBook:
         amount = quantize_cash(pct * self.fund_value, ROUND_DOWN)
         return pct, amount
 
-    def admit(self, record: StrategyAllocation, amount: Decimal) -> None:
-        """Enter a strategy funded with `amount` already moved out of the reserve."""
-        record.allocated_capital = amount
-        record.value = amount
-        record.cash = amount
-        record.state = StrategyState.RUNNING
-        record.created_at = self.current_timestamp
+    def admit(
+        self,
+        strategy_id: str,
+        weight: Decimal,
+        amount: Decimal,
+        *,
+        strategy: Any = None,
+        ledger: Ledger | None = None,
+        context: StrategyContext | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> StrategyAllocation:
+        """Enter a strategy funded with `amount`, already moved out of the reserve into it."""
+        record = StrategyAllocation(
+            strategy_id=strategy_id,
+            strategy=strategy,
+            allocated_capital=amount,
+            ledger=ledger,
+            performance=StrategyPerformance(
+                strategy_id,
+                self.lookback_window,
+                periods_per_year=self.periods_per_year,
+                risk_free_rate=self.risk_free_rate,
+            ),
+            state=StrategyState.RUNNING,
+            metadata=dict(metadata or {}),
+            created_at=self.current_timestamp,
+            target_weight=weight,
+            value=amount,
+            cash=amount,
+            context=context,
+        )
         record.performance.update(self.current_timestamp, amount)
-        self.records[record.strategy_id] = record
+        self.records[strategy_id] = record
+        return record
 
     # ---- lifecycle -------------------------------------------------------------------
     def validate_pause(self, strategy_id: str) -> StrategyAllocation:

@@ -45,6 +45,7 @@ def fund_plan(settings: FundSettings) -> FundPlan:
         max_consecutive_errors=settings.deadlines.max_consecutive_errors,
         lookback_window=settings.lookback_window,
         periods_per_year=settings.periods_per_year,
+        risk_free_rate=settings.risk_free_rate,
     )
 
 

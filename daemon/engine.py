@@ -58,14 +58,9 @@ class FundEngine:
         self,
         state: EngineState,
         workers: dict[str, Worker],
-        *,
-        lookback_window: int = 252,
-        periods_per_year: float = 252,
     ) -> None:
         self.state = state
         self.workers = workers
-        self._lookback = lookback_window
-        self._ppy = periods_per_year
 
     @property
     def book(self) -> FundBook:
@@ -186,18 +181,12 @@ class FundEngine:
         weight, amount = self.book.validate_add(strategy_id, allocation)
         await worker.start()
         self.book.reserve.transfer_out(amount)
-        value = await worker.deposit(amount)
-        record = StrategyAllocation(
-            strategy_id=strategy_id,
-            strategy=None,
-            allocated_capital=amount,
-            ledger=None,
-            performance=StrategyPerformance(
-                strategy_id, self._lookback, periods_per_year=self._ppy
-            ),
-            target_weight=weight,
-        )
-        self.book.admit(record, value)
+        try:
+            value = await worker.deposit(amount)
+        except BaseException:
+            self.book.reserve.transfer_in(amount)  # the money never left the fund
+            raise
+        record = self.book.admit(strategy_id, weight, value)
         self.workers[strategy_id] = worker
         self.state.catalog_of[strategy_id] = catalog
         self._event("add", strategy_id, f"{catalog} at {weight}")

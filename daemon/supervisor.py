@@ -58,6 +58,7 @@ class FundPlan:
     max_consecutive_errors: int = 3
     lookback_window: int = 252
     periods_per_year: float = 252
+    risk_free_rate: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -119,14 +120,15 @@ class Supervisor:
     async def _fresh(self) -> None:
         reserve = self.plan.new_reserve()
         reserve.transfer_in(self.plan.capital)
-        book = FundBook(reserve, max_consecutive_errors=self.plan.max_consecutive_errors)
-        state = EngineState(book=book, rebalancer=self.plan.new_rebalancer())
-        self.engine = FundEngine(
-            state,
-            {},
+        book = FundBook(
+            reserve,
+            max_consecutive_errors=self.plan.max_consecutive_errors,
             lookback_window=self.plan.lookback_window,
             periods_per_year=self.plan.periods_per_year,
+            risk_free_rate=self.plan.risk_free_rate,
         )
+        state = EngineState(book=book, rebalancer=self.plan.new_rebalancer())
+        self.engine = FundEngine(state, {})
         for sid, catalog, allocation in self.plan.strategies:
             worker = self.make_worker(sid, catalog)
             await self.engine.add(sid, catalog, allocation, worker)
@@ -141,12 +143,7 @@ class Supervisor:
             worker = self.make_worker(sid, state.catalog_of[sid])
             await worker.restart(blob["workers"][sid])
             workers[sid] = worker
-        self.engine = FundEngine(
-            state,
-            workers,
-            lookback_window=self.plan.lookback_window,
-            periods_per_year=self.plan.periods_per_year,
-        )
+        self.engine = FundEngine(state, workers)
         self.applied_ids = set(blob["applied_ids"])
 
     async def _replay(self, kind: str, payload: bytes) -> None:
