@@ -49,17 +49,19 @@ class FundHistory:
         self.seen += 1
         if index % self.stride:
             return
-        current = book.current_weights()
+        fund_value = float(book.fund_value)
+        scale = 1.0 / fund_value if fund_value > 0 else 0.0
+        current = {sid: float(rec.value) * scale for sid, rec in book.records.items()}
         targets = {sid: rec.target_weight for sid, rec in book.records.items()}
         for sid in current:
             if sid not in self.weights:
                 self.weights[sid] = [math.nan] * len(self.ts)
                 self.targets[sid] = [math.nan] * len(self.ts)
         self.ts.append(ts)
-        self.fund_value.append(float(book.fund_value))
+        self.fund_value.append(fund_value)
         self.reserve_value.append(float(book.reserve.portfolio_value))
         for sid, column in self.weights.items():
-            column.append(float(current[sid]) if sid in current else math.nan)
+            column.append(current.get(sid, math.nan))
             self.targets[sid].append(float(targets[sid]) if sid in targets else math.nan)
         if len(self.ts) >= self.max_points:
             self._decimate()
