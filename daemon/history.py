@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
+from decimal import Decimal
 
 from core.book import FundBook
 
 DEFAULT_MAX_POINTS = 5000
 MIN_POINTS = 2
+TARGET_CACHE_SIZE = 4096
 
 
 class FundHistory:
@@ -35,6 +37,7 @@ class FundHistory:
         self.reserve_value: list[float] = []
         self.weights: dict[str, list[float]] = {}
         self.targets: dict[str, list[float]] = {}
+        self._targets_seen: dict[Decimal, float] = {}
 
     def __len__(self) -> int:
         return len(self.ts)
@@ -49,22 +52,37 @@ class FundHistory:
         self.seen += 1
         if index % self.stride:
             return
-        fund_value = float(book.fund_value)
+        values = {sid: float(rec.value) for sid, rec in book.records.items()}
+        reserve = float(book.reserve.portfolio_value)
+        fund_value = reserve + sum(values.values())
         scale = 1.0 / fund_value if fund_value > 0 else 0.0
-        current = {sid: float(rec.value) * scale for sid, rec in book.records.items()}
-        targets = {sid: rec.target_weight for sid, rec in book.records.items()}
-        for sid in current:
+        for sid in values:
             if sid not in self.weights:
                 self.weights[sid] = [math.nan] * len(self.ts)
                 self.targets[sid] = [math.nan] * len(self.ts)
         self.ts.append(ts)
         self.fund_value.append(fund_value)
-        self.reserve_value.append(float(book.reserve.portfolio_value))
+        self.reserve_value.append(reserve)
+        records = book.records
         for sid, column in self.weights.items():
-            column.append(current.get(sid, math.nan))
-            self.targets[sid].append(float(targets[sid]) if sid in targets else math.nan)
+            rec = records.get(sid)
+            if rec is None:
+                column.append(math.nan)
+                self.targets[sid].append(math.nan)
+            else:
+                column.append(values[sid] * scale)
+                self.targets[sid].append(self._target(rec.target_weight))
         if len(self.ts) >= self.max_points:
             self._decimate()
+
+    def _target(self, weight: Decimal) -> float:
+        """Targets change only at rebalances: convert each distinct Decimal once."""
+        cached = self._targets_seen.get(weight)
+        if cached is None:
+            if len(self._targets_seen) >= TARGET_CACHE_SIZE:
+                self._targets_seen.clear()
+            cached = self._targets_seen[weight] = float(weight)
+        return cached
 
     def _decimate(self) -> None:
         self.ts = self.ts[::2]
