@@ -20,24 +20,12 @@ from daemon.history import FundHistory
 from daemon.persistence import StateStore
 from daemon.progress import Progress, feed_length
 from daemon.report import load_state, run_report
-from tests.e2e.test_daemon_run import ROOT, STRATEGIES, env_for
+from tests.support.daemon_process import ROOT, STRATEGIES, cli, env_for
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 BARS = 120
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 STRATEGY_IDS = [s["id"] for s in STRATEGIES]
-
-
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "daemon.cli", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -5,33 +5,13 @@ from __future__ import annotations
 
 import random
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-from tests.e2e.test_daemon_run import ROOT, env_for, run
+from tests.support.daemon_process import env_for, run, start
 
 KILLS = 20
 EXTRA = {"PAPERFUND_FEED__BARS": "1500", "PAPERFUND_STATE__SNAPSHOT_EVERY": "9"}
-
-
-def start(env: dict[str, str]) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "daemon.cli", "run"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stderr is not None
-    seen = []
-    for line in proc.stderr:  # recovery reports may come before the ready line
-        seen.append(line)
-        if "ready at slice" in line:
-            return proc
-    raise AssertionError("daemon exited before it was ready:\n" + "".join(seen))
 
 
 def test_twenty_kills_lose_nothing(tmp_path: Path) -> None:

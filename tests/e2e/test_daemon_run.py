@@ -3,62 +3,13 @@ and across a graceful stop and restart."""
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from daemon.demo import run_demo
-
-ROOT = Path(__file__).resolve().parents[2]
-STRATEGIES = [
-    {
-        "id": "trend",
-        "class": "workers.strategies.moving_average:MovingAverageCrossover",
-        "params": {"fast": 10, "slow": 40},
-        "allocation": "0.30",
-    },
-    {
-        "id": "momentum",
-        "class": "workers.strategies.momentum:MomentumStrategy",
-        "params": {"lookback": 20, "top": 2},
-        "allocation": "0.30",
-    },
-    {
-        "id": "mean_reversion",
-        "class": "workers.strategies.mean_reversion:MeanReversionStrategy",
-        "params": {"threshold": 30},
-        "allocation": "0.30",
-    },
-]
-
-
-def env_for(state: Path, mode: str = "inprocess", **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERFUND_")}
-    strategies = [{**s, "worker": mode} for s in STRATEGIES]
-    env.update(
-        PAPERFUND_STATE__DIR=str(state),
-        PAPERFUND_STRATEGIES=json.dumps(strategies),
-        PAPERFUND_ALLOCATION__REBALANCER__COOLDOWN_DAYS="7",
-        **extra,
-    )
-    return env
-
-
-def run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "daemon.cli", "run"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+from tests.support.daemon_process import env_for, run, start
 
 
 @pytest.fixture(scope="module")
@@ -98,17 +49,7 @@ def test_restart_after_completion_recovers_the_same_fund(tmp_path: Path) -> None
 def test_sigterm_finishes_the_slice_snapshots_and_resumes_exactly(tmp_path: Path) -> None:
     uninterrupted = run(env_for(tmp_path / "a"))
     env = env_for(tmp_path / "b", PAPERFUND_FEED__SPEED=str(86400 * 50))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "daemon.cli", "run"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stderr is not None
-    ready = proc.stderr.readline()
-    assert "ready at slice 0" in ready
+    proc = start(env)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err

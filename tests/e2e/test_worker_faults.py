@@ -9,7 +9,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from tests.e2e.test_daemon_run import STRATEGIES, env_for, run
+from tests.support.daemon_process import STRATEGIES, env_for, run
 
 FAULTY = [
     {

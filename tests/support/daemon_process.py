@@ -1,0 +1,81 @@
+"""Running the real `paperfund` command as a subprocess, for tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+STRATEGIES = [
+    {
+        "id": "trend",
+        "class": "workers.strategies.moving_average:MovingAverageCrossover",
+        "params": {"fast": 10, "slow": 40},
+        "allocation": "0.30",
+    },
+    {
+        "id": "momentum",
+        "class": "workers.strategies.momentum:MomentumStrategy",
+        "params": {"lookback": 20, "top": 2},
+        "allocation": "0.30",
+    },
+    {
+        "id": "mean_reversion",
+        "class": "workers.strategies.mean_reversion:MeanReversionStrategy",
+        "params": {"threshold": 30},
+        "allocation": "0.30",
+    },
+]
+
+
+def env_for(state: Path, mode: str = "inprocess", **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERFUND_")}
+    strategies = [{**s, "worker": mode} for s in STRATEGIES]
+    env.update(
+        PAPERFUND_STATE__DIR=str(state),
+        PAPERFUND_STRATEGIES=json.dumps(strategies),
+        PAPERFUND_ALLOCATION__REBALANCER__COOLDOWN_DAYS="7",
+        **extra,
+    )
+    return env
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `paperfund ARGS` to completion in the repository root."""
+    return subprocess.run(
+        [sys.executable, "-m", "daemon.cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return cli("run", env=env)
+
+
+def start(env: dict[str, str]) -> subprocess.Popen[str]:
+    """Start `paperfund run` and return once it reports ready (recovery reports may come
+    first on stderr)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "daemon.cli", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if "ready at slice" in line:
+            return proc
+    proc.communicate()
+    raise AssertionError("daemon exited before it was ready:\n" + "".join(seen))
