@@ -61,8 +61,10 @@ def maker(mode: str):
     return make
 
 
-async def run_daemon(slices: list[Slice], n: int, mode: str, state: Path) -> list[float]:
-    with StateStore.open(state, "off") as store:
+async def run_daemon(
+    slices: list[Slice], n: int, mode: str, state: Path, fsync: str = "interval"
+) -> list[float]:
+    with StateStore.open(state, fsync) as store:
         sup = Supervisor(plan(n), store, maker(mode), snapshot_every=10**9)
         await sup.start()
         latencies = []

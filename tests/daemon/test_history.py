@@ -100,3 +100,55 @@ def test_strategies_missing_at_a_point_are_nan() -> None:
 def test_too_few_points_is_refused() -> None:
     with pytest.raises(ValueError, match="max_points"):
         FundHistory(max_points=1)
+
+
+def test_weights_and_targets_match_the_book_at_every_kept_point_across_decimations() -> None:
+    """Targets are stored as changes: after many decimations, each kept point still shows
+    the target and weight the book had at that slice, NaN while the strategy was out."""
+    history, book = FundHistory(max_points=16), FakeBook()
+    expected: dict[int, tuple[float, float]] = {}  # slice -> (weight of "a", target of "a")
+    for i in range(1000):
+        if i % 97 == 50:
+            book.records.pop("a", None)
+        elif i % 97 == 0 or (i % 13 == 0 and "a" in book.records):
+            book.records["a"] = FakeRecord(Decimal(10 + i % 7), Decimal(i % 11) / 100)
+        book.reserve.portfolio_value = Decimal(100 + i)
+        history.record(START + timedelta(days=i), as_book(book))
+        rec = book.records.get("a")
+        if rec is None:
+            expected[i] = (math.nan, math.nan)
+        else:
+            weight = float(rec.value) / (float(rec.value) + 100 + i)
+            expected[i] = (weight, float(rec.target_weight))
+    kept = range(0, 1000, history.stride)
+    assert history.ts == [START + timedelta(days=i) for i in kept]
+    got = list(zip(history.weights["a"], history.targets["a"], strict=True))
+    for i, (weight, target) in zip(kept, got, strict=True):
+        want_weight, want_target = expected[i]
+        assert (math.isnan(weight) and math.isnan(want_weight)) or weight == pytest.approx(
+            want_weight
+        ), i
+        assert (math.isnan(target) and math.isnan(want_target)) or target == want_target, i
+
+
+def test_a_history_pickled_in_the_weight_column_layout_is_converted() -> None:
+    """Snapshots written by earlier versions held weight and target columns."""
+    old = FundHistory.__new__(FundHistory)
+    nan = math.nan
+    state = {
+        "max_points": 100,
+        "stride": 1,
+        "seen": 3,
+        "ts": [START + timedelta(days=i) for i in range(3)],
+        "fund_value": [200.0, 200.0, 100.0],
+        "reserve_value": [100.0, 100.0, 100.0],
+        "weights": {"a": [0.5, 0.5, nan]},
+        "targets": {"a": [0.25, 0.5, nan]},
+        "_targets_seen": {},
+    }
+    old.__setstate__(state)
+    assert old.values["a"][:2] == [100.0, 100.0] and math.isnan(old.values["a"][2])
+    assert old.targets["a"][:2] == [0.25, 0.5] and math.isnan(old.targets["a"][2])
+    book = FakeBook(records={"a": FakeRecord(Decimal(100), Decimal("0.5"))})
+    old.record(START + timedelta(days=3), as_book(book))
+    assert old.targets["a"][3] == 0.5 and old.weights["a"][3] == 0.5
