@@ -87,21 +87,24 @@ class FundEngine:
         book.current_timestamp = market.ts
         book.reserve.mark(market)
         records = list(book.records.values())
-        known = dict(faults or {})
+        known = dict(faults) if faults else {}
         outcomes, found = await self._step_all(records, market, known)
         events = []
+        on_report = book.on_report
         for outcome in outcomes:
             report = outcome.report
             if outcome.overrun:
                 took = f"{outcome.duration_s:.3f}s"
                 events.append(self._event("overrun", report.strategy_id, took))
-            if book.on_report(report):
+            if on_report(report):
                 rec = book.records[report.strategy_id]
                 await self.workers[report.strategy_id].cancel_orders("strategy quarantined")
                 events.append(self._event("quarantine", rec.strategy_id, rec.pause_reason or ""))
-        for sid, reason in {**known, **found}.items():
-            self._quarantine(sid, reason)
-            events.append(self._event("fault" if sid in found else "fault_replayed", sid, reason))
+        if known or found:
+            for sid, reason in {**known, **found}.items():
+                self._quarantine(sid, reason)
+                kind = "fault" if sid in found else "fault_replayed"
+                events.append(self._event(kind, sid, reason))
         record = await self._scheduled_rebalance(market.ts)
         if record is not None:
             events.append(self._event("rebalance", None, record.reason))
@@ -129,25 +132,23 @@ class FundEngine:
         hosts step right here (a task per in-process step would cost more than the step).
         """
         running = StrategyState.RUNNING
+        lineup = [(r, self.workers[r.strategy_id]) for r in records]
         remote: dict[int, asyncio.Task[StepOutcome]] = {}
-        for i, r in enumerate(records):
-            worker = self.workers[r.strategy_id]
-            trading = r.state is running and r.strategy_id not in faults
+        for i, (r, worker) in enumerate(lineup):
             if not isinstance(worker, InProcessWorker):
+                trading = r.state is running and r.strategy_id not in faults
                 remote[i] = asyncio.create_task(worker.step(market, trading))
         if remote:
             await asyncio.sleep(0)  # let the remote steps send their requests
         outcomes: list[StepOutcome] = []
         found: dict[str, str] = {}
         try:
-            for i, r in enumerate(records):
-                task = remote.get(i)
-                worker = self.workers[r.strategy_id]
-                if task is None:
-                    outcomes.append(await worker.step(market, r.state is running))
+            for i, (r, worker) in enumerate(lineup):
+                if isinstance(worker, InProcessWorker):
+                    outcomes.append(worker.step_now(market, r.state is running))
                     continue
                 try:
-                    outcomes.append(await task)
+                    outcomes.append(await remote[i])
                 except (WorkerTimeout, WorkerCrashed) as exc:
                     if not isinstance(worker, RecoverableWorker):
                         raise

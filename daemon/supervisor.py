@@ -274,10 +274,10 @@ class Supervisor:
             print(f"paperfund: acknowledgement failed, will retry: {exc}", file=sys.stderr)
 
     async def process(self, market: Slice) -> None:
-        await self._drain_commands()
-        self.store.append("slice", encode_slice(market))
+        if not self._inbox.empty():
+            await self._drain_commands()
+        self.store.append("slice", encode_slice(market))  # commits when the interval is due
         await self._step(market)
-        self.store.flush_if_due()
         if self._engine.state.slice_index % self.snapshot_every == 0:
             await self.snapshot()
 

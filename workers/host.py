@@ -28,11 +28,11 @@ becomes a `RemoteError`.
 from __future__ import annotations
 
 import pickle
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from time import perf_counter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from core import errors as core_errors
@@ -151,20 +151,18 @@ class StrategyHost:
 
     def step(self, market: Slice, trading: bool) -> StepOutcome:
         """Append `market` to the history, then fill, mark and (if trading) run the strategy."""
-        last = self.ledger.last_ts
+        ledger = self.ledger
+        last = ledger.last_ts
         if last is not None and not market.ts > last:
             raise InvalidInputError(f"slice {market.ts} is not after {last}")
-        started = time.perf_counter()
-        self.history.append(market)
+        started = perf_counter()
+        history = self.history
+        history.append(market)
+        data = BarData(market, history)
         report = run_step(
-            self.strategy_id,
-            self.strategy,
-            self.context,
-            self.ledger,
-            BarData(market, self.history),
-            trading=trading,
+            self.strategy_id, self.strategy, self.context, ledger, data, trading=trading
         )
-        return StepOutcome(report, time.perf_counter() - started)
+        return StepOutcome(report, perf_counter() - started)
 
     def deposit(self, amount: Decimal) -> Decimal:
         self.ledger.transfer_in(amount)

@@ -56,9 +56,15 @@ class InProcessWorker(HostClient):
         return unwrap(self.host.handle((op, args)))
 
     async def step(self, market: Slice, trading: bool) -> StepOutcome:
-        """The hot path: call the host directly (same errors as `handle` would give)."""
+        return self.step_now(market, trading)
+
+    def step_now(self, market: Slice, trading: bool) -> StepOutcome:
+        """The hot path, synchronous: call the host directly (same errors as `handle`)."""
+        host = self._host
+        if host is None:
+            raise WorkerCrashed(f"worker {self.spec.strategy_id} is not started")
         try:
-            outcome = self.host.step(market, trading)
+            outcome = host.step(market, trading)
         except Exception as exc:
             return unwrap(error_reply(exc))  # type: ignore[no-any-return]
         if outcome.duration_s > self.spec.step_timeout_s:

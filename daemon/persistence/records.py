@@ -53,10 +53,17 @@ def snapshot_checksum(snapshot_id: int, journal_seq: int, payload: bytes) -> int
     return zlib.crc32(payload, zlib.crc32(_SNAPSHOT_HEADER.pack(snapshot_id, journal_seq)))
 
 
+_checked_kinds: set[str] = set()
+
+
 def check_kind(kind: str) -> str:
     """Kinds are short lowercase identifiers ("slice", "command")."""
+    if type(kind) is str and kind in _checked_kinds:
+        return kind
     if not isinstance(kind, str) or not _KIND_PATTERN.fullmatch(kind):
         raise StoreUsageError(f"journal kind must match {_KIND_PATTERN.pattern}, got {kind!r}")
+    if len(_checked_kinds) < 64:
+        _checked_kinds.add(kind)
     return kind
 
 
