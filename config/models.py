@@ -248,6 +248,7 @@ class StateSettings(StrictModel):
 
 class DeadlineSettings(StrictModel):
     step_timeout_s: Annotated[float, Field(gt=0)] = 5.0
+    control_timeout_s: Annotated[float, Field(gt=0)] = 30.0
     max_consecutive_errors: Annotated[int, Field(ge=1)] = 3
     shutdown_grace_s: Annotated[float, Field(ge=0)] = 10.0
 

@@ -71,6 +71,7 @@ def worker_maker(settings: FundSettings) -> Callable[[str, str], Worker]:
             ledger=ledger,
             mode=template.worker,
             step_timeout_s=settings.deadlines.step_timeout_s,
+            control_timeout_s=settings.deadlines.control_timeout_s,
             history_bars=settings.history_bars,
         )
         worker = create_worker(spec)

@@ -72,13 +72,17 @@ class FundEngine:
         return event
 
     # ---- per slice ---------------------------------------------------------------------
-    async def step(self, market: Slice, faults: Mapping[str, str] | None = None) -> list[Event]:
+    async def step(
+        self, market: Slice, faults: Mapping[str, str] | None = None, *, replay: bool = False
+    ) -> list[Event]:
         """Fill, mark and run every strategy on `market`, then maybe rebalance.
 
         A process worker whose step overruns its deadline or whose child dies is rebuilt at
         the end of the previous slice, stepped without trading, and quarantined (paused with
         the reason). `faults` replays such quarantines from the journal without waiting for
-        the deadline again: strategy id -> reason.
+        the deadline again: strategy id -> reason. `replay`: the slice was stepped before
+        (recovery from the journal), so process workers get no step deadline (see
+        `HostClient.step`).
         """
         book = self.book
         last = book.current_timestamp
@@ -88,7 +92,7 @@ class FundEngine:
         book.reserve.mark(market)
         records = list(book.records.values())
         known = dict(faults) if faults else {}
-        outcomes, found = await self._step_all(records, market, known)
+        outcomes, found = await self._step_all(records, market, known, replay)
         events = []
         on_report = book.on_report
         for outcome in outcomes:
@@ -124,7 +128,11 @@ class FundEngine:
             self.book.mark_paused(rec, f"quarantined: {reason}")
 
     async def _step_all(
-        self, records: list[StrategyAllocation], market: Slice, faults: Mapping[str, str]
+        self,
+        records: list[StrategyAllocation],
+        market: Slice,
+        faults: Mapping[str, str],
+        replay: bool,
     ) -> tuple[list[StepOutcome], dict[str, str]]:
         """Step every worker; results in insertion order, plus the faults found.
 
@@ -137,7 +145,7 @@ class FundEngine:
         for i, (r, worker) in enumerate(lineup):
             if not isinstance(worker, InProcessWorker):
                 trading = r.state is running and r.strategy_id not in faults
-                remote[i] = asyncio.create_task(worker.step(market, trading))
+                remote[i] = asyncio.create_task(worker.step(market, trading, replay=replay))
         if remote:
             await asyncio.sleep(0)  # let the remote steps send their requests
         outcomes: list[StepOutcome] = []

@@ -46,10 +46,14 @@ class RecoverableWorker:
             raise RuntimeError("worker was never started")
         await self.inner.restart(self._checkpoint)
         for op, args in self._log:
-            await getattr(self.inner, op)(*args)
+            if op == "step":  # it completed once: no step deadline this time
+                await self.inner.step(*args, replay=True)
+            else:
+                await getattr(self.inner, op)(*args)
 
-    async def step(self, market: Slice, trading: bool) -> StepOutcome:
-        outcome: StepOutcome = await self._logged("step", market, trading)
+    async def step(self, market: Slice, trading: bool, *, replay: bool = False) -> StepOutcome:
+        outcome: StepOutcome = await self.inner.step(market, trading, replay=replay)
+        self._log.append(("step", (market, trading)))
         return outcome
 
     async def deposit(self, amount: Decimal) -> Decimal:

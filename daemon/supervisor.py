@@ -107,8 +107,8 @@ class Supervisor:
                 fault = json.loads(record.payload)
                 faults[fault["strategy_id"]] = fault["reason"]
                 continue
-            if held is not None:
-                await self._engine.step(held, faults)
+            if held is not None:  # a later record exists: this slice completed before
+                await self._engine.step(held, faults, replay=True)
                 held, faults = None, {}
             if record.kind == "slice":
                 held = decode_slice(record.payload)

@@ -300,9 +300,17 @@ class HostClient(ABC):
         await self._open()
         await self.restore(snapshot)
 
-    async def step(self, market: Slice, trading: bool) -> StepOutcome:
-        outcome: StepOutcome = await self._call("step", (market, trading), self.spec.step_timeout_s)
-        if outcome.duration_s > self.spec.step_timeout_s:
+    async def step(self, market: Slice, trading: bool, *, replay: bool = False) -> StepOutcome:
+        """Step the host. `replay`: the step completed once before (it is re-run from the
+        journal or a worker's operation log), so it is bounded by `control_timeout_s`, not
+        by the step deadline: a slow restart must not time out a step that did not time out
+        live."""
+        spec = self.spec
+        timeout_s = (
+            max(spec.step_timeout_s, spec.control_timeout_s) if replay else spec.step_timeout_s
+        )
+        outcome: StepOutcome = await self._call("step", (market, trading), timeout_s)
+        if outcome.duration_s > spec.step_timeout_s:
             return outcome._replace(overrun=True)
         return outcome
 

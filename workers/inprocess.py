@@ -55,7 +55,7 @@ class InProcessWorker(HostClient):
     async def _call(self, op: str, args: tuple[Any, ...], timeout_s: float) -> Any:
         return unwrap(self.host.handle((op, args)))
 
-    async def step(self, market: Slice, trading: bool) -> StepOutcome:
+    async def step(self, market: Slice, trading: bool, *, replay: bool = False) -> StepOutcome:
         return self.step_now(market, trading)
 
     def step_now(self, market: Slice, trading: bool) -> StepOutcome:

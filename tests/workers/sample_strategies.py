@@ -57,6 +57,27 @@ class Sleeping(_OnBar):
         time.sleep(self.sleep_s)
 
 
+class SlowWhenMarked(Strategy):
+    """Buys one share of `symbol` every bar; while the file `marker` exists, its first
+    `slow_bars` bars take `sleep_s` each (so a test can make steps slow only on a restart)."""
+
+    def __init__(self, marker: str, sleep_s: float, slow_bars: int, symbol: str = "ORCL") -> None:
+        self.marker = marker
+        self.sleep_s = sleep_s
+        self.slow_bars = slow_bars
+        self.symbol = symbol
+
+    def initialize(self, context: Any) -> None:
+        context.bars = 0
+
+    def handle_data(self, context: Any, data: BarData, ledger: Ledger) -> None:
+        context.bars += 1
+        if context.bars <= self.slow_bars and os.path.exists(self.marker):
+            time.sleep(self.sleep_s)
+        if self.symbol in data:
+            ledger.order(self.symbol, 1)
+
+
 class Exiting(_OnBar):
     """Ends its process abruptly on bar `on_bar`, as a crash in native code would."""
 
