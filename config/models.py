@@ -104,6 +104,18 @@ class RedisFeed(StrictModel):
     group: Annotated[str, Field(min_length=1)] = "paperfund"
     grace_period_s: Annotated[float, Field(ge=0)] = 1.0
     symbols: SymbolList | None = None
+    consumer: Annotated[str, Field(min_length=1)] = "paperfund-1"
+    block_ms: Annotated[int, Field(ge=1)] = 1000
+    batch: Annotated[int, Field(ge=1)] = 500
+    backoff_s: Annotated[float, Field(gt=0)] = 0.1
+    max_backoff_s: Annotated[float, Field(gt=0)] = 5.0
+    reconnect_attempts: Annotated[int, Field(ge=1)] | None = None
+
+    @model_validator(mode="after")
+    def _backoff_order(self) -> RedisFeed:
+        if self.backoff_s > self.max_backoff_s:
+            raise ValueError("backoff_s must not exceed max_backoff_s")
+        return self
 
 
 FeedSettings = Annotated[

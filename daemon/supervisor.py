@@ -39,6 +39,7 @@ from daemon.commands import (
 from daemon.engine import EngineState, FundEngine, Worker
 from daemon.errors import CommandRejected, RecoveryError
 from daemon.persistence import StateStore, decode_slice, encode_slice
+from daemon.stopping import StopGuard, Stopped
 
 SNAPSHOT_VERSION = 1
 
@@ -240,21 +241,25 @@ class Supervisor:
         stop: asyncio.Event,
         on_slice: Callable[[Slice], None] | None = None,
     ) -> None:
-        """Process slices until the feed ends or `stop` is set (after a whole slice).
+        """Process slices until the feed ends or `stop` is set, then snapshot.
 
-        `on_slice` sees every slice the feed yields, including those skipped as already
-        processed before a restart (for progress display)."""
-        engine = self._engine
-        async for market in feed:
-            if on_slice is not None:
-                on_slice(market)
-            last = engine.book.current_timestamp
-            if last is None or market.ts > last:
-                await self.process(market)
-            # else: already processed before a restart; only the acknowledgement is due
-            await self._acknowledge(feed, market)
-            if stop.is_set():
-                break
+        A stop request ends the run after the slice being processed, or at once while the
+        feed is waiting for its next slice. `on_slice` sees every slice the feed yields,
+        including those skipped as already processed before a restart (progress display)."""
+        slices = aiter(feed)
+        async with StopGuard(stop) as guard:
+            while not stop.is_set():
+                try:
+                    market = await guard.wait_for(anext(slices))
+                except (StopAsyncIteration, Stopped):
+                    break
+                if on_slice is not None:
+                    on_slice(market)
+                last = self._engine.book.current_timestamp
+                if last is None or market.ts > last:
+                    await self.process(market)
+                # else: already processed before a restart; only the acknowledgement is due
+                await self._acknowledge(feed, market)
         await self._drain_commands()
         await self.snapshot()
 

@@ -68,6 +68,7 @@ from daemon.feeds.base import Clock, Feed, Sleep
 from daemon.feeds.errors import FeedConfigError, FeedError
 from daemon.feeds.timestamps import to_utc
 from daemon.feeds.validation import BarValidator, DuplicatePolicy, RawBar, RejectHook
+from daemon.redis_url import redact_url
 
 _CONNECTION_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
 _ANY_TIME = datetime.min.replace(tzinfo=UTC)
@@ -122,7 +123,9 @@ class RedisStreamFeed(Feed):
     - `validator`, `duplicate_policy`, `on_reject`: as for `ReplayFeed` (a given validator
       overrides `symbols` for validation).
     - `clock`, `sleep`: injected time (grace period, backoff).
-    - `backoff_s`, `max_backoff_s`, `reconnect_attempts`: the reconnection budget.
+    - `backoff_s`, `max_backoff_s`, `reconnect_attempts`: the reconnection budget: waits
+      double from `backoff_s` up to `max_backoff_s`; after `reconnect_attempts` failures in a
+      row the feed raises `FeedError` (None, the default: it never gives up).
     """
 
     def __init__(
@@ -143,13 +146,17 @@ class RedisStreamFeed(Feed):
         sleep: Sleep = asyncio.sleep,
         backoff_s: float = 0.1,
         max_backoff_s: float = 5.0,
-        reconnect_attempts: int = 20,
+        reconnect_attempts: int | None = None,
     ) -> None:
         super().__init__()
         if not math.isfinite(grace_period_s) or grace_period_s < 0:
             raise FeedConfigError(f"grace_period_s must be >= 0, got {grace_period_s!r}")
-        if block_ms < 1 or batch < 1 or reconnect_attempts < 1:
+        if block_ms < 1 or batch < 1 or (reconnect_attempts is not None and reconnect_attempts < 1):
             raise FeedConfigError("block_ms, batch and reconnect_attempts must be >= 1")
+        if not 0 < backoff_s <= max_backoff_s:
+            raise FeedConfigError(
+                f"need 0 < backoff_s <= max_backoff_s, got {backoff_s!r} and {max_backoff_s!r}"
+            )
         if isinstance(symbols, str):
             symbols = [symbols]
         self.url, self.stream, self.group, self.consumer = url, stream, group, consumer
@@ -231,11 +238,11 @@ class RedisStreamFeed(Feed):
     async def _back_off(self, failures: int, exc: BaseException) -> None:
         self.connection_errors += 1
         base_s, cap_s, attempts = self._backoff
-        if failures > attempts:
+        if attempts is not None and failures > attempts:
             raise FeedError(
-                f"redis feed: {self.url} unreachable after {attempts} attempts: {exc}"
+                f"redis feed: {redact_url(self.url)} unreachable after {attempts} attempts: {exc}"
             ) from exc
-        await self._sleep(min(cap_s, base_s * 2 ** (failures - 1)))
+        await self._sleep(min(cap_s, base_s * 2 ** min(failures - 1, 32)))
 
     def _block_ms(self) -> int:
         if not self._open:

@@ -60,11 +60,11 @@ def run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return cli("run", env=env)
 
 
-def start(env: dict[str, str]) -> subprocess.Popen[str]:
-    """Start `paperfund run` and return once it reports ready (recovery reports may come
+def start(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    """Start `paperfund run ARGS` and return once it reports ready (recovery reports may come
     first on stderr)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "daemon.cli", "run"],
+        [sys.executable, "-m", "daemon.cli", "run", *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

@@ -14,7 +14,8 @@ import redis.asyncio as aioredis
 
 from core.market import Slice
 from daemon.feeds import RedisStreamFeed, build_feed
-from tests.daemon.feeds.redis_server import RedisServer, redis_server_binary
+from daemon.feeds.errors import FeedConfigError, FeedError
+from tests.support.redis_server import RedisServer, free_port, redis_server_binary
 
 TIMEOUT_S = 5.0
 
@@ -234,3 +235,27 @@ def test_build_feed_makes_a_redis_feed_from_its_settings() -> None:
     feed = build_feed("redis", **options, grace_period_s=0.5, symbols=None)
     assert isinstance(feed, RedisStreamFeed)
     assert (feed.stream, feed.group, feed.grace_period_s) == ("s", "g", 0.5)
+
+
+async def test_gives_up_after_the_configured_attempts_without_showing_the_password() -> None:
+    port = free_port()  # nothing listens there
+    feed = make_feed(
+        f"redis://fund:s3cret@127.0.0.1:{port}/0",
+        "s",
+        backoff_s=0.001,
+        max_backoff_s=0.002,
+        reconnect_attempts=3,
+    )
+    async with feed:
+        with pytest.raises(FeedError, match="unreachable after 3 attempts") as raised:
+            await next_slice(feed)
+    assert "s3cret" not in str(raised.value)
+    assert f"fund:***@127.0.0.1:{port}" in str(raised.value)
+    assert feed.connection_errors == 4
+
+
+def test_backoff_settings_are_checked() -> None:
+    with pytest.raises(FeedConfigError, match="backoff_s"):
+        make_feed("redis://localhost:1/0", "s", backoff_s=2.0, max_backoff_s=1.0)
+    with pytest.raises(FeedConfigError, match="reconnect_attempts"):
+        make_feed("redis://localhost:1/0", "s", reconnect_attempts=0)

@@ -1,4 +1,4 @@
-"""A throwaway `redis-server` on a free local port, for tests of the Redis feed.
+"""A throwaway `redis-server` on a free local port, for tests that need Redis.
 
 `RedisServer` starts the real binary without persistence, waits until it answers PING, and
 can be stopped (SIGKILL, like a crash) and started again on the same port.
