@@ -21,7 +21,7 @@ from core import Ledger, PortfolioAllocator
 from core.market import Slice
 from daemon.feeds import ReplayFeed
 from daemon.feeds.synthetic import synthetic_slices
-from daemon.persistence import StateStore
+from daemon.persistence import StateStore, encode_slice
 from daemon.supervisor import FundPlan, Supervisor
 from workers.factory import WorkerSpec, create_worker
 from workers.host import HostClient
@@ -89,6 +89,16 @@ def run_core(slices: list[Slice], n: int) -> float:
     return time.perf_counter() - t0
 
 
+def journal_cost(slices: list[Slice], state: Path) -> float:
+    """Seconds per slice to encode it and append it to an interval-mode journal: the
+    per-slice price of exact recovery, paid whatever the number of strategies."""
+    with StateStore.open(state, "interval") as store:
+        t0 = time.perf_counter()
+        for market in slices:
+            store.append("slice", encode_slice(market))
+        return (time.perf_counter() - t0) / len(slices)
+
+
 def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q) - 1] * 1000
 
@@ -136,6 +146,8 @@ async def main() -> None:
                 f"{f'N={n} {mode}':<16}{len(slices) / total:>10,.0f}{steps:>10,.0f}"
                 f"{pct(lat, 50):>8.3f}{pct(lat, 99):>8.3f}{core:>14,.0f}{steps / core:>7.2f}"
             )
+        journal_us = journal_cost(slices, Path(tmp) / "journal") * 1e6
+        print(f"journal (encode + append) per slice: {journal_us:.1f} us")
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"peak RSS of this process: {rss:.0f} MiB")
         seconds, replayed = await recovery(args.tail, 10, Path(tmp) / "recovery")
