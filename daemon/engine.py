@@ -186,9 +186,8 @@ class FundEngine:
     async def add(
         self, strategy_id: str, catalog: str, allocation: object, worker: Worker
     ) -> StrategyAllocation:
-        """Fund a new strategy hosted by `worker` (created, not started)."""
+        """Fund a new strategy hosted by `worker` (started: its strategy is initialised)."""
         weight, amount = self.book.validate_add(strategy_id, allocation)
-        await worker.start()
         self.book.reserve.transfer_out(amount)
         try:
             value = await worker.deposit(amount)

@@ -40,6 +40,7 @@ from daemon.engine import EngineState, FundEngine, Worker
 from daemon.errors import CommandRejected, RecoveryError
 from daemon.persistence import StateStore, decode_slice, encode_slice
 from daemon.stopping import StopGuard, Stopped
+from workers.errors import WorkerError
 
 SNAPSHOT_VERSION = 1
 
@@ -132,6 +133,7 @@ class Supervisor:
         self.engine = FundEngine(state, {})
         for sid, catalog, allocation in self.plan.strategies:
             worker = self.make_worker(sid, catalog)
+            await worker.start()
             await self.engine.add(sid, catalog, allocation, worker)
 
     async def _load(self, payload: bytes) -> None:
@@ -182,19 +184,51 @@ class Supervisor:
             return Outcome(command.command_id, "applied", index, "snapshot written")
         if command.command_id in self.applied_ids:
             return Outcome(command.command_id, "rejected", index, "duplicate command_id")
+        worker = None
+        if isinstance(command, Add):
+            # start the strategy before journaling: whether its code loads and initialises
+            # is not decided by the journal, so an add that cannot start is never journaled
+            try:
+                worker = await self._start_worker(command)
+            except (CoreError, CommandRejected, ValueError, WorkerError) as exc:
+                return Outcome(command.command_id, "rejected", index, str(exc))
         self.store.append("command", encode_command(command))
-        return await self._apply(command)
+        return await self._apply(command, worker)
 
-    async def _apply(self, command: Command) -> Outcome:
-        """Apply a journaled command. Deterministic: replay gives the same outcome."""
+    async def _start_worker(self, command: Add) -> Worker:
+        self._engine.book.validate_add(command.strategy_id, command.allocation)
+        worker = self.make_worker(command.strategy_id, command.catalog)
+        try:
+            await worker.start()
+        except BaseException:
+            await worker.close()
+            raise
+        return worker
+
+    async def _apply(self, command: Command, worker: Worker | None = None) -> Outcome:
+        """Apply a journaled command. Deterministic: replay gives the same outcome. `worker`:
+        the started worker of a live `add` (a replayed one is started again here)."""
         engine = self._engine
         index = engine.state.slice_index
         self.applied_ids.add(command.command_id)
         try:
-            detail = await self._dispatch(engine, command)
+            if isinstance(command, Add):
+                detail = await self._add(command, worker or await self._restart_added(command))
+            else:
+                detail = await self._dispatch(engine, command)
         except (CoreError, CommandRejected, ValueError) as exc:
             return Outcome(command.command_id, "rejected", index, str(exc))
         return Outcome(command.command_id, "applied", index, detail)
+
+    async def _restart_added(self, command: Add) -> Worker:
+        """Recovery: the strategy of a journaled `add` started live, so it must start now."""
+        try:
+            return await self._start_worker(command)
+        except (CoreError, CommandRejected, ValueError, WorkerError) as exc:
+            raise RecoveryError(
+                f"cannot re-create strategy {command.strategy_id!r} ({command.catalog}) "
+                f"added by command {command.command_id!r}: {type(exc).__name__}: {exc}"
+            ) from exc
 
     async def _dispatch(self, engine: FundEngine, command: Command) -> str:
         if isinstance(command, Pause):
@@ -204,15 +238,12 @@ class Supervisor:
         elif isinstance(command, Remove):
             value = await engine.remove(command.strategy_id, command.liquidate)
             return f"returned {value}"
-        elif isinstance(command, Add):
-            return await self._add(engine, command)
         elif isinstance(command, Rebalance):
             return await self._rebalance(engine, command)
         return "ok"
 
-    async def _add(self, engine: FundEngine, command: Add) -> str:
-        engine.book.validate_add(command.strategy_id, command.allocation)
-        worker = self.make_worker(command.strategy_id, command.catalog)
+    async def _add(self, command: Add, worker: Worker) -> str:
+        engine = self._engine
         try:
             await engine.add(command.strategy_id, command.catalog, command.allocation, worker)
         except BaseException:

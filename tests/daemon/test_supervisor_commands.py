@@ -1,0 +1,264 @@
+"""Commands through the supervisor's entry point: applied between slices, recorded with the
+slice index, rejected with a reason and no change, de-duplicated, and replayed exactly by
+recovery from the journal."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from config import FundSettings, feed_options, load_settings
+from core.market import Slice
+from core.records import StrategyState
+from daemon.app import fund_plan, worker_maker
+from daemon.commands import parse_command
+from daemon.digest import fund_digest
+from daemon.errors import RecoveryError
+from daemon.feeds import build_feed
+from daemon.persistence import StateStore
+from daemon.supervisor import Outcome, Supervisor
+from tests.support.daemon_process import ROOT
+
+SLICES = 80
+
+
+def make_settings(tmp_path: Path, **catalog: dict[str, Any]) -> FundSettings:
+    data = yaml.safe_load((ROOT / "config/examples/demo.yaml").read_text())
+    data["catalog"] |= catalog
+    data["feed"]["bars"] = SLICES
+    path = tmp_path / "fund.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return load_settings(path)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> FundSettings:
+    broken = {"class": "tests.workers.sample_strategies:FailingInit"}
+    return make_settings(tmp_path, broken=broken)
+
+
+async def demo_slices(settings: FundSettings) -> list[Slice]:
+    kind, options = feed_options(settings)
+    async with build_feed(kind, **options) as feed:
+        return [s async for s in feed]
+
+
+class Fund:
+    """A supervisor on a state directory, fed slice by slice, commands sent between them."""
+
+    def __init__(self, settings: FundSettings, state: Path) -> None:
+        self.store = StateStore.open(state, "every_slice")
+        self.sup = Supervisor(fund_plan(settings), self.store, worker_maker(settings))
+
+    async def __aenter__(self) -> Fund:
+        await self.sup.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.sup.close()
+        self.store.close()
+
+    async def send(self, **command: Any) -> Outcome:
+        future = self.sup.submit(parse_command(command))
+        await self.sup._drain_commands()  # what the slice loop does at the next boundary
+        return future.result()
+
+    async def digest(self) -> str:
+        return await fund_digest(self.sup._engine)
+
+
+Script = dict[int, list[dict[str, Any]]]  # slice index -> commands sent before it
+
+SCRIPT: Script = {
+    5: [{"type": "pause", "command_id": "p1", "strategy_id": "trend", "reason": "review"}],
+    12: [{"type": "resume", "command_id": "r1", "strategy_id": "trend"}],
+    20: [{"type": "rebalance", "command_id": "w1", "weights": {"trend": "0.2"}}],
+    30: [
+        {
+            "type": "add",
+            "command_id": "a1",
+            "strategy_id": "slow",
+            "catalog": "slow_trend",
+            "allocation": "0.05",
+        }
+    ],
+    40: [{"type": "rebalance", "command_id": "c1", "algorithm": "configured"}],
+    50: [{"type": "remove", "command_id": "x1", "strategy_id": "momentum", "liquidate": False}],
+    60: [{"type": "remove", "command_id": "x2", "strategy_id": "slow"}],
+}
+
+
+async def drive(
+    fund: Fund, slices: list[Slice], script: Script, seen: Callable[[Outcome], None]
+) -> None:
+    for index, market in enumerate(slices):
+        for command in script.get(index, []):
+            seen(await fund.send(**command))
+        await fund.sup.process(market)
+
+
+async def test_every_command_applies_between_slices_and_is_recorded(
+    settings: FundSettings, tmp_path: Path
+) -> None:
+    slices = await demo_slices(settings)
+    outcomes: list[Outcome] = []
+    reserve_positions: dict[str, int] = {}
+    async with Fund(settings, tmp_path / "state") as fund:
+
+        def seen(outcome: Outcome) -> None:
+            outcomes.append(outcome)
+            reserve_positions[outcome.command_id] = len(fund.sup._engine.book.reserve.positions)
+
+        await drive(fund, slices, SCRIPT, seen)
+        engine = fund.sup._engine
+        book = engine.book
+        assert [(o.command_id, o.status, o.slice_index) for o in outcomes] == [
+            ("p1", "applied", 5),
+            ("r1", "applied", 12),
+            ("w1", "applied", 20),
+            ("a1", "applied", 30),
+            ("c1", "applied", 40),
+            ("x1", "applied", 50),
+            ("x2", "applied", 60),
+        ]
+        kinds = [(e.slice_index, e.kind, e.strategy_id) for e in engine.state.events]
+        for expected in [
+            (5, "pause", "trend"),
+            (12, "resume", "trend"),
+            (30, "add", "slow"),
+            (50, "remove", "momentum"),
+            (60, "remove", "slow"),
+        ]:
+            assert expected in kinds
+        assert set(book.records) == {"trend", "mean_reversion"}
+        reasons = [r.reason for r in book.rebalances]
+        assert "Manual rebalancing" in reasons
+        assert reserve_positions["c1"] == 0
+        assert reserve_positions["x1"] > 0  # momentum's positions moved to the reserve unsold
+
+
+async def test_recovery_replays_the_commands_exactly(
+    settings: FundSettings, tmp_path: Path
+) -> None:
+    slices = await demo_slices(settings)
+    async with Fund(settings, tmp_path / "live") as live:
+        await drive(live, slices, SCRIPT, lambda o: None)
+        expected = await live.digest()
+    # a kill before any snapshot: the restart re-runs the journal (slices and commands)
+    async with Fund(settings, tmp_path / "live") as restarted:
+        assert restarted.sup.replayed == len(slices) + sum(len(c) for c in SCRIPT.values())
+        assert await restarted.digest() == expected
+        assert set(restarted.sup._engine.book.records) == {"trend", "mean_reversion"}
+
+
+BAD: list[tuple[dict[str, Any], str]] = [
+    ({"type": "pause", "command_id": "b1", "strategy_id": "ghost"}, "ghost"),
+    ({"type": "resume", "command_id": "b2", "strategy_id": "trend"}, "trend"),
+    (
+        {"type": "rebalance", "command_id": "b3", "weights": {"trend": "0.6", "momentum": "0.5"}},
+        "must be <= 100%",
+    ),
+    ({"type": "rebalance", "command_id": "b4", "weights": {"ghost": "0.1"}}, "ghost"),
+    (
+        {
+            "type": "add",
+            "command_id": "b5",
+            "strategy_id": "trend",
+            "catalog": "slow_trend",
+            "allocation": "0.01",
+        },
+        "trend",
+    ),
+    (
+        {
+            "type": "add",
+            "command_id": "b6",
+            "strategy_id": "new",
+            "catalog": "nowhere",
+            "allocation": "0.01",
+        },
+        "nowhere",
+    ),
+    (
+        {
+            "type": "add",
+            "command_id": "b7",
+            "strategy_id": "new",
+            "catalog": "slow_trend",
+            "allocation": "0.5",
+        },
+        "would exceed 100%",
+    ),
+    (
+        {
+            "type": "add",
+            "command_id": "b8",
+            "strategy_id": "new",
+            "catalog": "broken",
+            "allocation": "0.01",
+        },
+        "failed to initialize",
+    ),
+    ({"type": "remove", "command_id": "b9", "strategy_id": "ghost"}, "ghost"),
+]
+
+
+async def test_rejections_say_why_and_change_nothing(
+    settings: FundSettings, tmp_path: Path
+) -> None:
+    slices = await demo_slices(settings)
+    async with Fund(settings, tmp_path / "state") as fund:
+        await drive(fund, slices[:10], {}, lambda o: None)
+        free = {"type": "rebalance", "command_id": "free", "weights": {"trend": "0.1"}}
+        assert (await fund.send(**free)).status == "applied"  # room for an add
+        before = await fund.digest()
+        for command, reason in BAD:
+            outcome = await fund.send(**command)
+            assert outcome.status == "rejected", command
+            assert reason in outcome.detail, (command, outcome.detail)
+            assert await fund.digest() == before
+        assert "broken" not in fund.sup._engine.workers
+
+
+async def test_a_command_id_is_applied_once(settings: FundSettings, tmp_path: Path) -> None:
+    async with Fund(settings, tmp_path / "state") as fund:
+        pause = {"type": "pause", "command_id": "same", "strategy_id": "trend"}
+        assert (await fund.send(**pause)).status == "applied"
+        resume = {"type": "resume", "command_id": "same", "strategy_id": "trend"}
+        again = await fund.send(**resume)
+        assert (again.status, again.detail) == ("rejected", "duplicate command_id")
+        assert fund.sup._engine.book.records["trend"].state is StrategyState.PAUSED
+
+
+async def test_an_added_strategy_that_no_longer_loads_stops_recovery_with_a_reason(
+    tmp_path: Path,
+) -> None:
+    module = tmp_path / "pkg_vanishing.py"
+    module.write_text(
+        "from tests.workers.sample_strategies import Idle\n\nclass Vanishing(Idle):\n    pass\n"
+    )
+    sys.path.insert(0, str(tmp_path))
+    try:
+        settings = make_settings(tmp_path, vanishing={"class": "pkg_vanishing:Vanishing"})
+        async with Fund(settings, tmp_path / "state") as fund:
+            add = {
+                "type": "add",
+                "command_id": "v1",
+                "strategy_id": "v",
+                "catalog": "vanishing",
+                "allocation": "0.01",
+            }
+            assert (await fund.send(**add)).status == "applied"
+        module.unlink()
+        sys.modules.pop("pkg_vanishing", None)
+        with pytest.raises(RecoveryError, match="cannot re-create strategy 'v'"):
+            async with Fund(settings, tmp_path / "state"):
+                pass
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("pkg_vanishing", None)
