@@ -4,7 +4,9 @@
 every operation sent to it since. When a step overruns its deadline or the child dies, the
 worker is rebuilt: a new child restores the checkpoint and the logged operations are replayed
 (strategy code is deterministic), which brings the ledger back to its last consistent state
-(the end of the previous slice). The log is bounded by the fund's snapshot interval.
+(the end of the previous slice). The log is bounded by the fund's snapshot interval. A control
+operation (deposit, withdrawal, snapshot...) that finds the child dead rebuilds it and runs
+again; a step that does is left to the engine, which counts the failure.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from core.market import Slice
+from workers.errors import WorkerCrashed
 from workers.host import HostClient, StepOutcome
 
 
@@ -25,9 +28,18 @@ class RecoverableWorker:
         self._log: list[tuple[str, tuple[Any, ...]]] = []
 
     async def _logged(self, op: str, *args: Any) -> Any:
-        result = await getattr(self.inner, op)(*args)
+        result = await self._call(op, *args)
         self._log.append((op, args))
         return result
+
+    async def _call(self, op: str, *args: Any) -> Any:
+        """Run a control operation; a child found dead (killed while idle, say) is rebuilt
+        and the operation run once more on the rebuilt state, which is the same state."""
+        try:
+            return await getattr(self.inner, op)(*args)
+        except WorkerCrashed:
+            await self.rebuild()
+            return await getattr(self.inner, op)(*args)
 
     async def start(self, initial_cash: Decimal = Decimal(0)) -> Decimal:
         value = await self.inner.start(initial_cash)
@@ -73,7 +85,7 @@ class RecoverableWorker:
         return released
 
     async def snapshot(self) -> bytes:
-        state = await self.inner.snapshot()
+        state: bytes = await self._call("snapshot")
         self._checkpoint = state
         self._log.clear()
         return state
@@ -84,7 +96,7 @@ class RecoverableWorker:
         self._log.clear()
 
     async def ledger_state(self) -> dict[str, Any]:
-        state: dict[str, Any] = await self.inner.ledger_state()
+        state: dict[str, Any] = await self._call("ledger_state")
         return state
 
     async def close(self) -> None:
