@@ -7,6 +7,7 @@ the book's plans into ledger transfers. Nothing here reads the clock or does I/O
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -15,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from core.book import DEFAULT_MAX_CONSECUTIVE_ERRORS, FundBook, RebalancePlan, fund_deposits
-from core.errors import InsufficientFundsError, InvalidInputError
+from core.errors import CoreError, InsufficientFundsError, InvalidInputError
 from core.fund_metrics import correlation_matrix, portfolio_metrics, strategy_metrics
 from core.history import DEFAULT_HISTORY_BARS, BarData, MarketHistory
 from core.ledger import Ledger
@@ -145,11 +146,25 @@ class PortfolioAllocator:
         """Close a strategy and return everything it holds to the reserve.
 
         With `liquidate=True` positions are sold at the current mark (costs applied);
-        otherwise they move into the reserve, which marks them like any ledger.
+        otherwise they move into the reserve, which marks them like any ledger. A strategy
+        left in debt has its debt paid by the reserve; when the reserve cannot pay,
+        `InsufficientFundsError` is raised and nothing has changed.
         Returns the value that came back to the fund.
         """
         rec = self._book.record(strategy_id)
         ledger = _ledger(rec)
+        kept = copy.deepcopy((ledger, self._book.reserve)), rec.state, rec.value
+        try:
+            final_value = self._empty(rec, ledger, liquidate)
+        except CoreError:
+            (rec.ledger, self._book.reserve), rec.state, rec.value = kept
+            raise
+        rec.state = StrategyState.STOPPED
+        del self._book.records[strategy_id]
+        self.removed[strategy_id] = final_value
+        return final_value
+
+    def _empty(self, rec: StrategyAllocation, ledger: Ledger, liquidate: bool) -> Decimal:
         before = self._book.fund_value
         rec.state = StrategyState.LIQUIDATING
         ledger.cancel_all_orders("strategy removed")
@@ -167,14 +182,11 @@ class PortfolioAllocator:
             ledger.transfer_out(cash)
             self.reserve.transfer_in(cash)
         elif cash < ZERO:
-            self.reserve.transfer_out(-cash)
+            costs += self.reserve.transfer_out(-cash).costs
             ledger.transfer_in(-cash)
-        rec.state = StrategyState.STOPPED
-        del self._book.records[strategy_id]
-        self._book.check_conservation(before, costs, f"remove {strategy_id}")
-        final_value = moved + cash
-        self.removed[strategy_id] = final_value
-        return final_value
+        rec.value = ledger.portfolio_value  # nothing is left in it
+        self._book.check_conservation(before, costs, f"remove {rec.strategy_id}")
+        return moved + cash
 
     # ---- the bar loop ------------------------------------------------------------------
     def execute_bar(self, timestamp: datetime, data: Mapping[str, Any] | Slice) -> None:

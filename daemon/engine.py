@@ -8,12 +8,14 @@ slices and the same commands at the same slice boundaries, it produces the same 
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
 from core.book import FundBook, RebalancePlan, fund_deposits
+from core.errors import CoreError
 from core.market import Slice
 from core.money import ZERO
 from core.performance import StrategyPerformance
@@ -212,31 +214,52 @@ class FundEngine:
         self._event("resume", strategy_id, "")
 
     async def remove(self, strategy_id: str, liquidate: bool) -> Decimal:
-        """Return everything the strategy holds to the reserve (see PortfolioAllocator)."""
+        """Return everything the strategy holds to the reserve (see PortfolioAllocator); a
+        strategy in debt after liquidation has its debt paid by the reserve. All or nothing:
+        when that fails (the reserve cannot pay), the strategy and the reserve are restored."""
         rec = self.book.record(strategy_id)
         worker = self.workers[strategy_id]
         before = self.book.fund_value
+        checkpoint = await worker.snapshot()
+        kept = copy.deepcopy(self.book.reserve), rec.state, rec.value
+        try:
+            value, costs = await self._empty(rec, worker, liquidate)
+            self.book.check_conservation(before, costs, f"remove {strategy_id}")
+        except CoreError:
+            await worker.restore(checkpoint)
+            self.book.reserve, rec.state, rec.value = kept
+            raise
+        rec.state = StrategyState.STOPPED
+        del self.book.records[strategy_id]
+        del self.workers[strategy_id]
+        await worker.close()
+        self._event("remove", strategy_id, f"liquidate={liquidate} value={value}")
+        return value
+
+    async def _empty(
+        self, rec: StrategyAllocation, worker: Worker, liquidate: bool
+    ) -> tuple[Decimal, Decimal]:
+        """Move the strategy's positions (unless liquidating) and cash to the reserve;
+        returns (value moved, costs)."""
+        reserve = self.book.reserve
         rec.state = StrategyState.LIQUIDATING
         await worker.cancel_orders("strategy removed")
         moved = ZERO
         if not liquidate:
             for position in await worker.release_positions():
-                self.book.reserve.add_position(
-                    position["asset"],
-                    Decimal(position["amount"]),
-                    Decimal(position["cost_basis"]),
-                    Decimal(position["last_price"]),
+                amount, price = Decimal(position["amount"]), Decimal(position["last_price"])
+                reserve.add_position(
+                    position["asset"], amount, Decimal(position["cost_basis"]), price
                 )
-                moved += Decimal(position["amount"]) * Decimal(position["last_price"])
-        cash, costs, _ = await worker.withdraw(None)
-        self.book.reserve.transfer_in(cash)
-        rec.state = StrategyState.STOPPED
-        del self.book.records[strategy_id]
-        del self.workers[strategy_id]
-        await worker.close()
-        self.book.check_conservation(before, costs, f"remove {strategy_id}")
-        self._event("remove", strategy_id, f"liquidate={liquidate} value={moved + cash}")
-        return moved + cash
+                moved += amount * price
+        cash, costs, value_after = await worker.withdraw(None)
+        reserve.transfer_in(cash)
+        if value_after < ZERO:  # a debt left after liquidation: the fund pays it
+            costs += reserve.transfer_out(-value_after).costs
+            cash += value_after
+            value_after = await worker.deposit(-value_after)
+        rec.value = value_after  # nothing is left in it
+        return moved + cash, costs
 
     # ---- rebalancing -------------------------------------------------------------------
     async def rebalance(self, targets: Mapping[str, object], reason: str) -> RebalanceRecord:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ import pytest
 import yaml
 
 from config import FundSettings, feed_options, load_settings
-from core.market import Slice
+from core.market import Bar, Slice
 from core.records import StrategyState
 from daemon.app import fund_plan, worker_maker
 from daemon.commands import parse_command
@@ -262,3 +264,62 @@ async def test_an_added_strategy_that_no_longer_loads_stops_recovery_with_a_reas
     finally:
         sys.path.remove(str(tmp_path))
         sys.modules.pop("pkg_vanishing", None)
+
+
+def debt_settings(
+    tmp_path: Path, allocation: str, shares: int, mode: str = "inprocess"
+) -> FundSettings:
+    data = yaml.safe_load((ROOT / "config/examples/demo.yaml").read_text())
+    data["strategies"] = [
+        {
+            "id": "lev",
+            "class": "tests.workers.sample_strategies:Leveraged",
+            "params": {"shares": shares},
+            "allocation": allocation,
+            "worker": mode,
+        }
+    ]
+    data["ledger"]["allow_negative_cash"] = True
+    data["allocation"]["algorithm"] = {"name": "fixed"}  # the initial rebalance keeps it
+    data["fund"]["capital"] = 100_000
+    path = tmp_path / f"debt-{allocation}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return load_settings(path)
+
+
+async def crash(fund: Fund) -> None:
+    for i, price in enumerate(("100", "100", "20")):
+        ts = datetime(2024, 1, 2, tzinfo=UTC) + timedelta(days=i)
+        await fund.sup.process(Slice(ts, {"AAA": Bar.flat(ts, "AAA", price)}))
+
+
+async def test_removing_a_strategy_in_debt_has_the_reserve_pay(tmp_path: Path) -> None:
+    async with Fund(debt_settings(tmp_path, "0.5", 1000), tmp_path / "a") as fund:
+        await crash(fund)
+        book = fund.sup._engine.book
+        assert book.records["lev"].value == Decimal(-30_000)
+        remove = {"type": "remove", "command_id": "x", "strategy_id": "lev"}
+        outcome = await fund.send(**remove)
+        assert (outcome.status, outcome.detail) == ("applied", "returned -30000.00")
+        assert book.reserve.cash == book.fund_value == Decimal(20_000)
+
+
+@pytest.mark.parametrize("mode", ["inprocess", "process"])
+async def test_a_debt_the_reserve_cannot_pay_is_refused_without_change(
+    tmp_path: Path, mode: str
+) -> None:
+    async with Fund(debt_settings(tmp_path, "0.9", 2000, mode), tmp_path / "b") as fund:
+        await crash(fund)
+        before = await fund.digest()
+        for liquidate in (True, False):
+            remove = {
+                "type": "remove",
+                "command_id": f"x-{liquidate}",
+                "strategy_id": "lev",
+                "liquidate": liquidate,
+            }
+            outcome = await fund.send(**remove)
+            assert outcome.status == "rejected"
+            assert outcome.detail.startswith("cannot raise"), outcome.detail
+            assert await fund.digest() == before
+            assert fund.sup._engine.book.records["lev"].state is StrategyState.RUNNING

@@ -78,6 +78,21 @@ class SlowWhenMarked(Strategy):
             ledger.order(self.symbol, 1)
 
 
+class Leveraged(Strategy):
+    """Buys `shares` of `symbol` on its first bar, whatever its cash (with a ledger that
+    allows negative cash, a price fall then leaves it in debt)."""
+
+    def __init__(self, shares: int, symbol: str = "AAA") -> None:
+        self.shares = shares
+        self.symbol = symbol
+        self.ordered = False
+
+    def handle_data(self, context: Any, data: BarData, ledger: Ledger) -> None:
+        if not self.ordered and self.symbol in data:
+            ledger.order(self.symbol, self.shares)
+            self.ordered = True
+
+
 class Exiting(_OnBar):
     """Ends its process abruptly on bar `on_bar`, as a crash in native code would."""
 
