@@ -20,6 +20,7 @@ from daemon.digest import fund_digest
 from daemon.engine import Worker
 from daemon.feeds import build_feed
 from daemon.persistence import StateStore
+from daemon.persistence.durability import FsyncMode
 from daemon.progress import Progress, feed_length
 from daemon.recoverable import RecoverableWorker
 from daemon.summary import Out, print_summary
@@ -110,16 +111,28 @@ async def run_fund(settings: FundSettings, out: Out = print) -> RunResult:
             kind, options = feed_options(settings)
             feed = build_feed(kind, **options)
             progress = Progress(sys.stderr, feed_length(feed))
+            flusher = asyncio.create_task(flush_periodically(store))
             async with feed:
                 try:
                     await supervisor.run(feed, stop, on_slice=progress.update)
                 finally:
+                    flusher.cancel()
                     progress.finish()
             print_summary(engine.book, settings.fund.name, out)
             out(f"state digest: {await fund_digest(engine)}")
             return RunResult(engine.state.slice_index, supervisor.replayed)
         finally:
             await supervisor.close()
+
+
+async def flush_periodically(store: StateStore) -> None:
+    """In `fsync: interval` mode, commit waiting journal records once their interval has
+    passed even when nothing else is appended (a live feed may be quiet for hours)."""
+    if store.options.mode is not FsyncMode.INTERVAL:
+        return
+    while True:
+        await asyncio.sleep(store.options.interval_s / 2)
+        store.flush_if_due()
 
 
 def _install_signal_handlers(stop: asyncio.Event) -> None:
