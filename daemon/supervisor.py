@@ -12,30 +12,20 @@ import asyncio
 import json
 import pickle
 import sys
+import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any
 
 from redis.exceptions import RedisError
 
 from core.book import FundBook
-from core.errors import CoreError
 from core.ledger import Ledger
 from core.market import Slice
 from core.rebalancer import AllocationRebalancer
-from daemon.commands import (
-    Add,
-    Command,
-    Pause,
-    Rebalance,
-    Remove,
-    Resume,
-    Snapshot,
-    Status,
-    encode_command,
-    parse_command,
-)
+from daemon.commands import Add, Command, Snapshot, Status, encode_command, parse_command
+from daemon.dispatch import REJECTIONS, MakeWorker, apply_command, restart_added, start_added
 from daemon.engine import EngineState, FundEngine, Worker
 from daemon.errors import CommandRejected, RecoveryError
 from daemon.persistence import StateStore, decode_slice, encode_slice
@@ -44,8 +34,7 @@ from workers.errors import WorkerError
 
 SNAPSHOT_VERSION = 1
 
-MakeWorker = Callable[[str, str], Worker]
-"""(strategy id, catalog name) -> a worker, created but not started."""
+INBOX_SIZE = 10_000
 
 
 @dataclass(frozen=True)
@@ -65,10 +54,22 @@ class FundPlan:
 
 @dataclass(frozen=True)
 class Outcome:
+    """What became of a command. `duplicate`: its id was seen before; this is the first
+    command's outcome (or a rejection when that is no longer remembered)."""
+
     command_id: str
     status: str  # "applied" | "rejected"
     slice_index: int
     detail: str = ""
+    duplicate: bool = False
+
+
+OnJournaled = Callable[[int], None]
+"""Called with the slice index at which a command will apply, once it is journaled."""
+
+OUTCOMES_KEPT = 10_000
+
+Queued = tuple[Command, asyncio.Future[Outcome], OnJournaled | None]
 
 
 class Supervisor:
@@ -86,10 +87,14 @@ class Supervisor:
         self.snapshot_every = snapshot_every
         self.engine: FundEngine | None = None
         self.applied_ids: set[str] = set()
-        self._inbox: asyncio.Queue[tuple[Command, asyncio.Future[Outcome]]] = asyncio.Queue(
-            maxsize=10_000
-        )
+        self.outcomes: OrderedDict[str, Outcome] = OrderedDict()
+        self._inbox: asyncio.Queue[Queued] = asyncio.Queue(maxsize=INBOX_SIZE)
+        self._inbox_ready = asyncio.Event()
+        self._next: asyncio.Task[Slice | None] | None = None
         self.replayed = 0
+        self.recovering = True
+        self.last_slice_at: float | None = None
+        """`time.monotonic()` when the last slice was processed (for readiness)."""
 
     # ---- startup ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -118,6 +123,7 @@ class Supervisor:
                 await self._replay(record.kind, record.payload)
         if held is not None:
             await self._step(held, faults)
+        self.recovering = False
 
     async def _fresh(self) -> None:
         reserve = self.plan.new_reserve()
@@ -148,6 +154,7 @@ class Supervisor:
             workers[sid] = worker
         self.engine = FundEngine(state, workers)
         self.applied_ids = set(blob["applied_ids"])
+        self.outcomes = OrderedDict((o.command_id, o) for o in blob.get("outcomes", ()))
 
     async def _replay(self, kind: str, payload: bytes) -> None:
         if kind == "command":
@@ -162,20 +169,28 @@ class Supervisor:
         return self.engine
 
     # ---- commands --------------------------------------------------------------------
-    def submit(self, command: Command) -> asyncio.Future[Outcome]:
-        """The internal command entry point: queue a command for the next slice boundary."""
+    def submit(
+        self, command: Command, on_journaled: OnJournaled | None = None
+    ) -> asyncio.Future[Outcome]:
+        """The internal command entry point: queue a command for the next slice boundary
+        (or, while a paced or live feed waits, for now). Raises `CommandRejected` when the
+        queue is full."""
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        self._inbox.put_nowait((command, future))
+        try:
+            self._inbox.put_nowait((command, future, on_journaled))
+        except asyncio.QueueFull:
+            raise CommandRejected(f"too many commands waiting (limit {INBOX_SIZE})") from None
+        self._inbox_ready.set()
         return future
 
     async def _drain_commands(self) -> None:
         while not self._inbox.empty():
-            command, future = self._inbox.get_nowait()
-            outcome = await self._handle(command)
+            command, future, on_journaled = self._inbox.get_nowait()
+            outcome = await self._handle(command, on_journaled)
             if not future.done():
                 future.set_result(outcome)
 
-    async def _handle(self, command: Command) -> Outcome:
+    async def _handle(self, command: Command, on_journaled: OnJournaled | None) -> Outcome:
         index = self._engine.state.slice_index
         if isinstance(command, Status):
             return Outcome(command.command_id, "applied", index, "status")
@@ -183,27 +198,22 @@ class Supervisor:
             await self.snapshot()
             return Outcome(command.command_id, "applied", index, "snapshot written")
         if command.command_id in self.applied_ids:
-            return Outcome(command.command_id, "rejected", index, "duplicate command_id")
+            first = self.outcomes.get(command.command_id)
+            if first is None:
+                return Outcome(command.command_id, "rejected", index, "duplicate command_id")
+            return replace(first, duplicate=True)
         worker = None
         if isinstance(command, Add):
             # start the strategy before journaling: whether its code loads and initialises
             # is not decided by the journal, so an add that cannot start is never journaled
             try:
-                worker = await self._start_worker(command)
-            except (CoreError, CommandRejected, ValueError, WorkerError) as exc:
+                worker = await start_added(self._engine, self.make_worker, command)
+            except (*REJECTIONS, WorkerError) as exc:
                 return Outcome(command.command_id, "rejected", index, str(exc))
         self.store.append("command", encode_command(command))
+        if on_journaled is not None:
+            on_journaled(index)
         return await self._apply(command, worker)
-
-    async def _start_worker(self, command: Add) -> Worker:
-        self._engine.book.validate_add(command.strategy_id, command.allocation)
-        worker = self.make_worker(command.strategy_id, command.catalog)
-        try:
-            await worker.start()
-        except BaseException:
-            await worker.close()
-            raise
-        return worker
 
     async def _apply(self, command: Command, worker: Worker | None = None) -> Outcome:
         """Apply a journaled command. Deterministic: replay gives the same outcome. `worker`:
@@ -211,59 +221,18 @@ class Supervisor:
         engine = self._engine
         index = engine.state.slice_index
         self.applied_ids.add(command.command_id)
+        if isinstance(command, Add) and worker is None:
+            worker = await restart_added(engine, self.make_worker, command)
         try:
-            if isinstance(command, Add):
-                detail = await self._add(command, worker or await self._restart_added(command))
-            else:
-                detail = await self._dispatch(engine, command)
-        except (CoreError, CommandRejected, ValueError) as exc:
-            return Outcome(command.command_id, "rejected", index, str(exc))
-        return Outcome(command.command_id, "applied", index, detail)
-
-    async def _restart_added(self, command: Add) -> Worker:
-        """Recovery: the strategy of a journaled `add` started live, so it must start now."""
-        try:
-            return await self._start_worker(command)
-        except (CoreError, CommandRejected, ValueError, WorkerError) as exc:
-            raise RecoveryError(
-                f"cannot re-create strategy {command.strategy_id!r} ({command.catalog}) "
-                f"added by command {command.command_id!r}: {type(exc).__name__}: {exc}"
-            ) from exc
-
-    async def _dispatch(self, engine: FundEngine, command: Command) -> str:
-        if isinstance(command, Pause):
-            await engine.pause(command.strategy_id, command.reason)
-        elif isinstance(command, Resume):
-            await engine.resume(command.strategy_id)
-        elif isinstance(command, Remove):
-            value = await engine.remove(command.strategy_id, command.liquidate)
-            return f"returned {value}"
-        elif isinstance(command, Rebalance):
-            return await self._rebalance(engine, command)
-        return "ok"
-
-    async def _add(self, command: Add, worker: Worker) -> str:
-        engine = self._engine
-        try:
-            await engine.add(command.strategy_id, command.catalog, command.allocation, worker)
-        except BaseException:
-            await worker.close()
-            raise
-        return "added"
-
-    async def _rebalance(self, engine: FundEngine, command: Rebalance) -> str:
-        rebalancer = engine.state.rebalancer
-        if command.weights is not None:
-            targets: dict[str, Any] = dict(command.weights)
-        elif rebalancer is None:
-            raise CommandRejected("no allocation algorithm is configured")
-        else:
-            performances = {sid: r.performance for sid, r in engine.book.records.items()}
-            targets = rebalancer.algorithm.calculate_allocations(performances)
-        record = await engine.rebalance(targets, command.reason)
-        if rebalancer is not None and engine.book.current_timestamp is not None:
-            rebalancer.record_rebalance(engine.book.current_timestamp, record.targets)
-        return f"costs {record.costs}"
+            outcome = Outcome(
+                command.command_id, "applied", index, await apply_command(engine, command, worker)
+            )
+        except REJECTIONS as exc:
+            outcome = Outcome(command.command_id, "rejected", index, str(exc))
+        self.outcomes[command.command_id] = outcome
+        if len(self.outcomes) > OUTCOMES_KEPT:
+            self.outcomes.popitem(last=False)
+        return outcome
 
     # ---- the slice loop --------------------------------------------------------------
     async def run(
@@ -275,24 +244,64 @@ class Supervisor:
         """Process slices until the feed ends or `stop` is set, then snapshot.
 
         A stop request ends the run after the slice being processed, or at once while the
-        feed is waiting for its next slice. `on_slice` sees every slice the feed yields,
-        including those skipped as already processed before a restart (progress display)."""
+        feed is waiting for its next slice. While a paced or live feed (`waits`) waits,
+        submitted commands are applied as they come. `on_slice` sees every slice the feed
+        yields, including those skipped as already processed before a restart."""
         slices = aiter(feed)
-        async with StopGuard(stop) as guard:
-            while not stop.is_set():
-                try:
-                    market = await guard.wait_for(anext(slices))
-                except (StopAsyncIteration, Stopped):
-                    break
-                if on_slice is not None:
-                    on_slice(market)
-                last = self._engine.book.current_timestamp
-                if last is None or market.ts > last:
-                    await self.process(market)
-                # else: already processed before a restart; only the acknowledgement is due
-                await self._acknowledge(feed, market)
+        waits = bool(getattr(feed, "waits", False))
+        try:
+            async with StopGuard(stop) as guard:
+                while not stop.is_set():
+                    try:
+                        market = await self._next_slice(slices, guard, waits)
+                    except (StopAsyncIteration, Stopped):
+                        break
+                    if on_slice is not None:
+                        on_slice(market)
+                    last = self._engine.book.current_timestamp
+                    if last is None or market.ts > last:
+                        await self.process(market)
+                    # else: already processed before a restart; only the acknowledgement is due
+                    await self._acknowledge(feed, market)
+        finally:
+            await self._cancel_next()
         await self._drain_commands()
         await self.snapshot()
+
+    async def _cancel_next(self) -> None:
+        """Stop waiting for the feed; the wait is over before the feed can be closed."""
+        pending, self._next = self._next, None
+        if pending is not None:
+            pending.cancel()
+            await asyncio.wait({pending})  # never raises
+            if not pending.cancelled():
+                pending.exception()  # retrieved: the run is ending anyway
+
+    async def _next_slice(
+        self, slices: AsyncIterator[Slice], guard: StopGuard, waits: bool
+    ) -> Slice:
+        if not waits:
+            return await guard.wait_for(anext(slices))
+        if self._next is None:
+            self._next = asyncio.ensure_future(_next_or_none(slices))
+        while True:
+            self._inbox_ready.clear()
+            if not self._inbox.empty():
+                await self._drain_commands()
+                continue
+            inbox = asyncio.ensure_future(self._inbox_ready.wait())
+            try:
+                await guard.wait_for(
+                    asyncio.wait({self._next, inbox}, return_when=asyncio.FIRST_COMPLETED)
+                )
+            finally:
+                inbox.cancel()
+            if self._next.done():
+                ready, self._next = self._next, None
+                market = ready.result()
+                if market is None:
+                    raise StopAsyncIteration
+                return market
 
     async def _acknowledge(self, feed: object, market: Slice) -> None:
         """Tell a durable feed (Redis Streams) that the slice is journaled and on disk.
@@ -314,6 +323,7 @@ class Supervisor:
             await self._drain_commands()
         self.store.append("slice", encode_slice(market))  # commits when the interval is due
         await self._step(market)
+        self.last_slice_at = time.monotonic()
         if self._engine.state.slice_index % self.snapshot_every == 0:
             await self.snapshot()
 
@@ -333,6 +343,7 @@ class Supervisor:
             "engine": engine.state,
             "workers": workers,
             "applied_ids": sorted(self.applied_ids),
+            "outcomes": list(self.outcomes.values()),
         }
         self.store.write_snapshot(self.store.last_seq, pickle.dumps(blob, protocol=5))
 
@@ -340,3 +351,11 @@ class Supervisor:
         if self.engine is not None:
             for worker in self.engine.workers.values():
                 await worker.close()
+
+
+async def _next_or_none(slices: AsyncIterator[Slice]) -> Slice | None:
+    """The next slice, or None at the end (a task cannot carry StopAsyncIteration well)."""
+    try:
+        return await anext(slices)
+    except StopAsyncIteration:
+        return None

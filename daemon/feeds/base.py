@@ -134,6 +134,13 @@ class Feed(ABC):
     def slices(self) -> AsyncIterator[Slice]:
         """A fresh async iterator over the feed's slices (usually an async generator)."""
 
+    @property
+    def waits(self) -> bool:
+        """True when the next slice may take a while (a paced or live feed): the supervisor
+        then applies commands that arrive while it waits, not only at the next slice."""
+        pacer = getattr(self, "_pacer", None)
+        return isinstance(pacer, Pacer) and pacer.speed > 0
+
     def __aiter__(self) -> AsyncIterator[Slice]:
         return self
 

@@ -179,6 +179,10 @@ class RedisStreamFeed(Feed):
         self._held: set[str] = set()
         self._group_ready = False
 
+    @property
+    def waits(self) -> bool:
+        return True  # bars arrive when another process publishes them
+
     # ---- the async side: reading, acknowledging, reconnecting -------------------------------
     def slices(self) -> AsyncIterator[Slice]:
         return self._run()

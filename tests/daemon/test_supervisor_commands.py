@@ -4,6 +4,7 @@ recovery from the journal."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -233,7 +234,8 @@ async def test_a_command_id_is_applied_once(settings: FundSettings, tmp_path: Pa
         assert (await fund.send(**pause)).status == "applied"
         resume = {"type": "resume", "command_id": "same", "strategy_id": "trend"}
         again = await fund.send(**resume)
-        assert (again.status, again.detail) == ("rejected", "duplicate command_id")
+        # the answer is the first command's outcome, marked as a duplicate; nothing applied
+        assert (again.status, again.duplicate, again.detail) == ("applied", True, "ok")
         assert fund.sup._engine.book.records["trend"].state is StrategyState.PAUSED
 
 
@@ -323,3 +325,22 @@ async def test_a_debt_the_reserve_cannot_pay_is_refused_without_change(
             assert outcome.detail.startswith("cannot raise"), outcome.detail
             assert await fund.digest() == before
             assert fund.sup._engine.book.records["lev"].state is StrategyState.RUNNING
+
+
+async def test_commands_apply_while_a_paced_feed_waits_and_stop_ends_the_wait(
+    settings: FundSettings, tmp_path: Path
+) -> None:
+    kind, options = feed_options(settings)
+    options["speed"] = 86400 / 30  # one daily bar every 30 seconds
+    stop = asyncio.Event()
+    async with Fund(settings, tmp_path / "state") as fund, build_feed(kind, **options) as feed:
+        running = asyncio.create_task(fund.sup.run(feed, stop))
+        async with asyncio.timeout(10):
+            while fund.sup._engine.state.slice_index < 1:  # the first bar is due at once
+                await asyncio.sleep(0.01)
+            pause = {"type": "pause", "command_id": "now", "strategy_id": "trend"}
+            outcome = await fund.sup.submit(parse_command(pause))
+            assert (outcome.status, outcome.slice_index) == ("applied", 1)  # not 30 s later
+            stop.set()
+            await running
+        assert fund.sup._engine.state.slice_index == 1

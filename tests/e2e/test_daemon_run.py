@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from daemon.demo import run_demo
-from tests.support.daemon_process import env_for, run, start
+from tests.support.daemon_process import env_for, run, start, wait_for_slices
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +50,7 @@ def test_sigterm_finishes_the_slice_snapshots_and_resumes_exactly(tmp_path: Path
     uninterrupted = run(env_for(tmp_path / "a"))
     env = env_for(tmp_path / "b", PAPERFUND_FEED__SPEED=str(86400 * 50))
     proc = start(env)
+    wait_for_slices(tmp_path / "b", 5)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+import time
+from contextlib import closing
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,3 +82,25 @@ def start(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
             return proc
     proc.communicate()
     raise AssertionError("daemon exited before it was ready:\n" + "".join(seen))
+
+
+def journaled_slices(state: Path) -> int:
+    """Slice records in a state directory's journal (0 before the database exists)."""
+    db = state / "state.sqlite3"
+    if not db.exists():
+        return 0
+    with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)) as conn:
+        try:
+            (count,) = conn.execute("SELECT COUNT(*) FROM journal WHERE kind = 'slice'").fetchone()
+        except sqlite3.OperationalError:  # the schema is not there yet
+            return 0
+    return int(count)
+
+
+def wait_for_slices(state: Path, count: int, timeout_s: float = 60.0) -> None:
+    """Poll the journal until it holds `count` slices (bounded)."""
+    deadline = time.monotonic() + timeout_s
+    while journaled_slices(state) < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"fewer than {count} slices journaled in {timeout_s} s")
+        time.sleep(0.02)
