@@ -18,61 +18,19 @@ import yaml
 from config import FundSettings, feed_options, load_settings
 from core.market import Bar, Slice
 from core.records import StrategyState
-from daemon.app import fund_plan, worker_maker
 from daemon.commands import parse_command
-from daemon.digest import fund_digest
 from daemon.errors import RecoveryError
 from daemon.feeds import build_feed
-from daemon.persistence import StateStore
-from daemon.supervisor import Outcome, Supervisor
-from tests.support.daemon_process import ROOT
+from daemon.supervisor import Outcome
+from tests.support.fund import ROOT, Fund, demo_slices, make_settings
 
 SLICES = 80
-
-
-def make_settings(tmp_path: Path, **catalog: dict[str, Any]) -> FundSettings:
-    data = yaml.safe_load((ROOT / "config/examples/demo.yaml").read_text())
-    data["catalog"] |= catalog
-    data["feed"]["bars"] = SLICES
-    path = tmp_path / "fund.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return load_settings(path)
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> FundSettings:
     broken = {"class": "tests.workers.sample_strategies:FailingInit"}
-    return make_settings(tmp_path, broken=broken)
-
-
-async def demo_slices(settings: FundSettings) -> list[Slice]:
-    kind, options = feed_options(settings)
-    async with build_feed(kind, **options) as feed:
-        return [s async for s in feed]
-
-
-class Fund:
-    """A supervisor on a state directory, fed slice by slice, commands sent between them."""
-
-    def __init__(self, settings: FundSettings, state: Path) -> None:
-        self.store = StateStore.open(state, "every_slice")
-        self.sup = Supervisor(fund_plan(settings), self.store, worker_maker(settings))
-
-    async def __aenter__(self) -> Fund:
-        await self.sup.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.sup.close()
-        self.store.close()
-
-    async def send(self, **command: Any) -> Outcome:
-        future = self.sup.submit(parse_command(command))
-        await self.sup._drain_commands()  # what the slice loop does at the next boundary
-        return future.result()
-
-    async def digest(self) -> str:
-        return await fund_digest(self.sup._engine)
+    return make_settings(tmp_path, SLICES, broken=broken)
 
 
 Script = dict[int, list[dict[str, Any]]]  # slice index -> commands sent before it

@@ -1,0 +1,158 @@
+"""`CommandService`: what every transport calls with a command's raw bytes.
+
+It checks the size, the signature (HMAC-SHA256 of the exact bytes, hex, when a signing key
+is configured) and the model, hands the command to the supervisor's entry point and
+reports, through `on_reply`, `accepted` (journaled, with the slice index at which it
+applies) and then `applied` or `rejected`. A command refused before journaling gets only
+`rejected`, and the fund is unchanged. Replies are kept per `command_id` (bounded) for
+`GET /v1/commands/{id}`; counters by type and outcome feed the metrics.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections import Counter, OrderedDict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from daemon.commands import Command, Status, parse_command
+from daemon.control.views import fund_status
+from daemon.errors import CommandRejected
+from daemon.supervisor import Outcome, Supervisor
+
+MAX_COMMAND_BYTES = 64 * 1024
+REPLIES_KEPT = 10_000
+UNKNOWN_TYPE = "unknown"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One reply about one command (`status`: accepted, applied or rejected)."""
+
+    command_id: str | None
+    status: str
+    slice_index: int | None = None
+    detail: str = ""
+    duplicate: bool = False
+    data: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+OnReply = Callable[[Reply], None]
+
+
+def sign(key: bytes, payload: bytes) -> str:
+    """The signature of a command: hex HMAC-SHA256 of its exact bytes."""
+    return hmac.new(key, payload, hashlib.sha256).hexdigest()
+
+
+class CommandService:
+    def __init__(
+        self, supervisor: Supervisor, fund_name: str, *, signing_key: bytes | None = None
+    ) -> None:
+        self.supervisor = supervisor
+        self.fund_name = fund_name
+        self._key = signing_key
+        self._replies: OrderedDict[str, list[Reply]] = OrderedDict()
+        self.outcomes: Counter[tuple[str, str]] = Counter()
+        """(command type, final status) -> count"""
+        self.signature_failures = 0
+
+    @property
+    def signing(self) -> bool:
+        return self._key is not None
+
+    def replies_of(self, command_id: str) -> list[Reply] | None:
+        replies = self._replies.get(command_id)
+        return None if replies is None else list(replies)
+
+    async def execute(
+        self,
+        payload: bytes | str,
+        signature: str | None = None,
+        on_reply: OnReply | None = None,
+    ) -> Reply:
+        """Run one command from its raw bytes; returns the final reply (never raises for
+        bad input: every problem is a rejection that says why)."""
+        data = payload.encode() if isinstance(payload, str) else bytes(payload)
+        try:
+            self._check(data, signature)
+        except CommandRejected as exc:  # unverified: its command id is not trusted either
+            return self._final(Reply(None, "rejected", detail=str(exc)), None, on_reply)
+        try:
+            command = parse_command(data)
+        except CommandRejected as exc:
+            reply = Reply(_command_id_of(data), "rejected", detail=str(exc))
+            return self._final(reply, None, on_reply)
+
+        def journaled(index: int) -> None:
+            self._emit(Reply(command.command_id, "accepted", index), on_reply)
+
+        try:
+            future = self.supervisor.submit(command, journaled)
+        except CommandRejected as exc:
+            reply = Reply(command.command_id, "rejected", detail=str(exc))
+            return self._final(reply, command, on_reply)
+        outcome = await future
+        return self._final(self._reply_of(command, outcome), command, on_reply)
+
+    def _check(self, data: bytes, signature: str | None) -> None:
+        if len(data) > MAX_COMMAND_BYTES:
+            raise CommandRejected(f"command is {len(data)} bytes; the limit is {MAX_COMMAND_BYTES}")
+        if self._key is None:
+            return
+        if not signature:
+            self.signature_failures += 1
+            raise CommandRejected("signature required: commands must be signed")
+        if not hmac.compare_digest(sign(self._key, data), signature.strip().lower()):
+            self.signature_failures += 1
+            raise CommandRejected("bad signature")
+
+    def _reply_of(self, command: Command, outcome: Outcome) -> Reply:
+        data = None
+        if isinstance(command, Status) and outcome.status == "applied":
+            engine = self.supervisor.engine
+            if engine is not None:
+                data = fund_status(self.fund_name, engine, recovering=self.supervisor.recovering)
+        return Reply(
+            outcome.command_id,
+            outcome.status,
+            outcome.slice_index,
+            outcome.detail,
+            outcome.duplicate,
+            data,
+        )
+
+    def _final(self, reply: Reply, command: Command | None, on_reply: OnReply | None) -> Reply:
+        kind = UNKNOWN_TYPE if command is None else command.type
+        self.outcomes[(kind, reply.status)] += 1
+        self._emit(reply, on_reply)
+        return reply
+
+    def _emit(self, reply: Reply, on_reply: OnReply | None) -> None:
+        if reply.command_id is not None:
+            self._replies.setdefault(reply.command_id, []).append(reply)
+            self._replies.move_to_end(reply.command_id)
+            while len(self._replies) > REPLIES_KEPT:
+                self._replies.popitem(last=False)
+        if on_reply is not None:
+            on_reply(reply)
+
+
+def _command_id_of(data: bytes) -> str | None:
+    """The command id of a payload, when it has a plausible one (for replies to rejections)."""
+    try:
+        document = json.loads(data)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(document, dict):
+        return None
+    value = document.get("command_id")
+    if isinstance(value, str) and 0 < len(value) <= 128 and value.isprintable():
+        return value
+    return None

@@ -1,0 +1,88 @@
+"""JSON views of the running fund (status, strategies, rebalances), for the transports.
+
+Money and weights are exact decimal strings; nothing here changes the fund.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from core.book import FundBook
+from core.records import RebalanceRecord, StrategyAllocation
+from daemon.engine import FundEngine
+
+
+def _iso(value: object) -> str | None:
+    isoformat = getattr(value, "isoformat", None)
+    return None if isoformat is None else str(isoformat())
+
+
+def fund_status(name: str, engine: FundEngine, *, recovering: bool = False) -> dict[str, Any]:
+    book = engine.book
+    value = book.fund_value
+    initial = book.initial_capital
+    states: dict[str, int] = {}
+    for rec in book.records.values():
+        states[rec.state.value] = states.get(rec.state.value, 0) + 1
+    return {
+        "fund": name,
+        "slice_index": engine.state.slice_index,
+        "last_slice_ts": _iso(book.current_timestamp),
+        "value": str(value),
+        "reserve": str(book.reserve.portfolio_value),
+        "initial_capital": str(initial),
+        "return": str((value - initial) / initial) if initial else "0",
+        "strategies": len(book.records),
+        "strategy_states": states,
+        "rebalances": len(book.rebalances),
+        "recovering": recovering,
+    }
+
+
+def strategy_view(engine: FundEngine, rec: StrategyAllocation) -> dict[str, Any]:
+    book = engine.book
+    total = book.fund_value
+    weight = rec.value / total if total > 0 else Decimal(0)
+    return {
+        "strategy_id": rec.strategy_id,
+        "catalog": engine.state.catalog_of.get(rec.strategy_id),
+        "state": rec.state.value,
+        "pause_reason": rec.pause_reason,
+        "value": str(rec.value),
+        "cash": str(rec.cash),
+        "allocated_capital": str(rec.allocated_capital),
+        "target_weight": str(rec.target_weight),
+        "current_weight": str(weight),
+        "return": str(rec.return_pct),
+        "errors": rec.error_count,
+        "consecutive_errors": rec.consecutive_errors,
+        "last_error": rec.last_error,
+        "metrics": rec.performance.get_metrics(),
+    }
+
+
+def strategies_view(engine: FundEngine) -> list[dict[str, Any]]:
+    return [strategy_view(engine, rec) for rec in engine.book.records.values()]
+
+
+def rebalance_view(record: RebalanceRecord) -> dict[str, Any]:
+    def weights(mapping: dict[str, Decimal]) -> dict[str, str]:
+        return {sid: str(w) for sid, w in mapping.items()}
+
+    return {
+        "ts": _iso(record.ts),
+        "reason": record.reason,
+        "weights_before": weights(record.weights_before),
+        "weights_after": weights(record.weights_after),
+        "targets": weights(record.targets),
+        "transfers": weights(record.transfers),
+        "costs": str(record.costs),
+        "fund_value_before": str(record.fund_value_before),
+        "fund_value_after": str(record.fund_value_after),
+    }
+
+
+def rebalances_view(book: FundBook, limit: int | None = None) -> list[dict[str, Any]]:
+    records = book.rebalances if limit is None else book.rebalances[-limit:]
+    return [rebalance_view(r) for r in records]
