@@ -1,0 +1,213 @@
+"""The Redis Streams command channel of one fund.
+
+Protocol (all fields are text, as `XADD` stores them):
+
+- Commands: stream `paperfund:{fund}:commands`, one entry per command, field `command` = the
+  command's JSON (the same model as `POST /v1/commands`), and `signature` = hex
+  HMAC-SHA256 of those exact bytes when signing is configured. By hand::
+
+      redis-cli XADD paperfund:demo:commands '*' command \\
+          '{"type":"pause","command_id":"op-1","strategy_id":"trend"}'
+
+- Replies: stream `paperfund:{fund}:replies` (trimmed to about `replies_maxlen` entries),
+  one entry per reply with fields `command_id` (empty when the command had no trusted id),
+  `entry` (the command's entry id), `status` (`accepted`, `applied` or `rejected`),
+  `slice_index` (empty when none), `detail`, `duplicate` (`true` when the command id was
+  seen before and this is the first command's outcome) and, for `status`, `data` (JSON).
+  `accepted` means journaled, with the slice index at which it applies; `applied` or
+  `rejected` follows. A command refused before journaling (malformed, unsigned) gets only
+  `rejected`.
+
+Delivery: a consumer group (`group`, created at the stream's start if missing) read as
+`consumer`. An entry is acknowledged (`XACK`) only after its command is journaled and the
+journal flushed, so a daemon that dies in between reads it again after a restart, and the
+command id de-duplicates it: it is applied once and its first outcome is replied again.
+Commands sent while the daemon is down wait in the stream. Connection loss: the channel
+retries with backoff (`backoff_s` doubling up to `max_backoff_s`, forever) while the fund
+keeps trading; on reconnection it first re-reads its own unacknowledged entries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, cast
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from daemon.control.service import CommandService, Reply
+from daemon.redis_url import redact_url
+
+CONNECTION_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
+Sleep = Callable[[float], Awaitable[None]]
+
+
+def command_stream(fund: str) -> str:
+    return f"paperfund:{fund}:commands"
+
+
+def reply_stream(fund: str) -> str:
+    return f"paperfund:{fund}:replies"
+
+
+def reply_fields(reply: Reply, entry_id: str) -> dict[str, str]:
+    fields = {
+        "command_id": reply.command_id or "",
+        "entry": entry_id,
+        "status": reply.status,
+        "slice_index": "" if reply.slice_index is None else str(reply.slice_index),
+        "detail": reply.detail,
+        "duplicate": "true" if reply.duplicate else "false",
+    }
+    if reply.data is not None:
+        fields["data"] = json.dumps(reply.data, sort_keys=True)
+    return fields
+
+
+class RedisCommandChannel:
+    def __init__(
+        self,
+        service: CommandService,
+        url: str,
+        fund: str,
+        *,
+        flush: Callable[[], None],
+        group: str = "paperfund",
+        consumer: str = "paperfund-1",
+        block_ms: int = 1000,
+        batch: int = 100,
+        backoff_s: float = 0.1,
+        max_backoff_s: float = 5.0,
+        replies_maxlen: int = 100_000,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        if block_ms < 1 or batch < 1 or not 0 < backoff_s <= max_backoff_s:
+            raise ValueError("need block_ms >= 1, batch >= 1 and 0 < backoff_s <= max_backoff_s")
+        self.service = service
+        self.url = url
+        self.commands = command_stream(fund)
+        self.replies = reply_stream(fund)
+        self.group, self.consumer = group, consumer
+        self.block_ms, self.batch = block_ms, batch
+        self._flush = flush
+        self._backoff = (backoff_s, max_backoff_s)
+        self._maxlen = replies_maxlen
+        self._sleep = sleep
+        self._client: aioredis.Redis | None = None
+        self.connected = False
+        self.outages = 0
+        """Times the connection was lost (or could not be made at start)."""
+        self.last_error: str | None = None
+        self._stopping = False
+
+    @property
+    def shown_url(self) -> str:
+        return redact_url(self.url)
+
+    def stop(self) -> None:
+        """Ask `run` to return (within `block_ms`). Cancelling the task alone is not enough:
+        a cancellation that lands inside the Redis client's own timeout can be lost."""
+        self._stopping = True
+
+    async def run(self) -> None:
+        """Serve commands until `stop()`; never raises for a Redis outage."""
+        failures = 0
+        backlog = True  # re-read our own unacknowledged entries first
+        while not self._stopping:
+            try:
+                if backlog:
+                    await self._create_group()
+                    while await self._serve("0"):
+                        pass
+                    backlog = False
+                self._set_connected(True)
+                failures = 0
+                await self._serve(">")
+            except CONNECTION_ERRORS as exc:
+                self._set_connected(False, exc)
+                failures += 1
+                backlog = True
+                await self._sleep(min(self._backoff[1], self._backoff[0] * 2 ** min(failures, 32)))
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                backlog = True  # the server lost the group (restarted without its data)
+
+    def _set_connected(self, up: bool, exc: BaseException | None = None) -> None:
+        if self.connected and not up:
+            self.outages += 1
+        elif not up and self.last_error is None:
+            self.outages += 1  # unreachable from the start
+        self.connected = up
+        if exc is not None:
+            self.last_error = f"{type(exc).__name__}: {exc}"
+
+    def _redis(self) -> aioredis.Redis:
+        if self._client is None:
+            self._client = aioredis.Redis.from_url(
+                self.url,
+                decode_responses=True,
+                retry=Retry(NoBackoff(), 0),  # this channel owns retrying
+                socket_connect_timeout=5,
+                socket_timeout=self.block_ms / 1000 + 5,
+            )
+        return self._client
+
+    async def _create_group(self) -> None:
+        try:
+            await self._redis().xgroup_create(self.commands, self.group, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def _serve(self, start: str) -> bool:
+        """Read one batch (pending entries from `start` "0", or new ones for ">") and serve
+        it; True when a backlog batch was full (more may follow)."""
+        block = None if start == "0" else self.block_ms
+        reply = await self._redis().xreadgroup(
+            self.group, self.consumer, {self.commands: start}, count=self.batch, block=block
+        )
+        entries = _entries(reply)
+        if entries:
+            await self._handle(entries)
+        return start == "0" and len(entries) == self.batch
+
+    async def _handle(self, entries: list[tuple[str, Mapping[str, str]]]) -> None:
+        """Run the batch's commands (in stream order), then flush the journal, reply, ack."""
+        out: list[tuple[str, Reply]] = []
+
+        async def one(entry_id: str, fields: Mapping[str, str]) -> None:
+            payload = fields.get("command")
+            if payload is None:
+                out.append((entry_id, Reply(None, "rejected", detail="entry has no command field")))
+                return
+            await self.service.execute(
+                payload, fields.get("signature"), lambda r: out.append((entry_id, r))
+            )
+
+        await asyncio.gather(*(one(entry_id, fields) for entry_id, fields in entries))
+        self._flush()  # journaled commands are on disk before they are acknowledged
+        client = self._redis()
+        pipe = client.pipeline(transaction=False)
+        for entry_id, r in out:
+            fields = cast(dict[Any, Any], reply_fields(r, entry_id))
+            pipe.xadd(self.replies, fields, maxlen=self._maxlen, approximate=True)
+        pipe.xack(self.commands, self.group, *(entry_id for entry_id, _ in entries))
+        await pipe.execute()
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+
+def _entries(reply: Any) -> list[tuple[str, Mapping[str, str]]]:
+    """(id, fields) of an XREADGROUP reply (RESP2 list or RESP3 map, one stream)."""
+    per_stream = reply.values() if isinstance(reply, Mapping) else (s for _, s in reply or ())
+    return [(entry_id, fields or {}) for entries in per_stream for entry_id, fields in entries]
