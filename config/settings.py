@@ -26,6 +26,7 @@ from pydantic_settings import (
 from pydantic_settings.sources.utils import parse_env_vars
 
 from config.allocation import ALGORITHM_NAMES, AllocationSettings
+from config.control import ControlSettings, LogSettings
 from config.errors import FieldProblems, Problem
 from config.models import (
     UNION_TAGS,
@@ -89,6 +90,8 @@ class FundSettings(BaseSettings):
     ledger: LedgerSettings = LedgerSettings()
     state: StateSettings = StateSettings()
     deadlines: DeadlineSettings = DeadlineSettings()
+    control: ControlSettings = ControlSettings()
+    logging: LogSettings = LogSettings()
     history_bars: Annotated[int, Field(ge=1)] = 256
     lookback_window: Annotated[int, Field(ge=2)] = 252
     periods_per_year: Annotated[float, Field(gt=0)] = 252.0

@@ -1,0 +1,89 @@
+"""Settings of the control plane (HTTP API, Redis command channel, signing) and of logging.
+
+Secrets (the bearer token, the Redis URL with its password, the signing key) are
+`SecretStr`: they never appear in a repr, an error message or a log. Each can be given
+inline (better through the environment: `PAPERFUND_CONTROL__REDIS__URL=...`) or as a file
+(`..._file`, e.g. a mounted Kubernetes Secret); not both.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, model_validator
+
+from config.values import StrictModel
+
+
+def _read_secret(inline: SecretStr | None, path: Path | None, what: str) -> str | None:
+    if inline is not None and path is not None:
+        raise ValueError(f"give {what} or {what}_file, not both")
+    if path is not None:
+        try:
+            return path.read_text().strip()
+        except OSError as exc:
+            raise ValueError(f"cannot read {what}_file {path}: {exc.strerror}") from None
+    return None if inline is None else inline.get_secret_value()
+
+
+class HttpSettings(StrictModel):
+    enabled: bool = True
+    host: Annotated[str, Field(min_length=1)] = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 8377
+    token: SecretStr | None = None
+    token_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _one_token(self) -> HttpSettings:
+        self.bearer_token()
+        return self
+
+    def bearer_token(self) -> str | None:
+        return _read_secret(self.token, self.token_file, "token")
+
+
+class RedisControlSettings(StrictModel):
+    url: SecretStr | None = None
+    url_file: Path | None = None
+    group: Annotated[str, Field(min_length=1)] = "paperfund"
+    consumer: Annotated[str, Field(min_length=1)] = "paperfund-1"
+    block_ms: Annotated[int, Field(ge=1)] = 1000
+    backoff_s: Annotated[float, Field(gt=0)] = 0.1
+    max_backoff_s: Annotated[float, Field(gt=0)] = 5.0
+
+    @model_validator(mode="after")
+    def _check(self) -> RedisControlSettings:
+        url = self.redis_url()
+        if url is not None and not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("url must start with redis://, rediss:// (TLS) or unix://")
+        if self.backoff_s > self.max_backoff_s:
+            raise ValueError("backoff_s must not exceed max_backoff_s")
+        return self
+
+    def redis_url(self) -> str | None:
+        return _read_secret(self.url, self.url_file, "url")
+
+
+class ControlSettings(StrictModel):
+    http: HttpSettings = HttpSettings()
+    redis: RedisControlSettings = RedisControlSettings()
+    signing_key: SecretStr | None = None
+    signing_key_file: Path | None = None
+    max_bar_age_s: Annotated[float, Field(gt=0)] | None = None
+
+    @model_validator(mode="after")
+    def _one_key(self) -> ControlSettings:
+        key = self.key()
+        if key is not None and len(key) < 16:
+            raise ValueError("signing_key must be at least 16 bytes")
+        return self
+
+    def key(self) -> bytes | None:
+        secret = _read_secret(self.signing_key, self.signing_key_file, "signing_key")
+        return None if secret is None else secret.encode()
+
+
+class LogSettings(StrictModel):
+    format: Literal["auto", "json", "console"] = "auto"
+    level: Literal["debug", "info", "warning", "error"] = "info"

@@ -1,0 +1,56 @@
+"""Control-plane settings: secrets from the environment or files, never shown, and checked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.config.support import Write, config, load, problems
+
+SECRET = "s3cret-password-0123456789"
+
+
+def test_secrets_come_from_the_environment_and_never_show(write: Write) -> None:
+    env = {
+        "PAPERFUND_CONTROL__REDIS__URL": f"redis://fund:{SECRET}@db:6379/0",
+        "PAPERFUND_CONTROL__SIGNING_KEY": SECRET,
+        "PAPERFUND_CONTROL__HTTP__TOKEN": SECRET,
+    }
+    settings = load(write(config()), env)
+    control = settings.control
+    assert control.redis.redis_url() == f"redis://fund:{SECRET}@db:6379/0"
+    assert control.key() == SECRET.encode()
+    assert control.http.bearer_token() == SECRET
+    assert SECRET not in repr(settings) and SECRET not in str(settings.model_dump())
+
+
+def test_secrets_come_from_files(write: Write, tmp_path: Path) -> None:
+    key = tmp_path / "key"
+    key.write_text(SECRET + "\n")
+    settings = load(write(config(control={"signing_key_file": str(key)})))
+    assert settings.control.key() == SECRET.encode()
+
+
+@pytest.mark.parametrize(
+    ("control", "field", "words"),
+    [
+        ({"redis": {"url": "http://db"}}, "control.redis", "must start with redis://"),
+        ({"signing_key": "short"}, "control", "at least 16 bytes"),
+        (
+            {"http": {"token": SECRET, "token_file": "/etc/hostname"}},
+            "control.http",
+            "not both",
+        ),
+        ({"signing_key_file": "/nonexistent/key"}, "control", "cannot read signing_key_file"),
+        ({"http": {"port": 70000}}, "control.http.port", "less than or equal to 65535"),
+        ({"redis": {"backoff_s": 9, "max_backoff_s": 1}}, "control.redis", "backoff_s"),
+    ],
+)
+def test_bad_control_settings_name_the_field(
+    write: Write, control: dict[str, object], field: str, words: str
+) -> None:
+    found = problems(write(config(control=control)))
+    assert field in found, found
+    assert words in found[field]
+    assert SECRET not in str(found)
