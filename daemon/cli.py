@@ -5,6 +5,7 @@
     paperfund demo                       the example fund through the in-process allocator
     paperfund report --state DIR [--out DIR] [--name NAME]
                                          summary, charts and an HTML page of a fund's state
+    paperfund ctl ACTION ...             command a running fund (see `paperfund ctl -h`)
 
 Exit codes: 0 success, 2 invalid configuration or usage, or no fund state to report on.
 """
@@ -38,10 +39,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=None, help="where to write the files (default: --state)"
     )
     report.add_argument("--name", default=None, help="fund name (default: the state dir's)")
+    commands.add_parser("ctl", help="command a running fund over Redis or HTTP", add_help=False)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["ctl"]:
+        from daemon.ctl.main import main as ctl_main
+
+        return ctl_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.command == "demo":
         from daemon.demo import run_demo

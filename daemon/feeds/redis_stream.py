@@ -39,9 +39,9 @@ same group and consumer, so a crash between yield and journal loses nothing.
 
 Connection loss: every Redis error of the connection kind is retried with exponential backoff
 (`backoff_s` doubling up to `max_backoff_s`; forever by default, or at most
-`reconnect_attempts` failures in a row, then `FeedError`). Bars already read stay in memory; `reconnects` counts the recoveries and
-`connection_errors` the failed attempts. A server restarted without persistence comes back
-with no group; it is created again.
+`reconnect_attempts` failures in a row, then `FeedError`). Bars already read stay in
+memory; `reconnects` counts the recoveries and `connection_errors` the failed attempts. A
+server restarted without persistence comes back with no group; it is created again.
 """
 
 from __future__ import annotations
