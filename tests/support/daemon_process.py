@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 STRATEGIES = [
@@ -104,3 +107,72 @@ def wait_for_slices(state: Path, count: int, timeout_s: float = 60.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"fewer than {count} slices journaled in {timeout_s} s")
         time.sleep(0.02)
+
+
+class Daemon:
+    """`paperfund run` in the background, its output drained by threads (so a chatty daemon
+    never blocks on a full pipe); `lines` holds its stderr (log events) as they come."""
+
+    def __init__(self, env: dict[str, str], *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "daemon.cli", "run", *args],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self.out: list[str] = []
+        self._ready = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._drain_err, daemon=True),
+            threading.Thread(target=self._drain_out, daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _drain_err(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line)
+            if "ready at slice" in line:
+                self._ready.set()
+        self._ready.set()  # exited: stop waiting
+
+    def _drain_out(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.out.append(line)
+
+    def wait_ready(self, timeout_s: float = 60.0) -> Daemon:
+        if not self._ready.wait(timeout_s) or self.proc.poll() is not None:
+            self.stop(signal.SIGKILL)
+            raise AssertionError("daemon not ready:\n" + "".join(self.lines))
+        return self
+
+    def events(self) -> list[dict[str, Any]]:
+        """Its log events (JSON lines; other lines are skipped)."""
+        found = []
+        for line in list(self.lines):
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict):
+                found.append(event)
+        return found
+
+    def event(self, name: str) -> dict[str, Any]:
+        for event in self.events():
+            if event.get("event") == name:
+                return event
+        raise AssertionError(f"no {name!r} event in:\n" + "".join(self.lines))
+
+    def stop(self, signum: int = signal.SIGTERM, timeout_s: float = 60.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signum)
+        code = self.proc.wait(timeout_s)
+        for thread in self._threads:
+            thread.join(timeout_s)
+        return code
