@@ -8,12 +8,28 @@ inline (better through the environment: `PAPERFUND_CONTROL__REDIS__URL=...`) or 
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, model_validator
 
 from config.values import StrictModel
+
+
+def requires_token(host: str) -> bool:
+    """Whether binding to `host` exposes the control plane beyond this machine (anything but
+    localhost, 127.0.0.0/8 and ::1), so that a token must be configured."""
+    name = host.strip().removeprefix("[").removesuffix("]")
+    if name.lower() == "localhost":
+        return False
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:  # another name, or all interfaces ("")
+        return True
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return not address.ipv4_mapped.is_loopback
+    return not address.is_loopback
 
 
 def _read_secret(inline: SecretStr | None, path: Path | None, what: str) -> str | None:
@@ -35,8 +51,11 @@ class HttpSettings(StrictModel):
     token_file: Path | None = None
 
     @model_validator(mode="after")
-    def _one_token(self) -> HttpSettings:
-        self.bearer_token()
+    def _token_off_loopback(self) -> HttpSettings:
+        if self.enabled and self.bearer_token() is None and requires_token(self.host):
+            raise ValueError(
+                f"binding the HTTP API to {self.host!r} (not loopback) requires a token"
+            )
         return self
 
     def bearer_token(self) -> str | None:

@@ -15,7 +15,6 @@ token (`requires_token`).
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from typing import Any
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler, Middleware
 
+from config.control import requires_token
 from daemon.control.health import Health
 from daemon.control.openapi import SIGNATURE_HEADER, openapi_document
 from daemon.control.service import MAX_COMMAND_BYTES, CommandService, Reply
@@ -40,20 +40,7 @@ _KEPT_HEADERS = (hdrs.ALLOW, hdrs.WWW_AUTHENTICATE)
 
 _log = logging.getLogger(__name__)
 
-
-def requires_token(host: str) -> bool:
-    """Whether binding to `host` exposes the control plane beyond this machine (anything but
-    localhost, 127.0.0.0/8 and ::1), so that a token must be configured."""
-    name = host.strip().removeprefix("[").removesuffix("]")
-    if name.lower() == "localhost":
-        return False
-    try:
-        address = ipaddress.ip_address(name)
-    except ValueError:  # another name, or all interfaces ("")
-        return True
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return not address.ipv4_mapped.is_loopback
-    return not address.is_loopback
+__all__ = ["Metrics", "Server", "build_app", "requires_token", "serve"]
 
 
 def _json_error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:

@@ -54,3 +54,10 @@ def test_bad_control_settings_name_the_field(
     assert field in found, found
     assert words in found[field]
     assert SECRET not in str(found)
+
+
+def test_an_http_api_off_loopback_needs_a_token(write: Write) -> None:
+    found = problems(write(config(control={"http": {"host": "0.0.0.0"}})))
+    assert "requires a token" in found["control.http"]
+    settings = load(write(config(control={"http": {"host": "0.0.0.0", "token": SECRET}})))
+    assert settings.control.http.bearer_token() == SECRET
