@@ -131,6 +131,11 @@ class Ledger(TargetOrders):
         return self._last_ts
 
     @property
+    def orders_placed(self) -> int:
+        """Orders placed since the ledger opened (order ids count them)."""
+        return self._orders.next_id - 1
+
+    @property
     def net_flows(self) -> Decimal:
         return self._net_flows
 

@@ -63,6 +63,8 @@ class StepReport(NamedTuple):
     fills: tuple[Fill, ...]
     traded: bool
     error: str | None = None
+    orders: int = 0
+    """Orders the strategy placed in this step (rejected ones included)."""
 
 
 def initialize_strategy(strategy: Any, context: StrategyContext) -> None:
@@ -88,11 +90,14 @@ def run_step(
     """
     fills = ledger.process_slice(data.slice)
     error: str | None = None
+    orders = 0
     if trading:
+        placed = ledger.orders_placed
         try:
             strategy.handle_data(context, data, ledger)
         except Exception as exc:  # strategy code is untrusted; isolate its failure
             error = f"{type(exc).__name__}: {exc}"
+        orders = ledger.orders_placed - placed
     return StepReport(
         strategy_id,
         data.slice.ts,
@@ -101,4 +106,5 @@ def run_step(
         tuple(fills),
         trading,
         error,
+        orders,
     )

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from config import FundSettings, build_ledger_models, build_rebalancer, feed_options
 from config.strategies import strategy_class_path
 from core.ledger import Ledger
+from daemon import logs
+from daemon.control.plane import ControlPlane
 from daemon.digest import fund_digest
 from daemon.engine import Worker
 from daemon.feeds import build_feed
@@ -29,6 +31,8 @@ from workers.factory import WorkerSpec, create_worker
 from workers.host import LedgerConfig
 
 SECOND_SIGNAL_EXIT = 130
+
+_log = logs.get("paperfund.daemon")
 
 
 def fund_plan(settings: FundSettings) -> FundPlan:
@@ -91,38 +95,58 @@ async def run_fund(settings: FundSettings, out: Out = print) -> RunResult:
     stop = asyncio.Event()
     _install_signal_handlers(stop)
     state = settings.state
+    name = settings.fund.name
     with StateStore.open(state.dir, state.fsync, state.fsync_interval_s) as store:
         report = store.recovery_report
         if not report.clean:
-            print(f"paperfund: recovery: {report.summary()}", file=sys.stderr, flush=True)
+            _log.warning("journal repaired", fund=name, report=report.summary())
         supervisor = Supervisor(
             fund_plan(settings), store, worker_maker(settings), snapshot_every=state.snapshot_every
         )
+        plane: ControlPlane | None = None
         try:
             await supervisor.start()
             engine = supervisor.engine
             assert engine is not None
-            print(
-                f"paperfund: fund {settings.fund.name} ready at slice {engine.state.slice_index} "
-                f"(replayed {supervisor.replayed} journal records)",
-                file=sys.stderr,
-                flush=True,
+            plane = ControlPlane(settings, supervisor, store)
+            await plane.start()
+            at, replayed = engine.state.slice_index, supervisor.replayed
+            _log.info(
+                f"fund {name} ready at slice {at} (replayed {replayed} journal records)",
+                fund=name,
+                slice_index=at,
+                replayed=replayed,
             )
-            kind, options = feed_options(settings)
-            feed = build_feed(kind, **options)
-            progress = Progress(sys.stderr, feed_length(feed))
-            flusher = asyncio.create_task(flush_periodically(store))
-            async with feed:
-                try:
-                    await supervisor.run(feed, stop, on_slice=progress.update)
-                finally:
-                    flusher.cancel()
-                    progress.finish()
-            print_summary(engine.book, settings.fund.name, out)
+            await _stream(settings, supervisor, store, stop, plane)
+            print_summary(engine.book, name, out)
             out(f"state digest: {await fund_digest(engine)}")
+            _log.info("fund stopped", fund=name, slice_index=engine.state.slice_index)
             return RunResult(engine.state.slice_index, supervisor.replayed)
         finally:
+            if plane is not None:
+                await plane.close()
             await supervisor.close()
+
+
+async def _stream(
+    settings: FundSettings,
+    supervisor: Supervisor,
+    store: StateStore,
+    stop: asyncio.Event,
+    plane: ControlPlane,
+) -> None:
+    """Run the feed through the supervisor until it ends or a stop is requested."""
+    kind, options = feed_options(settings)
+    feed = build_feed(kind, **options)
+    plane.attach_feed(feed)
+    progress = Progress(sys.stderr, feed_length(feed))
+    flusher = asyncio.create_task(flush_periodically(store))
+    async with feed:
+        try:
+            await supervisor.run(feed, stop, on_slice=progress.update)
+        finally:
+            flusher.cancel()
+            progress.finish()
 
 
 async def flush_periodically(store: StateStore) -> None:

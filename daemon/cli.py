@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 EXIT_CONFIG = 2
+EXIT_RUNTIME = 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,9 +72,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check-config":
         print(f"{args.config}: ok ({len(settings.strategies)} strategies)")
         return 0
+    from daemon import logs
     from daemon.app import run_fund
 
-    asyncio.run(run_fund(settings))
+    logs.configure(settings.logging.format, settings.logging.level)
+    try:
+        asyncio.run(run_fund(settings))
+    except OSError as exc:  # e.g. the HTTP port is taken
+        logs.get("paperfund.daemon").error("cannot run the fund", error=str(exc))
+        return EXIT_RUNTIME
     return 0
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -28,6 +29,12 @@ from workers.host import HostClient, StepOutcome
 from workers.inprocess import InProcessWorker
 
 Worker = HostClient | RecoverableWorker
+
+StepObserver = Callable[[list[float]], None]
+"""Called once per live slice with the seconds each strategy's step took in its host."""
+
+TIMEOUT_PREFIX = WorkerTimeout.__name__
+"""A fault whose reason starts with this was a step that overran its deadline."""
 
 
 @dataclass
@@ -53,6 +60,19 @@ class EngineState:
     history: FundHistory = field(default_factory=FundHistory)
 
 
+@dataclass(slots=True)
+class StrategyActivity:
+    """What one strategy did while this process ran it, for the metrics' counters.
+
+    Counted on live slices only (a slice replayed from the journal was counted by the
+    process that first stepped it), and never part of the fund's state or its snapshots.
+    """
+
+    fills: int = 0
+    orders: int = 0
+    timeouts: int = 0
+
+
 class FundEngine:
     """Steps workers, feeds the book, rebalances. Commands are applied between slices."""
 
@@ -63,6 +83,10 @@ class FundEngine:
     ) -> None:
         self.state = state
         self.workers = workers
+        self.activity: defaultdict[str, StrategyActivity] = defaultdict(StrategyActivity)
+        self.totals = StrategyActivity()
+        """The whole fund's activity, removed strategies included."""
+        self.step_observer: StepObserver | None = None
 
     @property
     def book(self) -> FundBook:
@@ -95,6 +119,8 @@ class FundEngine:
         records = list(book.records.values())
         known = dict(faults) if faults else {}
         outcomes, found = await self._step_all(records, market, known, replay)
+        if not replay:
+            self._tally(outcomes, found)
         events = []
         on_report = book.on_report
         for outcome in outcomes:
@@ -118,6 +144,26 @@ class FundEngine:
         self.state.slice_index += 1
         return events
 
+    def _tally(self, outcomes: list[StepOutcome], found: Mapping[str, str]) -> None:
+        """Count fills, orders and timeouts; hand the step durations to the observer.
+        Most steps neither fill nor order, so they cost one test here."""
+        activity, totals = self.activity, self.totals
+        for outcome in outcomes:
+            report = outcome.report
+            if report.fills or report.orders:
+                counts = activity[report.strategy_id]
+                counts.fills += len(report.fills)
+                counts.orders += report.orders
+                totals.fills += len(report.fills)
+                totals.orders += report.orders
+        for sid, reason in found.items():
+            if reason.startswith(TIMEOUT_PREFIX):
+                activity[sid].timeouts += 1
+                totals.timeouts += 1
+        observer = self.step_observer
+        if observer is not None:
+            observer([outcome.duration_s for outcome in outcomes])
+
     def _quarantine(self, sid: str, reason: str) -> None:
         """A timeout quarantines at once; a dead child counts as one consecutive failure."""
         rec = self.book.records[sid]
@@ -125,7 +171,7 @@ class FundEngine:
         rec.consecutive_errors += 1
         rec.last_error = reason
         limit = self.book.max_consecutive_errors
-        timed_out = reason.startswith(WorkerTimeout.__name__)
+        timed_out = reason.startswith(TIMEOUT_PREFIX)
         if rec.state is StrategyState.RUNNING and (timed_out or rec.consecutive_errors >= limit):
             self.book.mark_paused(rec, f"quarantined: {reason}")
 
@@ -232,6 +278,7 @@ class FundEngine:
         rec.state = StrategyState.STOPPED
         del self.book.records[strategy_id]
         del self.workers[strategy_id]
+        self.activity.pop(strategy_id, None)
         await worker.close()
         self._event("remove", strategy_id, f"liquidate={liquidate} value={value}")
         return value

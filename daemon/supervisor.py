@@ -26,7 +26,7 @@ from core.market import Slice
 from core.rebalancer import AllocationRebalancer
 from daemon.commands import Add, Command, Snapshot, Status, encode_command, parse_command
 from daemon.dispatch import REJECTIONS, MakeWorker, apply_command, restart_added, start_added
-from daemon.engine import EngineState, FundEngine, Worker
+from daemon.engine import EngineState, FundEngine, StepObserver, Worker
 from daemon.errors import CommandRejected, RecoveryError
 from daemon.persistence import StateStore, decode_slice, encode_slice
 from daemon.stopping import StopGuard, Stopped
@@ -71,6 +71,10 @@ OUTCOMES_KEPT = 10_000
 
 Queued = tuple[Command, asyncio.Future[Outcome], OnJournaled | None]
 
+SliceObserver = Callable[[float], None]
+"""Called with the seconds `process` took for one slice (journal, steps, rebalance, and the
+snapshot when one is due; not the commands applied before it)."""
+
 
 class Supervisor:
     def __init__(
@@ -95,6 +99,16 @@ class Supervisor:
         self.recovering = True
         self.last_slice_at: float | None = None
         """`time.monotonic()` when the last slice was processed (for readiness)."""
+        self._slice_observer: SliceObserver | None = None
+        self._step_observer: StepObserver | None = None
+
+    def observe(self, slices: SliceObserver | None, steps: StepObserver | None) -> None:
+        """Install the latency hooks of the metrics, before or after `start`: `slices` sees
+        each live slice's processing time, `steps` each live slice's worker step times."""
+        self._slice_observer = slices
+        self._step_observer = steps
+        if self.engine is not None:
+            self.engine.step_observer = steps
 
     # ---- startup ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -137,6 +151,7 @@ class Supervisor:
         )
         state = EngineState(book=book, rebalancer=self.plan.new_rebalancer())
         self.engine = FundEngine(state, {})
+        self.engine.step_observer = self._step_observer
         for sid, catalog, allocation in self.plan.strategies:
             worker = self.make_worker(sid, catalog)
             await worker.start()
@@ -153,6 +168,7 @@ class Supervisor:
             await worker.restart(blob["workers"][sid])
             workers[sid] = worker
         self.engine = FundEngine(state, workers)
+        self.engine.step_observer = self._step_observer
         self.applied_ids = set(blob["applied_ids"])
         self.outcomes = OrderedDict((o.command_id, o) for o in blob.get("outcomes", ()))
 
@@ -321,11 +337,14 @@ class Supervisor:
     async def process(self, market: Slice) -> None:
         if not self._inbox.empty():
             await self._drain_commands()
+        started = time.perf_counter()
         self.store.append("slice", encode_slice(market))  # commits when the interval is due
         await self._step(market)
         self.last_slice_at = time.monotonic()
         if self._engine.state.slice_index % self.snapshot_every == 0:
             await self.snapshot()
+        if self._slice_observer is not None:
+            self._slice_observer(time.perf_counter() - started)
 
     async def _step(self, market: Slice, faults: dict[str, str] | None = None) -> None:
         """Step the engine; journal the worker faults it met (they depend on the clock)."""

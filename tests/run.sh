@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 if ! command -v redis-server >/dev/null 2>&1; then
     apt-get install -y -q redis-server >/dev/null || { apt-get update -q && apt-get install -y -q redis-server; }
 fi
+# The metrics tests check the exposition with promtool (Debian package prometheus).
+if ! command -v promtool >/dev/null 2>&1; then
+    apt-get install -y -q prometheus >/dev/null || { apt-get update -q && apt-get install -y -q prometheus; }
+fi
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi

@@ -22,9 +22,10 @@ Delivery: a consumer group (`group`, created at the stream's start if missing) r
 `consumer`. An entry is acknowledged (`XACK`) only after its command is journaled and the
 journal flushed, so a daemon that dies in between reads it again after a restart, and the
 command id de-duplicates it: it is applied once and its first outcome is replied again.
-Commands sent while the daemon is down wait in the stream. Connection loss: the channel
-retries with backoff (`backoff_s` doubling up to `max_backoff_s`, forever) while the fund
-keeps trading; on reconnection it first re-reads its own unacknowledged entries.
+Commands sent while the daemon is down wait in the stream. Connection loss, or a command
+Redis refuses (an ACL that does not allow `XACK`, say): the channel retries with backoff
+(`backoff_s` doubling up to `max_backoff_s`, forever) while the fund keeps trading, and is
+reported disconnected meanwhile; it then first re-reads its own unacknowledged entries.
 """
 
 from __future__ import annotations
@@ -41,8 +42,11 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from daemon import logs
 from daemon.control.service import CommandService, Reply
 from daemon.redis_url import redact_url
+
+_log = logs.get("paperfund.control.redis")
 
 CONNECTION_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
 Sleep = Callable[[float], Awaitable[None]]
@@ -129,30 +133,51 @@ class RedisCommandChannel:
                 self._set_connected(True)
                 failures = 0
                 await self._serve(">")
+            except ResponseError as exc:
+                backlog = True
+                if "NOGROUP" in str(exc):
+                    continue  # the server lost the group (restarted without its data)
+                # refused (an ACL without XACK, say): not working, so not ready; retry
+                self._set_connected(False, exc)
+                failures += 1
+                await self._sleep(self._delay(failures))
             except CONNECTION_ERRORS as exc:
                 self._set_connected(False, exc)
                 failures += 1
                 backlog = True
-                await self._sleep(min(self._backoff[1], self._backoff[0] * 2 ** min(failures, 32)))
-            except ResponseError as exc:
-                if "NOGROUP" not in str(exc):
-                    raise
-                backlog = True  # the server lost the group (restarted without its data)
+                await self._sleep(self._delay(failures))
+            except Exception as exc:  # a bug must not silence the channel: report, retry
+                _log.exception("redis command channel failed", error=repr(exc))
+                self._set_connected(False, exc)
+                failures += 1
+                backlog = True
+                await self._sleep(self._delay(failures))
+
+    def _delay(self, failures: int) -> float:
+        base_s, cap_s = self._backoff
+        return float(min(cap_s, base_s * 2 ** min(failures - 1, 32)))
 
     def _set_connected(self, up: bool, exc: BaseException | None = None) -> None:
-        if self.connected and not up:
-            self.outages += 1
-        elif not up and self.last_error is None:
-            self.outages += 1  # unreachable from the start
-        self.connected = up
+        was, self.connected = self.connected, up
         if exc is not None:
+            first = self.last_error is None
             self.last_error = f"{type(exc).__name__}: {exc}"
+            if was or first:  # lost, or unreachable from the start
+                self.outages += 1
+                _log.warning(
+                    "redis command channel disconnected",
+                    url=self.shown_url,
+                    error=self.last_error,
+                    outages=self.outages,
+                )
+        elif up and not was and self.last_error is not None:
+            _log.info("redis command channel reconnected", url=self.shown_url)
 
     def _redis(self) -> aioredis.Redis:
         if self._client is None:
             self._client = aioredis.Redis.from_url(
                 self.url,
-                decode_responses=True,
+                decode_responses=False,  # a command's bytes are signed and parsed as sent
                 retry=Retry(NoBackoff(), 0),  # this channel owns retrying
                 socket_connect_timeout=5,
                 socket_timeout=self.block_ms / 1000 + 5,
@@ -178,18 +203,22 @@ class RedisCommandChannel:
             await self._handle(entries)
         return start == "0" and len(entries) == self.batch
 
-    async def _handle(self, entries: list[tuple[str, Mapping[str, str]]]) -> None:
+    async def _handle(self, entries: list[tuple[str, Mapping[str, bytes]]]) -> None:
         """Run the batch's commands (in stream order), then flush the journal, reply, ack."""
         out: list[tuple[str, Reply]] = []
 
-        async def one(entry_id: str, fields: Mapping[str, str]) -> None:
+        async def one(entry_id: str, fields: Mapping[str, bytes]) -> None:
             payload = fields.get("command")
             if payload is None:
                 out.append((entry_id, Reply(None, "rejected", detail="entry has no command field")))
                 return
-            await self.service.execute(
-                payload, fields.get("signature"), lambda r: out.append((entry_id, r))
-            )
+            try:
+                await self.service.execute(
+                    payload, _signature(fields), lambda r: out.append((entry_id, r))
+                )
+            except Exception as exc:  # one entry must not block the others forever
+                _log.exception("command failed", entry=entry_id, error=repr(exc))
+                out.append((entry_id, Reply(None, "rejected", detail="internal error")))
 
         await asyncio.gather(*(one(entry_id, fields) for entry_id, fields in entries))
         self._flush()  # journaled commands are on disk before they are acknowledged
@@ -207,7 +236,21 @@ class RedisCommandChannel:
             await client.aclose()
 
 
-def _entries(reply: Any) -> list[tuple[str, Mapping[str, str]]]:
-    """(id, fields) of an XREADGROUP reply (RESP2 list or RESP3 map, one stream)."""
+def _entries(reply: Any) -> list[tuple[str, Mapping[str, bytes]]]:
+    """(id, fields) of an XREADGROUP reply (RESP2 list or RESP3 map, one stream); ids and
+    field names as text, values as the bytes that were sent."""
     per_stream = reply.values() if isinstance(reply, Mapping) else (s for _, s in reply or ())
-    return [(entry_id, fields or {}) for entries in per_stream for entry_id, fields in entries]
+    return [
+        (_text(entry_id), {_text(k): bytes(v) for k, v in (fields or {}).items()})
+        for entries in per_stream
+        for entry_id, fields in entries
+    ]
+
+
+def _signature(fields: Mapping[str, bytes]) -> str | None:
+    raw = fields.get("signature")
+    return None if raw is None else raw.decode("ascii", errors="replace")
+
+
+def _text(value: bytes | str) -> str:
+    return value if isinstance(value, str) else value.decode("utf-8", errors="replace")

@@ -109,7 +109,8 @@ class CommandService:
         if not signature:
             self.signature_failures += 1
             raise CommandRejected("signature required: commands must be signed")
-        if not hmac.compare_digest(sign(self._key, data), signature.strip().lower()):
+        given = signature.strip().lower().encode("utf-8", errors="replace")
+        if not hmac.compare_digest(sign(self._key, data).encode(), given):
             self.signature_failures += 1
             raise CommandRejected("bad signature")
 

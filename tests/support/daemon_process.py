@@ -44,6 +44,7 @@ def env_for(state: Path, mode: str = "inprocess", **extra: str) -> dict[str, str
         PAPERFUND_STATE__DIR=str(state),
         PAPERFUND_STRATEGIES=json.dumps(strategies),
         PAPERFUND_ALLOCATION__REBALANCER__COOLDOWN_DAYS="7",
+        PAPERFUND_CONTROL__HTTP__PORT="0",  # a free port: tests may run daemons side by side
         **extra,
     )
     return env
@@ -175,4 +176,7 @@ class Daemon:
         code = self.proc.wait(timeout_s)
         for thread in self._threads:
             thread.join(timeout_s)
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            if pipe is not None:
+                pipe.close()
         return code

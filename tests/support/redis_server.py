@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from types import TracebackType
 
 import redis
@@ -31,9 +32,11 @@ def redis_server_binary() -> str | None:
 class RedisServer:
     """One `redis-server` process on `port` (a free one unless given)."""
 
-    def __init__(self, binary: str, port: int | None = None) -> None:
+    def __init__(self, binary: str, port: int | None = None, args: Sequence[str] = ()) -> None:
         self.binary = binary
         self.port = free_port() if port is None else port
+        self.args = list(args)
+        """Extra server arguments (e.g. persistence, ACL users); may change between starts."""
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -42,7 +45,7 @@ class RedisServer:
 
     def start(self) -> None:
         args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1"]
-        args += ["--save", "", "--appendonly", "no"]
+        args += ["--save", "", "--appendonly", "no", *self.args]
         self._process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self._wait_ready()
 
@@ -51,6 +54,7 @@ class RedisServer:
         assert self._process is not None
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=1)
+        # (the default user answers PING whatever the other ACL users are)
         try:
             while True:
                 if self._process.poll() is not None:

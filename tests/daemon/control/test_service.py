@@ -95,3 +95,14 @@ async def test_signed_commands(settings: FundSettings, tmp_path: Path) -> None:
         assert service.replies_of("c1") is None  # unverified replies are not filed under it
         good, _ = await run(service, fund, payload, sign(KEY, payload).upper())
         assert good.status == "applied"
+
+
+async def test_a_signature_that_is_not_hex_is_just_bad(
+    settings: FundSettings, tmp_path: Path
+) -> None:
+    async with Fund(settings, tmp_path / "state") as fund:
+        service = CommandService(fund.sup, "demo", signing_key=KEY)
+        payload = command(type="status", command_id="s")
+        for signature in ("é" * 10, "\x00", "zz", " "):
+            reply, _ = await run(service, fund, payload, signature)
+            assert reply.detail in {"bad signature", "signature required: commands must be signed"}

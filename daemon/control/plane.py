@@ -1,0 +1,84 @@
+"""The control plane of a running fund, wired from its settings: the command service, the
+HTTP API, the Redis command channel, readiness and metrics. Started once the fund has
+recovered (commands wait in Redis, and the HTTP port opens, only then); closed when the
+slice loop ends."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from config import FundSettings
+from daemon import logs
+from daemon.control.health import Health
+from daemon.control.http import Server, build_app, serve
+from daemon.control.metrics import FundMetrics
+from daemon.control.redis_channel import RedisCommandChannel
+from daemon.control.service import CommandService
+from daemon.persistence import StateStore
+from daemon.supervisor import Supervisor
+
+_log = logs.get("paperfund.control")
+
+
+class ControlPlane:
+    def __init__(self, settings: FundSettings, supervisor: Supervisor, store: StateStore) -> None:
+        control = settings.control
+        self.service = CommandService(supervisor, settings.fund.name, signing_key=control.key())
+        self.channel: RedisCommandChannel | None = None
+        url = control.redis.redis_url()
+        if url is not None:
+            redis = control.redis
+            self.channel = RedisCommandChannel(
+                self.service,
+                url,
+                settings.fund.name,
+                flush=store.flush,
+                group=redis.group,
+                consumer=redis.consumer,
+                block_ms=redis.block_ms,
+                backoff_s=redis.backoff_s,
+                max_backoff_s=redis.max_backoff_s,
+            )
+        connected = None if self.channel is None else self._redis_connected
+        self.health = Health(supervisor, store, control.max_bar_age_s, connected)
+        self.metrics = FundMetrics(
+            supervisor, service=self.service, health=self.health, redis_connected=connected
+        )
+        self._settings = settings
+        self._server: Server | None = None
+        self._serving: asyncio.Task[None] | None = None
+
+    def _redis_connected(self) -> bool:
+        return self.channel is not None and self.channel.connected
+
+    def attach_feed(self, feed: Any) -> None:
+        self.metrics.feed_stats = getattr(feed, "stats", None)
+
+    async def start(self) -> None:
+        http = self._settings.control.http
+        if http.enabled:
+            app = build_app(
+                self.service, self.health, token=http.bearer_token(), metrics=self.metrics.render
+            )
+            self._server = await serve(app, http.host, http.port)
+            _log.info("http api listening", host=http.host, port=self._server.port)
+        if self.channel is not None:
+            self._serving = asyncio.create_task(self.channel.run(), name="redis commands")
+            _log.info(
+                "redis command channel started",
+                url=self.channel.shown_url,
+                stream=self.channel.commands,
+            )
+
+    async def close(self) -> None:
+        if self.channel is not None:
+            self.channel.stop()
+        if self._serving is not None:
+            with contextlib.suppress(Exception):
+                await self._serving
+        if self.channel is not None:
+            await self.channel.aclose()
+        if self._server is not None:
+            await self._server.close()

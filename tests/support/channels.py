@@ -1,0 +1,130 @@
+"""Clients of a running daemon's two command transports, with one interface, so the same
+tests run against both: `send(command) -> final reply` (a dict with `status`, `detail`,
+`command_id`, `slice_index`, `duplicate`, `data`)."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+import redis
+
+from daemon.control.redis_channel import command_stream, reply_stream
+from daemon.control.service import sign
+
+FINAL = {"applied", "rejected"}
+WAIT_S = 60.0
+
+
+class HttpChannel:
+    name = "http"
+
+    def __init__(self, base: str, key: bytes | None = None) -> None:
+        self.base, self.key = base, key
+
+    def send_raw(self, body: bytes, signature: str | None = None) -> dict[str, Any]:
+        """POST `body`; the final reply, or for an HTTP-level refusal (413, 415)
+        `{"status": "rejected", "detail": error}`."""
+        headers = {"Content-Type": "application/json"}
+        if signature is not None:
+            headers["X-Paperfund-Signature"] = signature
+        status, answer = self.request("POST", "/v1/commands", body, headers)
+        if "reply" in answer:
+            return dict(answer["reply"])
+        assert status >= 400 and "error" in answer, answer
+        return {"status": "rejected", "detail": answer["error"], "command_id": None}
+
+    def send(self, command: dict[str, Any]) -> dict[str, Any]:
+        body = json.dumps(command).encode()
+        return self.send_raw(body, None if self.key is None else sign(self.key, body))
+
+    def get(self, path: str) -> Any:
+        status, answer = self.request("GET", path)
+        assert status == 200, (path, status, answer)
+        return answer
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
+        request = urllib.request.Request(self.base + path, body, headers or {}, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=WAIT_S) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+
+class RedisChannel:
+    name = "redis"
+
+    def __init__(self, url: str, fund: str, key: bytes | None = None) -> None:
+        self.client = redis.Redis.from_url(url, decode_responses=True, socket_timeout=WAIT_S)
+        self.fund, self.key = fund, key
+
+    def send_raw(self, body: bytes, signature: str | None = None) -> dict[str, Any]:
+        fields: dict[str, Any] = {"command": body}
+        if signature is not None:
+            fields["signature"] = signature
+        after = self._last_reply()
+        entry = str(self.client.xadd(command_stream(self.fund), fields))
+        return self._final(entry, after)
+
+    def send(self, command: dict[str, Any]) -> dict[str, Any]:
+        body = json.dumps(command).encode()
+        return self.send_raw(body, None if self.key is None else sign(self.key, body))
+
+    def send_many(self, bodies: list[tuple[bytes, str | None]]) -> list[dict[str, Any]]:
+        """Send all, then collect each one's final reply (in order)."""
+        after = self._last_reply()
+        pipe = self.client.pipeline(transaction=False)
+        for body, signature in bodies:
+            fields: dict[str, Any] = {"command": body}
+            if signature is not None:
+                fields["signature"] = signature
+            pipe.xadd(command_stream(self.fund), fields)
+        entries = [str(e) for e in pipe.execute()]
+        finals = self._finals(set(entries), after)
+        return [finals[e] for e in entries]
+
+    def _last_reply(self) -> str:
+        newest: Any = self.client.xrevrange(reply_stream(self.fund), count=1)
+        return str(newest[0][0]) if newest else "0-0"
+
+    def _final(self, entry: str, after: str) -> dict[str, Any]:
+        return self._finals({entry}, after)[entry]
+
+    def _finals(self, entries: set[str], after: str) -> dict[str, dict[str, Any]]:
+        finals: dict[str, dict[str, Any]] = {}
+        deadline = time.monotonic() + WAIT_S
+        while len(finals) < len(entries):
+            left = deadline - time.monotonic()
+            assert left > 0, f"{len(entries) - len(finals)} commands without a final reply"
+            answer: Any = self.client.xread(
+                {reply_stream(self.fund): after}, block=int(left * 1000), count=1000
+            )
+            for _, stream_entries in answer or ():
+                for entry_id, fields in stream_entries:
+                    after = entry_id
+                    if fields.get("entry") in entries and fields["status"] in FINAL:
+                        finals[fields["entry"]] = _typed(fields)
+        return finals
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _typed(fields: dict[str, str]) -> dict[str, Any]:
+    reply: dict[str, Any] = dict(fields)
+    reply["command_id"] = fields.get("command_id") or None
+    reply["slice_index"] = int(fields["slice_index"]) if fields.get("slice_index") else None
+    reply["duplicate"] = fields.get("duplicate") == "true"
+    if "data" in fields:
+        reply["data"] = json.loads(fields["data"])
+    return reply
