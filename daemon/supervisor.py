@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import pickle
-import sys
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
@@ -24,10 +23,12 @@ from core.book import FundBook
 from core.ledger import Ledger
 from core.market import Slice
 from core.rebalancer import AllocationRebalancer
+from daemon import logs
 from daemon.commands import Add, Command, Snapshot, Status, encode_command, parse_command
 from daemon.dispatch import REJECTIONS, MakeWorker, apply_command, restart_added, start_added
 from daemon.engine import EngineState, FundEngine, StepObserver, Worker
 from daemon.errors import CommandRejected, RecoveryError
+from daemon.events import log_event
 from daemon.persistence import StateStore, decode_slice, encode_slice
 from daemon.stopping import StopGuard, Stopped
 from workers.errors import WorkerError
@@ -35,6 +36,8 @@ from workers.errors import WorkerError
 SNAPSHOT_VERSION = 1
 
 INBOX_SIZE = 10_000
+
+_log = logs.get("paperfund.supervisor")
 
 
 @dataclass(frozen=True)
@@ -332,7 +335,7 @@ class Supervisor:
         try:
             await ack(market.ts)
         except (RedisError, OSError) as exc:
-            print(f"paperfund: acknowledgement failed, will retry: {exc}", file=sys.stderr)
+            _log.warning("feed acknowledgement failed, will retry", error=str(exc))
 
     async def process(self, market: Slice) -> None:
         if not self._inbox.empty():
@@ -352,6 +355,7 @@ class Supervisor:
             if event.kind == "fault":
                 fault = {"strategy_id": event.strategy_id, "reason": event.detail}
                 self.store.append("fault", json.dumps(fault).encode())
+            log_event(event)
 
     async def snapshot(self) -> None:
         engine = self._engine

@@ -18,10 +18,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from daemon import logs
 from daemon.commands import Command, Status, parse_command
 from daemon.control.views import fund_status
 from daemon.errors import CommandRejected
 from daemon.supervisor import Outcome, Supervisor
+
+_log = logs.get("paperfund.commands")
 
 MAX_COMMAND_BYTES = 64 * 1024
 REPLIES_KEPT = 10_000
@@ -132,6 +135,14 @@ class CommandService:
     def _final(self, reply: Reply, command: Command | None, on_reply: OnReply | None) -> Reply:
         kind = UNKNOWN_TYPE if command is None else command.type
         self.outcomes[(kind, reply.status)] += 1
+        _log.info(
+            f"command {reply.status}",
+            command_id=reply.command_id,
+            type=kind,
+            slice_index=reply.slice_index,
+            duplicate=reply.duplicate,
+            detail=reply.detail[:500],
+        )
         self._emit(reply, on_reply)
         return reply
 

@@ -4,6 +4,7 @@ command ids, and status."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -135,3 +136,21 @@ def test_status(channel: HttpChannel | RedisChannel, http: HttpChannel) -> None:
     data = reply["data"]
     assert data["fund"] == "demo" and data["strategies"] >= 3
     assert data["slice_index"] <= http.get("/v1/status")["slice_index"]
+
+
+def test_each_command_and_rebalance_is_one_log_event(
+    daemon: Daemon, channel: HttpChannel | RedisChannel
+) -> None:
+    command_id = cid()
+    reply = channel.send({"type": "rebalance", "command_id": command_id, "algorithm": "configured"})
+    assert reply["status"] == "applied"
+    deadline = time.monotonic() + 10
+    while not (mine := [e for e in daemon.events() if e.get("command_id") == command_id]):
+        assert time.monotonic() < deadline, "no log event for the command"
+        time.sleep(0.01)  # the log line is written before the reply; its reader is a thread
+    assert [(e["event"], e["type"], e["level"]) for e in mine] == [
+        ("command applied", "rebalance", "info")
+    ]
+    assert all("timestamp" in e and "logger" in e for e in daemon.events())
+    slices = [e for e in daemon.events() if "slice" in e["event"] and e["level"] == "info"]
+    assert len(slices) <= 2  # ready (and stopped): nothing per bar at INFO
