@@ -1,0 +1,97 @@
+"""`paperfund ctl` against a real daemon, over HTTP and over Redis: it waits for the reply,
+prints the outcome, and exits 0 when applied, 1 when rejected, 2 on bad usage, 3 when nobody
+answers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.control_daemon import control_env, http_of
+from tests.support.channels import HttpChannel
+from tests.support.daemon_process import ROOT, Daemon
+from tests.support.redis_server import RedisServer, free_port, redis_server_binary
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    binary = redis_server_binary()
+    assert binary is not None, "tests/run.sh installs redis-server"
+    with RedisServer(binary) as server:
+        yield server.url
+
+
+@pytest.fixture(scope="module")
+def daemon(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    state = tmp_path_factory.mktemp("ctl") / "state"
+    running = Daemon(control_env(state, redis_url)).wait_ready()
+    yield running
+    assert running.stop() == 0
+
+
+@pytest.fixture(params=["http", "redis"])
+def where(request: pytest.FixtureRequest, daemon: Daemon, redis_url: str) -> list[str]:
+    if request.param == "http":
+        return ["--http", http_of(daemon).base]
+    return ["--redis", redis_url, "--fund", "demo"]
+
+
+def ctl(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "daemon.cli", "ctl", "--timeout", "20", *args],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "PAPERFUND_CONTROL__HTTP__PORT": "0"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_pause_and_resume(where: list[str], daemon: Daemon) -> None:
+    http: HttpChannel = http_of(daemon)
+    paused = ctl(*where, "pause", "trend", "--reason", "review")
+    assert paused.returncode == 0, paused.stderr
+    assert paused.stdout.splitlines()[-1].startswith("applied ctl-")
+    assert http.get("/v1/strategies/trend")["pause_reason"] == "review"
+    resumed = ctl(*where, "resume", "trend")
+    assert resumed.returncode == 0
+    assert http.get("/v1/strategies/trend")["state"] == "running"
+
+
+def test_a_rejection_exits_1_with_the_reason(where: list[str]) -> None:
+    result = ctl(*where, "rebalance", "--weights", "trend=0.7,momentum=0.6")
+    assert result.returncode == 1
+    assert "rejected" in result.stdout and "100%" in result.stdout
+
+
+def test_status_prints_the_fund(where: list[str]) -> None:
+    result = ctl(*where, "--json", "status")
+    assert result.returncode == 0, result.stderr
+    reply = json.loads(result.stdout.splitlines()[-1])
+    assert reply["status"] == "applied" and reply["data"]["fund"] == "demo"
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["rebalance", "--weights", "trend"], "expected id=fraction"),
+        (["rebalance", "--weights", "trend=abc"], "not a number"),
+        (["add", "x", "--catalog", "slow_trend", "--allocation", "inf"], "not a finite number"),
+    ],
+)
+def test_bad_usage_exits_2(where: list[str], args: list[str], words: str) -> None:
+    result = ctl(*where, *args)
+    assert result.returncode == 2 and words in result.stderr
+
+
+def test_nobody_answering_exits_3(tmp_path: Path) -> None:
+    result = ctl("--http", f"http://127.0.0.1:{free_port()}", "status")
+    assert result.returncode == 3 and "no answer" in result.stderr
+    result = ctl("--redis", f"redis://127.0.0.1:{free_port()}/0", "status")
+    assert result.returncode == 3 and "no answer" in result.stderr
