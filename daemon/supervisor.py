@@ -205,7 +205,8 @@ class Supervisor:
     async def _drain_commands(self) -> None:
         while not self._inbox.empty():
             command, future, on_journaled = self._inbox.get_nowait()
-            outcome = await self._handle(command, on_journaled)
+            with logs.bound(command_id=command.command_id):  # on what applying it logs
+                outcome = await self._handle(command, on_journaled)
             if not future.done():
                 future.set_result(outcome)
 
