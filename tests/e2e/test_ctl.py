@@ -95,3 +95,48 @@ def test_nobody_answering_exits_3(tmp_path: Path) -> None:
     assert result.returncode == 3 and "no answer" in result.stderr
     result = ctl("--redis", f"redis://127.0.0.1:{free_port()}/0", "status")
     assert result.returncode == 3 and "no answer" in result.stderr
+
+
+def test_watch_follows_the_fund(daemon: Daemon, redis_url: str) -> None:
+    over_http = ctl("--http", http_of(daemon).base, "watch", "--count", "2", "--interval", "0.1")
+    assert over_http.returncode == 0
+    first, second = (json.loads(line) for line in over_http.stdout.splitlines())
+    assert first["fund"] == second["fund"] == "demo"
+    assert second["slice_index"] >= first["slice_index"]
+
+    watcher = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "daemon.cli",
+            "ctl",
+            "--redis",
+            redis_url,
+            "--fund",
+            "demo",
+            "watch",
+            "--count",
+            "1",
+        ],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin"},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        # the watcher reads replies from when it connects: send until it has seen one
+        for _ in range(100):
+            ctl("--redis", redis_url, "--fund", "demo", "status")
+            try:
+                out, _ = watcher.communicate(timeout=0.5)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        else:
+            raise AssertionError("the watcher printed nothing")
+    finally:
+        if watcher.poll() is None:
+            watcher.kill()
+            watcher.communicate()
+    assert watcher.returncode == 0
+    assert out.startswith("applied ctl-")
