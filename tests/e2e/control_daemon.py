@@ -3,10 +3,12 @@ test `redis-server`), on an endless synthetic feed paced so that the fund keeps 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from tests.support.channels import HttpChannel, RedisChannel
 from tests.support.daemon_process import Daemon, env_for
+from tests.support.redis_server import RedisServer, redis_server_binary
 
 FUND = "demo"
 
@@ -22,6 +24,23 @@ def control_env(state: Path, redis_url: str, bar_s: float = 0.2, **extra: str) -
         "PAPERFUND_CONTROL__REDIS__MAX_BACKOFF_S": "0.5",
     }
     return env_for(state, **(settings | extra))
+
+
+def control_daemon(
+    state: Path, redis_url: str, bar_s: float = 0.2, **extra: str
+) -> Iterator[Daemon]:
+    """A fixture body: the daemon, ready; stopped gracefully (exit 0) at teardown."""
+    running = Daemon(control_env(state, redis_url, bar_s, **extra)).wait_ready()
+    yield running
+    assert running.stop() == 0, "".join(running.lines[-20:])
+
+
+def started_redis() -> Iterator[str]:
+    """A fixture body: a throwaway redis-server's URL."""
+    binary = redis_server_binary()
+    assert binary is not None, "tests/run.sh installs redis-server"
+    with RedisServer(binary) as server:
+        yield server.url
 
 
 def http_of(daemon: Daemon, key: bytes | None = None) -> HttpChannel:

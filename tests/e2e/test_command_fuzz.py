@@ -14,10 +14,9 @@ from typing import Any
 import pytest
 
 from daemon.control.service import MAX_COMMAND_BYTES, sign
-from tests.e2e.control_daemon import control_env, http_of, redis_of
+from tests.e2e.control_daemon import control_daemon, http_of, redis_of, started_redis
 from tests.support.channels import HttpChannel, RedisChannel
 from tests.support.daemon_process import Daemon
-from tests.support.redis_server import RedisServer, redis_server_binary
 
 KEY = b"fuzzing-shared-secret-0123"
 PER_TRANSPORT = 2500  # 5,000 in all
@@ -111,19 +110,15 @@ def hostile(rng: random.Random, i: int) -> tuple[bytes, str | None]:
 
 @pytest.fixture(scope="module")
 def redis_url() -> Iterator[str]:
-    binary = redis_server_binary()
-    assert binary is not None, "tests/run.sh installs redis-server"
-    with RedisServer(binary) as server:
-        yield server.url
+    yield from started_redis()
 
 
 @pytest.fixture(scope="module")
 def daemon(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     state = tmp_path_factory.mktemp("fuzz") / "state"
-    env = control_env(state, redis_url, bar_s=3600.0, PAPERFUND_CONTROL__SIGNING_KEY=KEY.decode())
-    running = Daemon(env).wait_ready()
-    yield running
-    assert running.stop() == 0, "".join(running.lines[-20:])
+    yield from control_daemon(
+        state, redis_url, bar_s=3600.0, PAPERFUND_CONTROL__SIGNING_KEY=KEY.decode()
+    )
 
 
 def fund_shape(http: HttpChannel) -> Any:
