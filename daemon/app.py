@@ -103,13 +103,12 @@ async def run_fund(settings: FundSettings, out: Out = print) -> RunResult:
         supervisor = Supervisor(
             fund_plan(settings), store, worker_maker(settings), snapshot_every=state.snapshot_every
         )
-        plane: ControlPlane | None = None
+        plane = ControlPlane(settings, supervisor, store)
         try:
+            await plane.start()  # /healthz answers during a long recovery; /readyz says so
             await supervisor.start()
             engine = supervisor.engine
             assert engine is not None
-            plane = ControlPlane(settings, supervisor, store)
-            await plane.start()
             at, replayed = engine.state.slice_index, supervisor.replayed
             _log.info(
                 f"fund {name} ready at slice {at} (replayed {replayed} journal records)",
@@ -123,8 +122,7 @@ async def run_fund(settings: FundSettings, out: Out = print) -> RunResult:
             _log.info("fund stopped", fund=name, slice_index=engine.state.slice_index)
             return RunResult(engine.state.slice_index, supervisor.replayed)
         finally:
-            if plane is not None:
-                await plane.close()
+            await plane.close()
             await supervisor.close()
 
 

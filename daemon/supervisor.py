@@ -36,6 +36,7 @@ from workers.errors import WorkerError
 SNAPSHOT_VERSION = 1
 
 INBOX_SIZE = 10_000
+REPLAY_YIELD_EVERY = 256
 
 _log = logs.get("paperfund.supervisor")
 
@@ -127,6 +128,8 @@ class Supervisor:
         faults: dict[str, str] = {}
         for record in self.store.records(after):
             self.replayed += 1
+            if self.replayed % REPLAY_YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # let health checks and signals through
             if record.kind == "fault":
                 fault = json.loads(record.payload)
                 faults[fault["strategy_id"]] = fault["reason"]

@@ -1,7 +1,7 @@
 """The control plane of a running fund, wired from its settings: the command service, the
-HTTP API, the Redis command channel, readiness and metrics. Started once the fund has
-recovered (commands wait in Redis, and the HTTP port opens, only then); closed when the
-slice loop ends."""
+HTTP API, the Redis command channel, readiness and metrics. Started before the fund recovers
+(so `/healthz` answers and `/readyz` says it is recovering; commands received meanwhile wait
+for the first slice boundary); closed when the slice loop ends."""
 
 from __future__ import annotations
 
