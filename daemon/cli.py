@@ -7,7 +7,8 @@
                                          summary, charts and an HTML page of a fund's state
     paperfund ctl ACTION ...             command a running fund (see `paperfund ctl -h`)
 
-Exit codes: 0 success, 2 invalid configuration or usage, or no fund state to report on.
+Exit codes: 0 success, 1 the fund cannot run (port taken, storage failure), 2 invalid
+configuration or usage, or no fund state to report on, 3 another daemon runs this fund.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 
 EXIT_CONFIG = 2
 EXIT_RUNTIME = 1
+EXIT_LOCKED = 3
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,12 +76,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from daemon import logs
     from daemon.app import run_fund
+    from daemon.persistence import StoreError, StoreLocked
 
     logs.configure(settings.logging.format, settings.logging.level)
+    log = logs.get("paperfund.daemon")
     try:
         asyncio.run(run_fund(settings))
-    except OSError as exc:  # e.g. the HTTP port is taken
-        logs.get("paperfund.daemon").error("cannot run the fund", error=str(exc))
+    except StoreLocked:
+        log.error(
+            "another paperfund daemon is running this fund: its state directory is locked",
+            state_dir=str(settings.state.dir),
+        )
+        return EXIT_LOCKED
+    except (OSError, StoreError) as exc:  # the HTTP port is taken, the disk is full...
+        log.error("cannot run the fund", error=str(exc))
         return EXIT_RUNTIME
     return 0
 

@@ -59,3 +59,17 @@ def test_sigterm_finishes_the_slice_snapshots_and_resumes_exactly(tmp_path: Path
     at = int(resumed.stderr.split("ready at slice ")[1].split()[0])
     assert 0 < at < 504
     assert resumed.stdout == uninterrupted.stdout
+
+
+def test_a_second_daemon_on_the_same_fund_exits_with_a_clear_message(tmp_path: Path) -> None:
+    env = env_for(tmp_path / "state", PAPERFUND_FEED__SPEED=str(86400 / 10))
+    first = start(env)
+    try:
+        second = run(env)
+        assert second.returncode == 3
+        assert "another paperfund daemon is running this fund" in second.stderr
+        assert str(tmp_path / "state") in second.stderr
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=60)
+    assert first.returncode == 0
