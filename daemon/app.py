@@ -7,6 +7,8 @@ and exit 0; a second signal exits at once (the journal makes recovery exact anyw
 from __future__ import annotations
 
 import asyncio
+import logging
+import multiprocessing
 import os
 import signal
 import sys
@@ -21,6 +23,7 @@ from daemon.control.plane import ControlPlane
 from daemon.digest import fund_digest
 from daemon.engine import Worker
 from daemon.feeds import build_feed
+from daemon.notify import Notifier
 from daemon.persistence import StateStore
 from daemon.persistence.durability import FsyncMode
 from daemon.progress import Progress, feed_length
@@ -31,6 +34,7 @@ from workers.factory import WorkerSpec, create_worker
 from workers.host import LedgerConfig
 
 SECOND_SIGNAL_EXIT = 130
+GRACE_EXCEEDED_EXIT = 124
 
 _log = logs.get("paperfund.daemon")
 
@@ -93,7 +97,8 @@ class RunResult:
 
 async def run_fund(settings: FundSettings, out: Out = print) -> RunResult:
     stop = asyncio.Event()
-    _install_signal_handlers(stop)
+    notifier = Notifier()
+    _install_signal_handlers(stop, notifier, settings.deadlines.shutdown_grace_s)
     state = settings.state
     name = settings.fund.name
     with StateStore.open(state.dir, state.fsync, state.fsync_interval_s) as store:
@@ -116,7 +121,21 @@ async def run_fund(settings: FundSettings, out: Out = print) -> RunResult:
                 slice_index=at,
                 replayed=replayed,
             )
-            await _stream(settings, supervisor, store, stop, plane)
+            background = [
+                asyncio.create_task(notifier.keep_alive()),
+                asyncio.create_task(
+                    notifier.ready_when(
+                        lambda: plane.health.ready()[0],
+                        lambda: f"fund {name} ready at slice {supervisor.slice_index}",
+                    )
+                ),
+            ]
+            try:
+                await _stream(settings, supervisor, store, stop, plane)
+            finally:
+                for task in background:
+                    task.cancel()
+            notifier.stopping()
             print_summary(engine.book, name, out)
             out(f"state digest: {await fund_digest(engine)}")
             _log.info("fund stopped", fund=name, slice_index=engine.state.slice_index)
@@ -157,13 +176,33 @@ async def flush_periodically(store: StateStore) -> None:
         store.flush_if_due()
 
 
-def _install_signal_handlers(stop: asyncio.Event) -> None:
+def _install_signal_handlers(stop: asyncio.Event, notifier: Notifier, grace_s: float) -> None:
+    """SIGTERM/SIGINT: finish the slice, snapshot and exit 0, within `grace_s` (else exit at
+    once with GRACE_EXCEEDED_EXIT); a second signal exits at once. The journal makes
+    recovery exact either way."""
     loop = asyncio.get_running_loop()
 
     def on_signal() -> None:
         if stop.is_set():
-            os._exit(SECOND_SIGNAL_EXIT)
+            _exit_now(SECOND_SIGNAL_EXIT)
         stop.set()
+        notifier.stopping()
+        _log.info("stop requested", grace_s=grace_s)
+        loop.call_later(grace_s, _grace_exceeded, grace_s)
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, on_signal)
+
+
+def _grace_exceeded(grace_s: float) -> None:
+    _log.error("shutdown took longer than its grace; exiting now", grace_s=grace_s)
+    _exit_now(GRACE_EXCEEDED_EXIT)
+
+
+def _exit_now(code: int) -> None:
+    """Exit without finishing the slice (the journal makes recovery exact); the strategy
+    worker processes go too, so that none outlives the daemon."""
+    for child in multiprocessing.active_children():
+        child.kill()
+    logging.shutdown()
+    os._exit(code)

@@ -185,6 +185,11 @@ class Supervisor:
             raise RecoveryError(f"unknown journal record kind {kind!r}")
 
     @property
+    def slice_index(self) -> int:
+        """Slices the fund has stepped (0 before it starts)."""
+        return 0 if self.engine is None else self.engine.state.slice_index
+
+    @property
     def _engine(self) -> FundEngine:
         if self.engine is None:
             raise RecoveryError("the supervisor has not started")
