@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 if ! command -v redis-server >/dev/null 2>&1; then
     apt-get install -y -q redis-server >/dev/null || { apt-get update -q && apt-get install -y -q redis-server; }
 fi
+# The deployment tests verify the systemd unit with systemd-analyze.
+if ! command -v systemd-analyze >/dev/null 2>&1; then
+    apt-get install -y -q systemd >/dev/null || { apt-get update -q && apt-get install -y -q systemd; }
+fi
 # The metrics tests check the exposition with promtool (Debian package prometheus).
 if ! command -v promtool >/dev/null 2>&1; then
     apt-get install -y -q prometheus >/dev/null || { apt-get update -q && apt-get install -y -q prometheus; }
