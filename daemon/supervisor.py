@@ -101,6 +101,8 @@ class Supervisor:
         self._next: asyncio.Task[Slice | None] | None = None
         self.replayed = 0
         self.recovering = True
+        self.last_snapshot_unix: float | None = None
+        """Wall-clock time (Unix seconds) of the newest snapshot, written or loaded."""
         self.last_slice_at: float | None = None
         """`time.monotonic()` when the last slice was processed (for readiness)."""
         self._slice_observer: SliceObserver | None = None
@@ -119,6 +121,8 @@ class Supervisor:
         """Recover from the state directory, or start the planned fund when it is empty."""
         snapshot = self.store.latest_snapshot()
         after = 0
+        if snapshot is not None:
+            self.last_snapshot_unix = snapshot.created_unix
         if snapshot is None:
             await self._fresh()
         else:
@@ -378,6 +382,7 @@ class Supervisor:
             "outcomes": list(self.outcomes.values()),
         }
         self.store.write_snapshot(self.store.last_seq, pickle.dumps(blob, protocol=5))
+        self.last_snapshot_unix = time.time()
 
     async def close(self) -> None:
         if self.engine is not None:

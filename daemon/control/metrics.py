@@ -97,6 +97,11 @@ _STORE: tuple[Spec, ...] = (
         "Journal records after the newest snapshot: what a restart would replay.",
     ),
 )
+_SNAPSHOT_TIME: Spec = (
+    "gauge",
+    "paperfund_last_snapshot_timestamp_seconds",
+    "Time the newest snapshot was written (Unix): alert on time() minus this.",
+)
 _SLICE_HELP = "Time to process a live slice: journal, steps, rebalance, due snapshot."
 _STEP_HELP = "Time a strategy's step took in its worker, per strategy and live slice."
 
@@ -204,7 +209,11 @@ class FundMetrics(Collector):
         if store.closed:
             return []
         values = (store.journal_size_bytes(), store.file_size_bytes(), store.snapshot_age())
-        return list(singles(_STORE, values))
+        families: list[AnyFamily] = list(singles(_STORE, values))
+        written = self.supervisor.last_snapshot_unix
+        if written is not None:
+            families += singles([_SNAPSHOT_TIME], [written])
+        return families
 
     def _latency_families(self) -> list[AnyFamily]:
         slices, steps = self.slice_seconds, self.step_seconds

@@ -114,6 +114,7 @@ async def test_the_exposition_equals_the_fund_state(tmp_path: Path) -> None:
     async with Fund(settings, tmp_path / "state") as fund:
         metrics = FundMetrics(fund.sup, clock=now)
         replies = await run_demo(settings, fund, metrics)
+        await fund.sup.snapshot()
         families = scrape(metrics)
         engine = fund.sup._engine
         ledgers = {sid: await w.ledger_state() for sid, w in engine.workers.items()}
@@ -126,6 +127,9 @@ async def test_the_exposition_equals_the_fund_state(tmp_path: Path) -> None:
     check_clock_feed_and_store(families, engine.book)
     assert value(families, "paperfund_journal_size_bytes") == journal_bytes > 0
     assert value(families, "paperfund_snapshot_age_records") == snapshot_age
+    written = fund.sup.last_snapshot_unix
+    assert written is not None
+    assert value(families, "paperfund_last_snapshot_timestamp_seconds") == written
 
 
 def check_values(families: dict[str, Metric], book: FundBook) -> None:
