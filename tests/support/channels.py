@@ -69,7 +69,7 @@ class RedisChannel:
         self.fund, self.key = fund, key
 
     def send_raw(self, body: bytes, signature: str | None = None) -> dict[str, Any]:
-        fields: dict[str, Any] = {"command": body}
+        fields: dict[Any, Any] = {"command": body}
         if signature is not None:
             fields["signature"] = signature
         after = self._last_reply()
@@ -85,7 +85,7 @@ class RedisChannel:
         after = self._last_reply()
         pipe = self.client.pipeline(transaction=False)
         for body, signature in bodies:
-            fields: dict[str, Any] = {"command": body}
+            fields: dict[Any, Any] = {"command": body}
             if signature is not None:
                 fields["signature"] = signature
             pipe.xadd(command_stream(self.fund), fields)
