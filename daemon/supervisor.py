@@ -279,6 +279,10 @@ class Supervisor:
         feed is waiting for its next slice. While a paced or live feed (`waits`) waits,
         submitted commands are applied as they come. `on_slice` sees every slice the feed
         yields, including those skipped as already processed before a restart."""
+        last = self._engine.book.current_timestamp
+        fast_forward = getattr(feed, "fast_forward", None)
+        if last is not None and fast_forward is not None:
+            fast_forward(last)  # a paced feed does not wait again through processed slices
         slices = aiter(feed)
         waits = bool(getattr(feed, "waits", False))
         try:

@@ -84,10 +84,13 @@ class Pacer:
         self._sleep = sleep
         self._clock = clock
         self._anchor: tuple[datetime, float] | None = None
+        self.skip_through: datetime | None = None
+        """Slices up to this time are released at once (already processed before a
+        restart); pacing anchors on the first slice after it."""
 
     async def wait(self, ts: datetime) -> float:
         """Wait until the slice at `ts` is due; return the seconds waited for (0 if none)."""
-        if self.speed == 0:
+        if self.speed == 0 or (self.skip_through is not None and ts <= self.skip_through):
             await self._sleep(0)
             return 0.0
         now = self._clock()
@@ -140,6 +143,13 @@ class Feed(ABC):
         then applies commands that arrive while it waits, not only at the next slice."""
         pacer = getattr(self, "_pacer", None)
         return isinstance(pacer, Pacer) and pacer.speed > 0
+
+    def fast_forward(self, through: datetime) -> None:
+        """Release the slices up to `through` without pacing: the fund processed them
+        before a restart, so only the slices after them keep the feed's pace."""
+        pacer = getattr(self, "_pacer", None)
+        if isinstance(pacer, Pacer):
+            pacer.skip_through = through
 
     def __aiter__(self) -> AsyncIterator[Slice]:
         return self

@@ -125,3 +125,13 @@ async def test_synthetic_feed_options_and_endless_mode() -> None:
         SyntheticFeed(interval=timedelta(0))
     with pytest.raises(FeedConfigError, match="bars"):
         SyntheticFeed(bars=-1)
+
+
+async def test_a_fast_forwarded_feed_paces_only_after_the_processed_slices() -> None:
+    fake = FakeTime()
+    feed = SyntheticFeed(("A",), interval=60, bars=10, speed=60, sleep=fake.sleep, clock=fake.clock)
+    feed.fast_forward(START + timedelta(minutes=5))  # slices 0..5 were processed before
+    slices = await collect(feed)
+    assert len(slices) == 10
+    assert fake.sleeps[:7] == [0] * 7  # released at once; the seventh anchors the pace
+    assert fake.sleeps[7:] == pytest.approx([1.0, 1.0, 1.0])
