@@ -175,13 +175,18 @@ class FundBook:
             )
         return rec
 
-    def mark_paused(self, rec: StrategyAllocation, reason: str) -> None:
+    def mark_paused(
+        self, rec: StrategyAllocation, reason: str, *, quarantine: bool = False
+    ) -> None:
+        """Pause `rec`; `quarantine`: the fund paused it (errors, a fault), not an operator."""
         rec.state = StrategyState.PAUSED
         rec.pause_reason = reason
+        rec.quarantined = quarantine
 
     def mark_resumed(self, rec: StrategyAllocation) -> None:
         rec.state = StrategyState.RUNNING
         rec.pause_reason = None
+        rec.quarantined = False
         rec.consecutive_errors = 0
 
     # ---- per slice -------------------------------------------------------------------
@@ -202,6 +207,7 @@ class FundBook:
             self.mark_paused(
                 rec,
                 f"{rec.consecutive_errors} consecutive errors, last: {report.error}",
+                quarantine=True,
             )
             return True
         return False

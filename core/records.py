@@ -50,6 +50,8 @@ class StrategyAllocation:
     error_count: int = 0
     last_error: str | None = None
     pause_reason: str | None = None
+    quarantined: bool = False
+    """Paused by the fund itself (consecutive errors, a worker fault), not by an operator."""
 
     @property
     def current_value(self) -> Decimal:

@@ -173,7 +173,7 @@ class FundEngine:
         limit = self.book.max_consecutive_errors
         timed_out = reason.startswith(TIMEOUT_PREFIX)
         if rec.state is StrategyState.RUNNING and (timed_out or rec.consecutive_errors >= limit):
-            self.book.mark_paused(rec, f"quarantined: {reason}")
+            self.book.mark_paused(rec, f"quarantined: {reason}", quarantine=True)
 
     async def _step_all(
         self,

@@ -101,6 +101,8 @@ class Supervisor:
         self._next: asyncio.Task[Slice | None] | None = None
         self.replayed = 0
         self.recovering = True
+        self.last_slice_unix: float | None = None
+        """Wall-clock time (Unix seconds) the last live slice was processed."""
         self.last_snapshot_unix: float | None = None
         """Wall-clock time (Unix seconds) of the newest snapshot, written or loaded."""
         self.last_slice_at: float | None = None
@@ -361,6 +363,7 @@ class Supervisor:
         self.store.append("slice", encode_slice(market))  # commits when the interval is due
         await self._step(market)
         self.last_slice_at = time.monotonic()
+        self.last_slice_unix = time.time()
         if self._engine.state.slice_index % self.snapshot_every == 0:
             await self.snapshot()
         if self._slice_observer is not None:

@@ -102,6 +102,11 @@ _SNAPSHOT_TIME: Spec = (
     "paperfund_last_snapshot_timestamp_seconds",
     "Time the newest snapshot was written (Unix): alert on time() minus this.",
 )
+_PROCESSED_TIME: Spec = (
+    "gauge",
+    "paperfund_last_slice_processed_timestamp_seconds",
+    "Wall-clock time the last live slice was processed (Unix): alert on time() minus this.",
+)
 _SLICE_HELP = "Time to process a live slice: journal, steps, rebalance, due snapshot."
 _STEP_HELP = "Time a strategy's step took in its worker, per strategy and live slice."
 
@@ -213,6 +218,9 @@ class FundMetrics(Collector):
         written = self.supervisor.last_snapshot_unix
         if written is not None:
             families += singles([_SNAPSHOT_TIME], [written])
+        processed = self.supervisor.last_slice_unix
+        if processed is not None:
+            families += singles([_PROCESSED_TIME], [processed])
         return families
 
     def _latency_families(self) -> list[AnyFamily]:

@@ -26,6 +26,7 @@ _GAUGES = (
     ("paperfund_strategy_max_drawdown_ratio", "Deepest drawdown of its NAV so far (<= 0)."),
     ("paperfund_strategy_volatility_ratio", "Annualised volatility of its returns (window)."),
     ("paperfund_strategy_sharpe_ratio", "Annualised Sharpe ratio of its returns (window)."),
+    ("paperfund_strategy_quarantined", "1 while the fund itself keeps the strategy paused."),
 )
 _COUNTERS = (
     ("paperfund_strategy_errors", "Errors of the strategy: exceptions and worker faults."),
@@ -40,8 +41,8 @@ def strategy_families(engine: FundEngine) -> list[Family]:
     records = list(engine.book.records.values())
     keys: list[Labels] = [(rec.strategy_id,) for rec in records]
     columns: list[list[float]] = [[] for _ in range(len(_GAUGES) + len(_COUNTERS))]
-    (value, cash, positions, target, weight, ret, dd, max_dd, vol, sharpe) = columns[:10]
-    (errors, timeouts, fills, orders) = columns[10:]
+    (value, cash, positions, target, weight, ret, dd, max_dd, vol, sharpe, held) = columns[:11]
+    (errors, timeouts, fills, orders) = columns[11:]
     fund_value = float(engine.book.fund_value)
     scale = 1.0 / fund_value if fund_value > 0 else 0.0
     activity = engine.activity
@@ -58,6 +59,7 @@ def strategy_families(engine: FundEngine) -> list[Family]:
         max_dd.append(perf.max_drawdown)
         vol.append(perf.volatility)
         sharpe.append(perf.sharpe_ratio)
+        held.append(1.0 if rec.quarantined and rec.state is StrategyState.PAUSED else 0.0)
         counts = activity.get(rec.strategy_id, _IDLE)
         errors.append(float(rec.error_count))
         timeouts.append(float(counts.timeouts))

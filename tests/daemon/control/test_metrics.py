@@ -130,6 +130,11 @@ async def test_the_exposition_equals_the_fund_state(tmp_path: Path) -> None:
     written = fund.sup.last_snapshot_unix
     assert written is not None
     assert value(families, "paperfund_last_snapshot_timestamp_seconds") == written
+    processed = fund.sup.last_slice_unix
+    assert processed is not None
+    assert value(families, "paperfund_last_slice_processed_timestamp_seconds") == processed
+    quarantined = series(families, "paperfund_strategy_quarantined")
+    assert set(quarantined.values()) == {0.0}  # trend is paused by an operator, not the fund
 
 
 def check_values(families: dict[str, Metric], book: FundBook) -> None:
@@ -305,6 +310,8 @@ async def test_a_step_past_its_deadline_counts_as_a_timeout(tmp_path: Path) -> N
     assert value(families, "paperfund_strategy_state", strategy="sleepy", state="paused") == 1
     timeouts = series(families, "paperfund_strategy_timeouts_total")
     assert {sid: n for sid, n in timeouts.items() if n} == {"sleepy": 1}
+    quarantined = series(families, "paperfund_strategy_quarantined")
+    assert {sid: n for sid, n in quarantined.items() if n} == {"sleepy": 1}
 
 
 # ---- the parts ---------------------------------------------------------------------------
