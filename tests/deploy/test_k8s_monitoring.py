@@ -37,8 +37,8 @@ REGENERATE = (
 )
 WATCHED = {
     "up": "the daemon is down",
-    "paperfund_feed_lag_seconds": "the feed is stale",
-    "paperfund_strategy_state": "a strategy is quarantined",
+    "paperfund_last_slice_processed_timestamp_seconds": "the feed is stale",
+    "paperfund_strategy_quarantined": "a strategy is quarantined",
     "paperfund_strategy_drawdown_ratio": "a strategy's drawdown",
     "paperfund_commands_total": "rebalance and command rejections",
     "paperfund_redis_connected": "Redis is disconnected",
