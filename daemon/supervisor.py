@@ -105,8 +105,6 @@ class Supervisor:
         """Wall-clock time (Unix seconds) the last live slice was processed."""
         self.last_snapshot_unix: float | None = None
         """Wall-clock time (Unix seconds) of the newest snapshot, written or loaded."""
-        self.last_slice_at: float | None = None
-        """`time.monotonic()` when the last slice was processed (for readiness)."""
         self._slice_observer: SliceObserver | None = None
         self._step_observer: StepObserver | None = None
 
@@ -362,7 +360,6 @@ class Supervisor:
         started = time.perf_counter()
         self.store.append("slice", encode_slice(market))  # commits when the interval is due
         await self._step(market)
-        self.last_slice_at = time.monotonic()
         self.last_slice_unix = time.time()
         if self._engine.state.slice_index % self.snapshot_every == 0:
             await self.snapshot()

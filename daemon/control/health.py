@@ -27,7 +27,8 @@ class Health:
     """None: the feed's freshness is not checked (a replay that may pause, say)."""
     redis_connected: Callable[[], bool] | None = None
     """None when no Redis command channel is configured."""
-    clock: Clock = field(default=time.monotonic)
+    clock: Clock = field(default=time.time)
+    """Unix seconds, as the supervisor stamps its last slice."""
 
     def checks(self) -> dict[str, Any]:
         """Each readiness check: name -> {"ok": bool, "detail": str}."""
@@ -37,7 +38,7 @@ class Health:
             "journal": _check(not self.store.closed, "closed" if self.store.closed else "open"),
         }
         if self.max_bar_age_s is not None:
-            last = sup.last_slice_at
+            last = sup.last_slice_unix
             if last is None:
                 checks["feed"] = _check(False, "no slice processed yet")
             else:
