@@ -67,10 +67,9 @@ def run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return cli("run", env=env)
 
 
-def start(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    """Start `paperfund run ARGS` and return once it reports ready (recovery reports may come
-    first on stderr)."""
-    proc = subprocess.Popen(
+def spawn(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    """`paperfund run ARGS` in the repository root, its output on pipes."""
+    return subprocess.Popen(
         [sys.executable, "-m", "daemon.cli", "run", *args],
         cwd=ROOT,
         env=env,
@@ -78,6 +77,12 @@ def start(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def start(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    """Start `paperfund run ARGS` and return once it reports ready (recovery reports may come
+    first on stderr)."""
+    proc = spawn(env, *args)
     assert proc.stderr is not None
     seen = []
     for line in proc.stderr:
@@ -115,14 +120,7 @@ class Daemon:
     never blocks on a full pipe); `lines` holds its stderr (log events) as they come."""
 
     def __init__(self, env: dict[str, str], *args: str) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "daemon.cli", "run", *args],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        self.proc = spawn(env, *args)
         self.lines: list[str] = []
         self.out: list[str] = []
         self._ready = threading.Event()
