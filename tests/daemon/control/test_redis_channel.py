@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -64,19 +65,18 @@ class Running:
         return int((await self.client.xpending(command_stream(FUND), "paperfund"))["pending"])
 
 
-@pytest.fixture
-async def running(
-    settings: FundSettings, tmp_path: Path, server: RedisServer
-) -> AsyncIterator[Running]:
+@asynccontextmanager
+async def serving(settings: FundSettings, state: Path, url: str) -> AsyncIterator[Running]:
+    """The fund on a paced feed, its command channel on the Redis at `url`."""
     kind, options = feed_options(settings)
     options["speed"] = 86400 / 0.05  # a daily bar every 50 ms: the fund keeps trading
     stop = asyncio.Event()
-    client = aioredis.Redis.from_url(server.url, decode_responses=True)
-    async with Fund(settings, tmp_path / "state") as fund, build_feed(kind, **options) as feed:
+    client = aioredis.Redis.from_url(url, decode_responses=True)
+    async with Fund(settings, state) as fund, build_feed(kind, **options) as feed:
         service = CommandService(fund.sup, FUND)
         channel = RedisCommandChannel(
             service,
-            server.url,
+            url,
             FUND,
             flush=fund.store.flush,
             block_ms=100,
@@ -84,17 +84,25 @@ async def running(
             max_backoff_s=0.1,
         )
         loop = asyncio.create_task(fund.sup.run(feed, stop))
-        serving = asyncio.create_task(channel.run())
+        task = asyncio.create_task(channel.run())
         handle = Running(fund, channel, client)
         try:
             yield handle
         finally:
             channel.stop()
-            await serving
+            await task
             stop.set()
             await loop
             await channel.aclose()
             await handle.client.aclose()
+
+
+@pytest.fixture
+async def running(
+    settings: FundSettings, tmp_path: Path, server: RedisServer
+) -> AsyncIterator[Running]:
+    async with serving(settings, tmp_path / "state", server.url) as handle:
+        yield handle
 
 
 async def test_a_command_is_accepted_applied_and_acknowledged(running: Running) -> None:
@@ -137,34 +145,14 @@ async def test_commands_sent_while_the_daemon_is_down_apply_after_it_starts(
     settings: FundSettings, tmp_path: Path, server: RedisServer
 ) -> None:
     client = aioredis.Redis.from_url(server.url, decode_responses=True)
-    try:
-        command = {"type": "pause", "command_id": "early", "strategy_id": "momentum"}
-        await client.xadd(command_stream(FUND), {"command": json.dumps(command)})
-        kind, options = feed_options(settings)
-        options["speed"] = 86400 / 0.05
-        stop = asyncio.Event()
-        async with Fund(settings, tmp_path / "s") as fund, build_feed(kind, **options) as feed:
-            service = CommandService(fund.sup, FUND)
-            channel = RedisCommandChannel(service, server.url, FUND, flush=fund.store.flush)
-            loop = asyncio.create_task(fund.sup.run(feed, stop))
-            serving = asyncio.create_task(channel.run())
-            try:
-                async with asyncio.timeout(TIMEOUT_S):
-                    while (
-                        service.replies_of("early") is None
-                        or len(service.replies_of("early") or []) < 2
-                    ):
-                        await asyncio.sleep(0.01)
-                state = fund.sup._engine.book.records["momentum"].state
-                assert state is StrategyState.PAUSED
-            finally:
-                channel.stop()
-                await serving
-                stop.set()
-                await loop
-                await channel.aclose()
-    finally:
-        await client.aclose()
+    command = {"type": "pause", "command_id": "early", "strategy_id": "momentum"}
+    await client.xadd(command_stream(FUND), {"command": json.dumps(command)})
+    await client.aclose()
+    async with serving(settings, tmp_path / "state", server.url) as handle:
+        accepted, applied = await handle.replies(2)
+        assert (accepted["command_id"], applied["status"]) == ("early", "applied")
+        state = handle.fund.sup._engine.book.records["momentum"].state
+        assert state is StrategyState.PAUSED
 
 
 async def test_a_redis_restart_mid_run_loses_no_command_and_the_fund_keeps_trading(
