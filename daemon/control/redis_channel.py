@@ -74,6 +74,18 @@ def reply_fields(reply: Reply, entry_id: str) -> dict[str, str]:
     return fields
 
 
+def reply_from_fields(fields: Mapping[str, str]) -> dict[str, Any]:
+    """A reply stream entry read back (`reply_fields` inverted): numbers, flags and data
+    decoded, plus the command's `entry` id."""
+    reply: dict[str, Any] = dict(fields)
+    reply["command_id"] = fields.get("command_id") or None
+    reply["slice_index"] = int(fields["slice_index"]) if fields.get("slice_index") else None
+    reply["duplicate"] = fields.get("duplicate") == "true"
+    if "data" in fields:
+        reply["data"] = json.loads(fields["data"])
+    return reply
+
+
 class RedisCommandChannel:
     def __init__(
         self,

@@ -15,8 +15,9 @@ from typing import Any, cast
 
 import redis
 
-from daemon.control.redis_channel import command_stream, reply_stream
+from daemon.control.redis_channel import command_stream, reply_from_fields, reply_stream
 from daemon.control.service import sign
+from daemon.feeds.redis_stream import stream_entries
 from daemon.redis_url import redact_url
 
 FINAL = frozenset({"applied", "rejected"})
@@ -57,10 +58,10 @@ class RedisTransport:
             answer: Any = self.client.xread(
                 {reply_stream(self.fund): after}, block=max(1, int(left * 1000)), count=100
             )
-            for entry_id, fields in _entries(answer):
+            for entry_id, fields in stream_entries(answer):
                 after = entry_id
                 if fields.get("entry") == entry:
-                    replies.append(_typed(fields))
+                    replies.append(reply_from_fields(fields))
                     if fields.get("status") in FINAL:
                         return replies
         raise NoAnswer(f"no final reply to entry {entry} within {self.timeout_s:g} s")
@@ -72,26 +73,9 @@ class RedisTransport:
                 answer: Any = self.client.xread({reply_stream(self.fund): after}, block=1000)
             except redis.RedisError as exc:
                 raise NoAnswer(f"redis at {redact_url(self.url)}: {exc}") from None
-            for entry_id, fields in _entries(answer):
+            for entry_id, fields in stream_entries(answer):
                 after = entry_id
-                yield _typed(fields)
-
-
-def _entries(answer: Any) -> list[tuple[str, dict[str, str]]]:
-    """(id, fields) of an XREAD answer on one stream (RESP2 list or RESP3 map)."""
-    per_stream = answer.values() if isinstance(answer, dict) else (s for _, s in answer or ())
-    return [(str(i), dict(f or {})) for entries in per_stream for i, f in entries]
-
-
-def _typed(fields: dict[str, str]) -> Reply:
-    """A reply stream entry with its numbers, flags and data decoded."""
-    reply: Reply = dict(fields)
-    reply["slice_index"] = int(fields["slice_index"]) if fields.get("slice_index") else None
-    reply["duplicate"] = fields.get("duplicate") == "true"
-    reply["command_id"] = fields.get("command_id") or None
-    if "data" in fields:
-        reply["data"] = json.loads(fields["data"])
-    return reply
+                yield reply_from_fields(fields)
 
 
 class HttpTransport:

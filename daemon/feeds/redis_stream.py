@@ -105,8 +105,9 @@ def parse_entry(fields: Mapping[str, str]) -> RawBar | None:
     )
 
 
-def _entries(reply: Any) -> list[tuple[str, Mapping[str, str]]]:
-    """(id, fields) of an XREADGROUP reply (RESP2 list or RESP3 map, one stream)."""
+def stream_entries(reply: Any) -> list[tuple[str, Mapping[str, str]]]:
+    """(id, fields) of an XREAD or XREADGROUP reply of a client that decodes responses
+    (RESP2 list or RESP3 map, one stream)."""
     per_stream = reply.values() if isinstance(reply, Mapping) else (s for _, s in reply or ())
     return [(entry_id, fields or {}) for entries in per_stream for entry_id, fields in entries]
 
@@ -232,7 +233,7 @@ class RedisStreamFeed(Feed):
                 raise
             self._group_ready = False  # the server lost it (restarted without its data)
             return None
-        entries = _entries(reply)
+        entries = stream_entries(reply)
         for entry_id, fields in entries:
             self._take(entry_id, fields)
         if backlog is not None:

@@ -12,8 +12,9 @@ from typing import Any
 
 import redis
 
-from daemon.control.redis_channel import command_stream, reply_stream
+from daemon.control.redis_channel import command_stream, reply_from_fields, reply_stream
 from daemon.control.service import sign
+from daemon.feeds.redis_stream import stream_entries
 
 FINAL = {"applied", "rejected"}
 WAIT_S = 60.0
@@ -109,22 +110,11 @@ class RedisChannel:
             answer: Any = self.client.xread(
                 {reply_stream(self.fund): after}, block=int(left * 1000), count=1000
             )
-            for _, stream_entries in answer or ():
-                for entry_id, fields in stream_entries:
-                    after = entry_id
-                    if fields.get("entry") in entries and fields["status"] in FINAL:
-                        finals[fields["entry"]] = _typed(fields)
+            for entry_id, fields in stream_entries(answer):
+                after = entry_id
+                if fields.get("entry") in entries and fields["status"] in FINAL:
+                    finals[fields["entry"]] = reply_from_fields(fields)
         return finals
 
     def close(self) -> None:
         self.client.close()
-
-
-def _typed(fields: dict[str, str]) -> dict[str, Any]:
-    reply: dict[str, Any] = dict(fields)
-    reply["command_id"] = fields.get("command_id") or None
-    reply["slice_index"] = int(fields["slice_index"]) if fields.get("slice_index") else None
-    reply["duplicate"] = fields.get("duplicate") == "true"
-    if "data" in fields:
-        reply["data"] = json.loads(fields["data"])
-    return reply
