@@ -1,14 +1,18 @@
 """The control command model: what operators ask a running fund to do.
 
-Every command carries a client-chosen `command_id` (used to de-duplicate) and is applied
-between slices, never inside one. Unknown types, missing or extra fields and wrong types are
-rejected by validation with a message naming the field; a valid command can still be
-rejected when applied (unknown strategy, invalid transition, weights above 100 %), and
-then it changes nothing.
+Every command carries a client-chosen `command_id` (used to de-duplicate, see
+`daemon.outcomes`) and is applied between slices, never inside one. Unknown types, missing
+or extra fields and wrong types are rejected by validation with a message naming the field.
+The models are strict: each field takes exactly the JSON types the OpenAPI document
+declares (strings for ids and reasons, `true`/`false` for flags, a JSON number or a decimal
+string for fractions); nothing is coerced (`"yes"`, `0` or `1` are not booleans, `5` is not
+a string). A valid command can still be rejected when applied (unknown strategy, invalid
+transition, weights above 100 %), and then it changes nothing.
 """
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -21,7 +25,7 @@ StrategyId = Annotated[str, Field(min_length=1, max_length=128)]
 
 
 class _Command(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
     command_id: CommandId
 
 
@@ -76,10 +80,14 @@ _ADAPTER: TypeAdapter[Command] = TypeAdapter(Command)
 
 
 def parse_command(data: bytes | str | dict[str, Any]) -> Command:
-    """Validate a command from JSON text or a mapping; raise `CommandRejected` naming why."""
+    """Validate a command from JSON text or a mapping (validated as the JSON it encodes to,
+    under the same strict rules); raise `CommandRejected` naming why."""
+    if isinstance(data, dict):
+        try:
+            data = json.dumps(data)
+        except (TypeError, ValueError) as exc:
+            raise CommandRejected(f"command is not JSON: {exc}") from None
     try:
-        if isinstance(data, dict):
-            return _ADAPTER.validate_python(data)
         return _ADAPTER.validate_json(data)
     except ValidationError as exc:
         problems = "; ".join(

@@ -12,9 +12,8 @@ import asyncio
 import json
 import pickle
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 
 from redis.exceptions import RedisError
@@ -29,6 +28,7 @@ from daemon.dispatch import REJECTIONS, MakeWorker, apply_command, restart_added
 from daemon.engine import EngineState, FundEngine, StepObserver, Worker
 from daemon.errors import CommandRejected, RecoveryError
 from daemon.events import log_event
+from daemon.outcomes import OUTCOME_RECORD, CommandMemory, Outcome
 from daemon.persistence import StateStore, decode_slice, encode_slice
 from daemon.stopping import StopGuard, Stopped
 from workers.errors import WorkerError
@@ -56,22 +56,9 @@ class FundPlan:
     risk_free_rate: float = 0.0
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What became of a command. `duplicate`: its id was seen before; this is the first
-    command's outcome (or a rejection when that is no longer remembered)."""
-
-    command_id: str
-    status: str  # "applied" | "rejected"
-    slice_index: int
-    detail: str = ""
-    duplicate: bool = False
-
-
-OnJournaled = Callable[[int], None]
-"""Called with the slice index at which a command will apply, once it is journaled."""
-
-OUTCOMES_KEPT = 10_000
+OnJournaled = Callable[[int, bool], None]
+"""Called once a command (or its outcome) is journaled and on disk, before its outcome is
+answered: with the slice index at which it applies and whether it is a duplicate."""
 
 Queued = tuple[Command, asyncio.Future[Outcome], OnJournaled | None]
 
@@ -94,8 +81,8 @@ class Supervisor:
         self.make_worker = make_worker
         self.snapshot_every = snapshot_every
         self.engine: FundEngine | None = None
-        self.applied_ids: set[str] = set()
-        self.outcomes: OrderedDict[str, Outcome] = OrderedDict()
+        self.commands = CommandMemory()
+        """Every remembered command id and its first outcome (`daemon.outcomes`)."""
         self._inbox: asyncio.Queue[Queued] = asyncio.Queue(maxsize=INBOX_SIZE)
         self._inbox_ready = asyncio.Event()
         self._next: asyncio.Task[Slice | None] | None = None
@@ -179,12 +166,16 @@ class Supervisor:
             workers[sid] = worker
         self.engine = FundEngine(state, workers)
         self.engine.step_observer = self._step_observer
-        self.applied_ids = set(blob["applied_ids"])
-        self.outcomes = OrderedDict((o.command_id, o) for o in blob.get("outcomes", ()))
+        if "commands" in blob:
+            self.commands.restore(blob["commands"])
+        else:  # written before command bodies were remembered
+            self.commands.restore_outcomes(blob.get("outcomes", ()))
 
     async def _replay(self, kind: str, payload: bytes) -> None:
         if kind == "command":
             await self._apply(parse_command(payload))
+        elif kind == OUTCOME_RECORD:
+            self.commands.replay_record(payload)
         else:
             raise RecoveryError(f"unknown journal record kind {kind!r}")
 
@@ -223,36 +214,53 @@ class Supervisor:
                 future.set_result(outcome)
 
     async def _handle(self, command: Command, on_journaled: OnJournaled | None) -> Outcome:
+        """Decide a command's outcome once per command id; the command, or an outcome
+        decided without it, is on disk before `on_journaled` and the answer."""
+        index = self._engine.state.slice_index
+        known = self.commands.recall(command, index)
+        if known is not None:
+            if known.duplicate and on_journaled is not None:
+                on_journaled(known.slice_index, True)
+            return known  # a conflict is answered without `accepted`, and not remembered
+        worker = None
+        if isinstance(command, Add | Status | Snapshot):
+            settled = await self._settle(command)
+            if isinstance(settled, Outcome):
+                payload = self.commands.outcome_record(command, settled)
+                self.store.append(OUTCOME_RECORD, payload)
+                self.commands.remember(command, settled)
+                if isinstance(command, Snapshot):
+                    await self.snapshot()  # it holds its own command's outcome
+                self.store.flush()
+                if on_journaled is not None:
+                    on_journaled(index, False)
+                return settled
+            worker = settled
+        self.store.append("command", encode_command(command))
+        self.store.flush()  # on disk before any transport says accepted, in every fsync mode
+        if on_journaled is not None:
+            on_journaled(index, False)
+        return await self._apply(command, worker)
+
+    async def _settle(self, command: Add | Status | Snapshot) -> Outcome | Worker:
+        """What is decided before journaling: `status` and `snapshot` (never journaled as
+        commands), and whether an added strategy's code loads and initialises (the journal
+        does not decide it): its started worker, or the rejection."""
         index = self._engine.state.slice_index
         if isinstance(command, Status):
             return Outcome(command.command_id, "applied", index, "status")
-        if isinstance(command, Snapshot):
-            await self.snapshot()
+        if isinstance(command, Snapshot):  # written once its outcome is journaled
             return Outcome(command.command_id, "applied", index, "snapshot written")
-        if command.command_id in self.applied_ids:
-            first = self.outcomes.get(command.command_id)
-            if first is None:
-                return Outcome(command.command_id, "rejected", index, "duplicate command_id")
-            return replace(first, duplicate=True)
-        worker = None
-        if isinstance(command, Add):
-            # start the strategy before journaling: whether its code loads and initialises
-            # is not decided by the journal, so an add that cannot start is never journaled
-            try:
-                worker = await start_added(self._engine, self.make_worker, command)
-            except (*REJECTIONS, WorkerError) as exc:
-                return Outcome(command.command_id, "rejected", index, str(exc))
-        self.store.append("command", encode_command(command))
-        if on_journaled is not None:
-            on_journaled(index)
-        return await self._apply(command, worker)
+        try:
+            return await start_added(self._engine, self.make_worker, command)
+        except (*REJECTIONS, WorkerError) as exc:
+            return Outcome(command.command_id, "rejected", index, str(exc))
 
     async def _apply(self, command: Command, worker: Worker | None = None) -> Outcome:
         """Apply a journaled command. Deterministic: replay gives the same outcome. `worker`:
         the started worker of a live `add` (a replayed one is started again here)."""
         engine = self._engine
         index = engine.state.slice_index
-        self.applied_ids.add(command.command_id)
         if isinstance(command, Add) and worker is None:
             worker = await restart_added(engine, self.make_worker, command)
         try:
@@ -261,9 +269,7 @@ class Supervisor:
             )
         except REJECTIONS as exc:
             outcome = Outcome(command.command_id, "rejected", index, str(exc))
-        self.outcomes[command.command_id] = outcome
-        if len(self.outcomes) > OUTCOMES_KEPT:
-            self.outcomes.popitem(last=False)
+        self.commands.remember(command, outcome)
         return outcome
 
     # ---- the slice loop --------------------------------------------------------------
@@ -382,8 +388,7 @@ class Supervisor:
             "version": SNAPSHOT_VERSION,
             "engine": engine.state,
             "workers": workers,
-            "applied_ids": sorted(self.applied_ids),
-            "outcomes": list(self.outcomes.values()),
+            "commands": self.commands.state(),
         }
         self.store.write_snapshot(self.store.last_seq, pickle.dumps(blob, protocol=5))
         self.last_snapshot_unix = time.time()

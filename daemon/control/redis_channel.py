@@ -14,9 +14,11 @@ Protocol (all fields are text, as `XADD` stores them):
   `entry` (the command's entry id), `status` (`accepted`, `applied` or `rejected`),
   `slice_index` (empty when none), `detail`, `duplicate` (`true` when the command id was
   seen before and this is the first command's outcome) and, for `status`, `data` (JSON).
-  `accepted` means journaled, with the slice index at which it applies; `applied` or
-  `rejected` follows. A command refused before journaling (malformed, unsigned) gets only
-  `rejected`.
+  The sequence is the same as over HTTP (`daemon.control.service`): a valid command gets
+  `accepted` (on disk, with the slice index at which it applies) then `applied` or
+  `rejected`; a repeat of it the same two from its first outcome with `duplicate` true; a
+  command refused before (malformed, unsigned, its id used by a different command) only
+  `rejected`. The replies of one batch are written after it, each command's together.
 
 Delivery: a consumer group (`group`, created at the stream's start if missing) read as
 `consumer`. An entry is acknowledged (`XACK`) only after its command is journaled and the
@@ -233,7 +235,9 @@ class RedisCommandChannel:
                 out.append((entry_id, Reply(None, "rejected", detail="internal error")))
 
         await asyncio.gather(*(one(entry_id, fields) for entry_id, fields in entries))
-        self._flush()  # journaled commands are on disk before they are acknowledged
+        order = {entry_id: n for n, (entry_id, _) in enumerate(entries)}
+        out.sort(key=lambda pair: order[pair[0]])  # each command's replies together, in order
+        self._flush()  # a second guard: the supervisor flushes before it answers
         client = self._redis()
         pipe = client.pipeline(transaction=False)
         for entry_id, r in out:

@@ -2,10 +2,18 @@
 
 It checks the size, the signature (HMAC-SHA256 of the exact bytes, hex, when a signing key
 is configured) and the model, hands the command to the supervisor's entry point and
-reports, through `on_reply`, `accepted` (journaled, with the slice index at which it
-applies) and then `applied` or `rejected`. A command refused before journaling gets only
-`rejected`, and the fund is unchanged. Replies are kept per `command_id` (bounded) for
-`GET /v1/commands/{id}`; counters by type and outcome feed the metrics.
+reports, through `on_reply`, the same reply sequence for every transport:
+
+- a valid command gets `accepted` (it, or its outcome, is journaled and on disk; with the
+  slice index at which it applies) and then `applied` or `rejected` with the reason;
+- a command id seen before with the same body gets the same two replies again, from the
+  first outcome, with `duplicate` set; nothing runs again;
+- anything refused before that (too large, unsigned or badly signed, invalid, the command id
+  already used by a different command, the queue full) gets only `rejected`, and the fund is
+  unchanged.
+
+`GET /v1/commands/{id}` answers from the outcomes the supervisor remembers
+(`daemon.outcomes`), across restarts; counters by type and outcome feed the metrics.
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -22,12 +30,12 @@ from daemon import logs
 from daemon.commands import Command, Status, parse_command
 from daemon.control.views import fund_status
 from daemon.errors import CommandRejected
-from daemon.supervisor import Outcome, Supervisor
+from daemon.outcomes import Outcome
+from daemon.supervisor import Supervisor
 
 _log = logs.get("paperfund.commands")
 
 MAX_COMMAND_BYTES = 64 * 1024
-REPLIES_KEPT = 10_000
 UNKNOWN_TYPE = "unknown"
 
 
@@ -61,7 +69,6 @@ class CommandService:
         self.supervisor = supervisor
         self.fund_name = fund_name
         self._key = signing_key
-        self._replies: OrderedDict[str, list[Reply]] = OrderedDict()
         self.outcomes: Counter[tuple[str, str]] = Counter()
         """(command type, final status) -> count"""
         self.signature_failures = 0
@@ -71,8 +78,13 @@ class CommandService:
         return self._key is not None
 
     def replies_of(self, command_id: str) -> list[Reply] | None:
-        replies = self._replies.get(command_id)
-        return None if replies is None else list(replies)
+        """The replies of a remembered command id (`accepted`, then its first outcome);
+        None when it is not remembered."""
+        first = self.supervisor.commands.first(command_id)
+        if first is None:
+            return None
+        accepted = Reply(command_id, "accepted", first.slice_index)
+        return [accepted, Reply(command_id, first.status, first.slice_index, first.detail)]
 
     async def execute(
         self,
@@ -93,8 +105,8 @@ class CommandService:
             reply = Reply(_command_id_of(data), "rejected", detail=str(exc))
             return self._final(reply, None, on_reply)
 
-        def journaled(index: int) -> None:
-            self._emit(Reply(command.command_id, "accepted", index), on_reply)
+        def journaled(index: int, duplicate: bool) -> None:
+            self._emit(Reply(command.command_id, "accepted", index, duplicate=duplicate), on_reply)
 
         try:
             future = self.supervisor.submit(command, journaled)
@@ -119,7 +131,7 @@ class CommandService:
 
     def _reply_of(self, command: Command, outcome: Outcome) -> Reply:
         data = None
-        if isinstance(command, Status) and outcome.status == "applied":
+        if isinstance(command, Status) and outcome.status == "applied" and not outcome.duplicate:
             engine = self.supervisor.engine
             if engine is not None:
                 data = fund_status(self.fund_name, engine, recovering=self.supervisor.recovering)
@@ -147,11 +159,6 @@ class CommandService:
         return reply
 
     def _emit(self, reply: Reply, on_reply: OnReply | None) -> None:
-        if reply.command_id is not None:
-            self._replies.setdefault(reply.command_id, []).append(reply)
-            self._replies.move_to_end(reply.command_id)
-            while len(self._replies) > REPLIES_KEPT:
-                self._replies.popitem(last=False)
         if on_reply is not None:
             on_reply(reply)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -50,3 +51,41 @@ def test_valid_commands_parse_and_round_trip() -> None:
 def test_malformed_commands_are_rejected_with_the_field(raw: str, reason: str) -> None:
     with pytest.raises(CommandRejected, match=reason):
         parse_command(raw)
+
+
+ADD = (
+    '{{"type":"add","command_id":"1","strategy_id":"a",'
+    '"catalog":{catalog},"allocation":{allocation}}}'
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        *(
+            (f'{{"type":"remove","command_id":"1","strategy_id":"a","liquidate":{v}}}', "liquidate")
+            for v in ('"yes"', '"no"', '"true"', "0", "1", "null")
+        ),
+        ('{"type":"pause","command_id":"1","strategy_id":5}', "strategy_id"),
+        ('{"type":"pause","command_id":"1","strategy_id":"a","reason":5}', "reason"),
+        ('{"type":"pause","command_id":1,"strategy_id":"a"}', "command_id"),
+        (ADD.format(catalog='"t"', allocation="true"), "allocation"),
+        (ADD.format(catalog='"t"', allocation="[1]"), "allocation"),
+        (ADD.format(catalog="7", allocation='"0"'), "catalog"),
+        ('{"type":"rebalance","command_id":"1","weights":{"a":true}}', "weights.a"),
+        ('{"type":"rebalance","command_id":"1","weights":[["a","0.1"]]}', "weights"),
+        ('{"type":"rebalance","command_id":"1","algorithm":true}', "algorithm"),
+        ('{"type":"rebalance","command_id":"1","algorithm":"configured","reason":1}', "reason"),
+    ],
+)
+def test_wrong_json_types_are_rejected_not_coerced(raw: str, field: str) -> None:
+    with pytest.raises(CommandRejected, match=field):
+        parse_command(raw)
+    with pytest.raises(CommandRejected, match=field):  # a mapping follows the same rules
+        parse_command(json.loads(raw))
+
+
+def test_fractions_take_json_numbers_and_decimal_strings() -> None:
+    for value in ("0.25", '"0.25"'):
+        command = parse_command(ADD.format(catalog='"t"', allocation=value))
+        assert isinstance(command, Add) and command.allocation == Decimal("0.25")

@@ -190,11 +190,64 @@ async def test_a_command_id_is_applied_once(settings: FundSettings, tmp_path: Pa
     async with Fund(settings, tmp_path / "state") as fund:
         pause = {"type": "pause", "command_id": "same", "strategy_id": "trend"}
         assert (await fund.send(**pause)).status == "applied"
-        resume = {"type": "resume", "command_id": "same", "strategy_id": "trend"}
-        again = await fund.send(**resume)
-        # the answer is the first command's outcome, marked as a duplicate; nothing applied
+        # the same command, keys in another order and a default spelt out: a duplicate
+        again = await fund.send(
+            strategy_id="trend", reason="paused by operator", command_id="same", type="pause"
+        )
         assert (again.status, again.duplicate, again.detail) == ("applied", True, "ok")
+        resume = {"type": "resume", "command_id": "same", "strategy_id": "trend"}
+        conflict = await fund.send(**resume)
+        assert (conflict.status, conflict.duplicate) == ("rejected", False)
+        assert "already used by a different command" in conflict.detail
         assert fund.sup._engine.book.records["trend"].state is StrategyState.PAUSED
+
+
+def over_budget(command_id: str, allocation: str = "0.5") -> dict[str, Any]:
+    return {
+        "type": "add",
+        "command_id": command_id,
+        "strategy_id": "slow",
+        "catalog": "slow_trend",
+        "allocation": allocation,
+    }
+
+
+async def test_every_command_id_keeps_its_first_outcome_across_restarts(
+    settings: FundSettings, tmp_path: Path
+) -> None:
+    slices = await demo_slices(settings)
+    state = tmp_path / "state"
+    async with Fund(settings, state) as fund:
+        await drive(fund, slices[:3], {}, lambda o: None)
+        free = {"type": "rebalance", "command_id": "free", "weights": {"trend": "0.1"}}
+        assert (await fund.send(**free)).status == "applied"  # room for an add
+        rejected = await fund.send(**over_budget("a1", "0.9"))  # refused before journaling
+        assert rejected.status == "rejected" and "would exceed 100%" in rejected.detail
+        broken = {**over_budget("a2", "0.01"), "catalog": "broken"}  # code that fails
+        assert "failed to initialize" in (await fund.send(**broken)).detail
+        assert (await fund.send(type="status", command_id="s1")).detail == "status"
+        assert (await fund.send(type="snapshot", command_id="k1")).status == "applied"
+        await drive(fund, slices[3:5], {}, lambda o: None)  # journaled after the snapshot
+        expected = await fund.digest()
+    for _ in range(2):  # from the journal alone, then from the snapshot written below
+        async with Fund(settings, state) as fund:
+            snapshots = fund.store.latest_snapshot()
+            assert await fund.digest() == expected
+            first = await fund.send(**over_budget("a1", "0.9"))
+            assert (first.status, first.duplicate) == ("rejected", True)
+            assert first.detail == rejected.detail
+            applied_elsewhere = await fund.send(**over_budget("a1", "0.01"))
+            assert applied_elsewhere.status == "rejected"
+            assert "already used by a different command" in applied_elsewhere.detail
+            assert (await fund.send(**broken)).duplicate
+            status = await fund.send(type="status", command_id="s1")
+            assert (status.duplicate, status.slice_index) == (True, 3)
+            snapshot = await fund.send(type="snapshot", command_id="k1")
+            assert (snapshot.duplicate, snapshot.slice_index) == (True, 3)
+            assert fund.store.latest_snapshot() == snapshots  # not written again
+            assert "slow" not in fund.sup._engine.book.records
+            assert await fund.digest() == expected
+            await fund.sup.snapshot()
 
 
 async def test_an_added_strategy_that_no_longer_loads_stops_recovery_with_a_reason(

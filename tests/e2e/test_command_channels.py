@@ -91,6 +91,19 @@ REJECTED: list[tuple[dict[str, Any], str]] = [
     ({"type": "pause"}, "strategy_id: Field required"),
     ({"type": "fly"}, "does not match any of the expected tags"),
     ({"type": "remove", "strategy_id": "trend", "liquidate": "maybe"}, "liquidate"),
+    # strict types: nothing is coerced
+    ({"type": "remove", "strategy_id": "trend", "liquidate": "yes"}, "liquidate"),
+    ({"type": "remove", "strategy_id": "trend", "liquidate": "no"}, "liquidate"),
+    ({"type": "remove", "strategy_id": "trend", "liquidate": 0}, "liquidate"),
+    ({"type": "remove", "strategy_id": "trend", "liquidate": 1}, "liquidate"),
+    ({"type": "pause", "strategy_id": "trend", "reason": 5}, "reason"),
+    ({"type": "pause", "strategy_id": 5}, "strategy_id"),
+    ({"type": "rebalance", "weights": {"trend": True}}, "weights.trend"),
+    ({"type": "rebalance", "algorithm": True}, "algorithm"),
+    (
+        {"type": "add", "strategy_id": "n", "catalog": "slow_trend", "allocation": True},
+        "allocation",
+    ),
     (
         {"type": "add", "strategy_id": "n", "catalog": "nowhere", "allocation": "0"},
         "nowhere",
@@ -113,15 +126,62 @@ def test_a_command_id_is_applied_once(
     channel: HttpChannel | RedisChannel, http: HttpChannel
 ) -> None:
     command_id = cid()
-    first = channel.send({"type": "pause", "command_id": command_id, "strategy_id": "momentum"})
-    again = channel.send({"type": "resume", "command_id": command_id, "strategy_id": "momentum"})
+    pause = {"type": "pause", "command_id": command_id, "strategy_id": "momentum"}
+    first = channel.send(pause)
+    again = channel.send(dict(reversed(pause.items())))  # the same command, keys reordered
     assert (first["status"], first["duplicate"]) == ("applied", False)
     assert (again["status"], again["duplicate"], again["detail"]) == ("applied", True, "ok")
+    other = channel.send({"type": "resume", "command_id": command_id, "strategy_id": "momentum"})
+    assert (other["status"], other["duplicate"]) == ("rejected", False)
+    assert "already used by a different command" in other["detail"]
     assert strategy(http, "momentum")["state"] == "paused"  # the resume was not applied
     replies = http.get(f"/v1/commands/{command_id}")["replies"]
-    assert [r["status"] for r in replies][:2] == ["accepted", "applied"]
+    assert [r["status"] for r in replies] == ["accepted", "applied"]
     fix = channel.send({"type": "resume", "command_id": cid(), "strategy_id": "momentum"})
     assert fix["status"] == "applied"
+
+
+def test_a_command_refused_before_journaling_keeps_its_id(
+    channel: HttpChannel | RedisChannel, http: HttpChannel
+) -> None:
+    command_id = cid()
+    add = {"type": "add", "command_id": command_id, "strategy_id": f"late-{channel.name}"}
+    add |= {"catalog": "slow_trend", "allocation": "0.99"}  # more than the reserve holds
+    refused = channel.send(add)
+    assert refused["status"] == "rejected" and "would exceed 100%" in refused["detail"]
+    fits = channel.send(add | {"allocation": "0"})  # the same id with another body
+    assert fits["status"] == "rejected" and fits["detail"].startswith("conflict")
+    assert add["strategy_id"] not in {s["strategy_id"] for s in http.get("/v1/strategies")}
+    assert [r["status"] for r in http.get(f"/v1/commands/{command_id}")["replies"]] == [
+        "accepted",
+        "rejected",
+    ]
+
+
+def sequence(replies: list[dict[str, Any]]) -> list[tuple[str, bool, bool]]:
+    return [(r["status"], r["duplicate"], r["slice_index"] is not None) for r in replies]
+
+
+def test_both_transports_give_the_same_reply_sequence(
+    channel: HttpChannel | RedisChannel,
+) -> None:
+    status = {"type": "status", "command_id": cid()}
+    assert sequence(channel.replies(status)) == [
+        ("accepted", False, True),
+        ("applied", False, True),
+    ]
+    repeated = channel.replies(status)
+    assert sequence(repeated) == [("accepted", True, True), ("applied", True, True)]
+    assert repeated[-1].get("data") is None  # the first outcome; its status data is not kept
+    ghost = {"type": "pause", "command_id": cid(), "strategy_id": "ghost"}
+    assert sequence(channel.replies(ghost)) == [
+        ("accepted", False, True),
+        ("rejected", False, True),
+    ]
+    conflict = channel.replies({**ghost, "strategy_id": "trend"})
+    assert sequence(conflict) == [("rejected", False, True)]
+    invalid = channel.replies({"type": "pause", "command_id": cid()})
+    assert sequence(invalid) == [("rejected", False, False)]
 
 
 def test_status(channel: HttpChannel | RedisChannel, http: HttpChannel) -> None:

@@ -134,4 +134,4 @@ def test_watch_follows_the_fund(daemon: Daemon, redis_url: str) -> None:
             watcher.kill()
             watcher.communicate()
     assert watcher.returncode == 0
-    assert out.startswith("applied ctl-")
+    assert out.startswith("accepted ctl-")  # the first reply of a status command

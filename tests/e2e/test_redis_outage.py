@@ -13,9 +13,10 @@ import uuid
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 from tests.e2e.control_daemon import control_env, http_of, redis_of
-from tests.support.channels import HttpChannel
+from tests.support.channels import HttpChannel, RedisChannel
 from tests.support.daemon_process import Daemon
 from tests.support.redis_server import RedisServer, redis_server_binary
 
@@ -57,6 +58,12 @@ def journaled_commands(state: Path, command_id: str) -> int:
     return sum(1 for (payload,) in rows if f'"command_id":"{command_id}"' in payload.decode())
 
 
+def answers(operator: RedisChannel, command_id: str) -> list[tuple[str, str]]:
+    """(status, duplicate) of every reply to `command_id` on the reply stream, in order."""
+    replies: Any = operator.client.xrange("paperfund:demo:replies")
+    return [(f["status"], f["duplicate"]) for _, f in replies if f["command_id"] == command_id]
+
+
 def test_the_fund_trades_through_redis_outages_and_loses_no_command(tmp_path: Path) -> None:
     binary = redis_server_binary()
     assert binary is not None, "tests/run.sh installs redis-server"
@@ -96,12 +103,17 @@ def test_the_fund_trades_through_redis_outages_and_loses_no_command(tmp_path: Pa
         operator.client.execute_command("ACL", "SETUSER", "paperfund", "on")
         wait_until(lambda: ready(http)[0] == 200, "the reconnection")
         wait_until(lambda: http.get("/v1/strategies/trend")["state"] == "running", "the resume")
-        wait_until(lambda: len(http.get(f"/v1/commands/{during}")["replies"]) == 3, "both answers")
+        wait_until(lambda: len(answers(operator, during)) == 4, "both answers")
+        assert answers(operator, during) == [
+            ("accepted", "false"),
+            ("applied", "false"),
+            ("accepted", "true"),  # the resent command: its first outcome again
+            ("applied", "true"),
+        ]
         replies = http.get(f"/v1/commands/{during}")["replies"]
         assert [(r["status"], r["duplicate"]) for r in replies] == [
             ("accepted", False),
             ("applied", False),
-            ("applied", True),
         ]
         assert journaled_commands(state, during) == 1
         assert journaled_commands(state, "before") == 1

@@ -1,6 +1,7 @@
 """Clients of a running daemon's two command transports, with one interface, so the same
 tests run against both: `send(command) -> final reply` (a dict with `status`, `detail`,
-`command_id`, `slice_index`, `duplicate`, `data`)."""
+`command_id`, `slice_index`, `duplicate`, `data`) and `replies(command) -> every reply, in
+order`."""
 
 from __future__ import annotations
 
@@ -42,6 +43,18 @@ class HttpChannel:
         body = json.dumps(command).encode()
         return self.send_raw(body, None if self.key is None else sign(self.key, body))
 
+    def replies(self, command: dict[str, Any]) -> list[dict[str, Any]]:
+        """POST `command`; its replies in order (`accepted` when there was one, then the
+        final one)."""
+        body = json.dumps(command).encode()
+        signature = None if self.key is None else sign(self.key, body)
+        headers = {"Content-Type": "application/json"}
+        if signature is not None:
+            headers["X-Paperfund-Signature"] = signature
+        _, answer = self.request("POST", "/v1/commands", body, headers)
+        accepted = [] if answer["accepted"] is None else [dict(answer["accepted"])]
+        return [*accepted, dict(answer["reply"])]
+
     def get(self, path: str) -> Any:
         status, answer = self.request("GET", path)
         assert status == 200, (path, status, answer)
@@ -80,6 +93,28 @@ class RedisChannel:
     def send(self, command: dict[str, Any]) -> dict[str, Any]:
         body = json.dumps(command).encode()
         return self.send_raw(body, None if self.key is None else sign(self.key, body))
+
+    def replies(self, command: dict[str, Any]) -> list[dict[str, Any]]:
+        """Send `command`; every reply to its entry, in order, up to the final one."""
+        body = json.dumps(command).encode()
+        fields: dict[Any, Any] = {"command": body}
+        if self.key is not None:
+            fields["signature"] = sign(self.key, body)
+        after = self._last_reply()
+        entry = str(self.client.xadd(command_stream(self.fund), fields))
+        seen: list[dict[str, Any]] = []
+        deadline = time.monotonic() + WAIT_S
+        while not seen or seen[-1]["status"] not in FINAL:
+            left = deadline - time.monotonic()
+            assert left > 0, f"no final reply to {entry}"
+            answer: Any = self.client.xread(
+                {reply_stream(self.fund): after}, block=int(left * 1000), count=1000
+            )
+            for entry_id, reply in stream_entries(answer):
+                after = entry_id
+                if reply.get("entry") == entry:
+                    seen.append(reply_from_fields(reply))
+        return seen
 
     def send_many(self, bodies: list[tuple[bytes, str | None]]) -> list[dict[str, Any]]:
         """Send all, then collect each one's final reply (in order)."""

@@ -77,7 +77,7 @@ async def test_status_and_snapshot(tmp_path: Path) -> None:
     async with control(tmp_path) as c:
         await c.feed.release(*c.slices[:2])
         status, body = await c.post(COMMAND_EXAMPLES["status"])
-        assert status == 200 and body["accepted"] is None  # nothing to journal
+        assert status == 200 and body["accepted"]["status"] == "accepted"  # outcome journaled
         assert body["reply"]["data"] == (await c.get("/v1/status"))[1]
         assert body["reply"]["data"]["fund"] == "demo"
         assert body["reply"]["data"]["slice_index"] == 2
@@ -97,7 +97,11 @@ async def test_replies_are_kept_per_command_id(tmp_path: Path) -> None:
         assert body == {"command_id": "kept", "replies": [posted["accepted"], posted["reply"]]}
         assert [r["status"] for r in body["replies"]] == ["accepted", "applied"]
         status, again = await c.post(pause("kept"))  # the same id: the first outcome again
-        assert (status, again["reply"]["duplicate"], again["accepted"]) == (200, True, None)
+        assert (status, again["reply"]["duplicate"], again["accepted"]["duplicate"]) == (
+            200,
+            True,
+            True,
+        )
         assert await c.get("/v1/commands/unknown") == (
             404,
             {"error": "no replies kept for command 'unknown'"},

@@ -136,7 +136,8 @@ async def test_malformed_entries_are_rejected_and_acknowledged(running: Running)
 
 async def test_status_replies_with_data(running: Running) -> None:
     await running.send(type="status", command_id="s1")
-    (reply,) = await running.replies(1)
+    accepted, reply = await running.replies(2)
+    assert (accepted["status"], reply["status"]) == ("accepted", "applied")
     data = json.loads(reply["data"])
     assert data["fund"] == "demo" and data["strategies"] == 3
 
@@ -172,11 +173,15 @@ async def test_a_redis_restart_mid_run_loses_no_command_and_the_fund_keeps_tradi
     running.client = aioredis.Redis.from_url(server.url, decode_responses=True)
     await running.send(type="resume", command_id="after", strategy_id="trend")
     await running.send(type="resume", command_id="after", strategy_id="trend")  # a resend
-    replies = await running.replies(3)
-    assert [(r["command_id"], r["status"], r["duplicate"]) for r in replies] == [
-        ("after", "accepted", "false"),
-        ("after", "applied", "false"),
-        ("after", "applied", "true"),  # the first outcome again: not applied twice
+    replies = await running.replies(4)
+    entries = list(dict.fromkeys(r["entry"] for r in replies))  # in the order sent
+    per_entry = [
+        [(r["command_id"], r["status"], r["duplicate"]) for r in replies if r["entry"] == e]
+        for e in entries
+    ]
+    assert per_entry == [
+        [("after", "accepted", "false"), ("after", "applied", "false")],
+        [("after", "accepted", "true"), ("after", "applied", "true")],  # not applied twice
     ]
     assert running.channel.outages >= 1 and running.channel.connected
     assert sup._engine.book.records["trend"].state is StrategyState.RUNNING

@@ -54,7 +54,7 @@ async def test_status_replies_with_the_fund(settings: FundSettings, tmp_path: Pa
     async with Fund(settings, tmp_path / "state") as fund:
         service = CommandService(fund.sup, "demo")
         final, seen = await run(service, fund, command(type="status", command_id="s"))
-        assert [r.status for r in seen] == ["applied"]  # nothing to journal
+        assert [r.status for r in seen] == ["accepted", "applied"]  # its outcome is journaled
         assert final.data is not None
         assert final.data["fund"] == "demo" and final.data["strategies"] == 3
 
@@ -106,3 +106,57 @@ async def test_a_signature_that_is_not_hex_is_just_bad(
         for signature in ("é" * 10, "\x00", "zz", " "):
             reply, _ = await run(service, fund, payload, signature)
             assert reply.detail in {"bad signature", "signature required: commands must be signed"}
+
+
+def add(command_id: str, catalog: str, allocation: str) -> bytes:
+    return command(
+        type="add",
+        command_id=command_id,
+        strategy_id="new",
+        catalog=catalog,
+        allocation=allocation,
+    )
+
+
+async def test_every_valid_command_gets_accepted_then_its_outcome_and_repeats_get_the_same(
+    settings: FundSettings, tmp_path: Path
+) -> None:
+    async with Fund(settings, tmp_path / "state") as fund:
+        service = CommandService(fund.sup, "demo")
+        # refused before journaling (weights would pass 100 %): still accepted, then rejected
+        over = add("over", "slow_trend", "0.5")
+        final, seen = await run(service, fund, over)
+        assert [(r.status, r.duplicate) for r in seen] == [
+            ("accepted", False),
+            ("rejected", False),
+        ]
+        assert "would exceed 100%" in final.detail
+        # the same body again: the same two replies, from the first outcome, as duplicates
+        again, repeated = await run(service, fund, b"  " + over)
+        assert [(r.status, r.duplicate) for r in repeated] == [
+            ("accepted", True),
+            ("rejected", True),
+        ]
+        assert again.detail == final.detail
+        assert service.replies_of("over") == [
+            Reply("over", "accepted", 0),
+            Reply("over", "rejected", 0, final.detail),
+        ]
+
+
+async def test_a_command_id_used_for_another_body_is_a_conflict(
+    settings: FundSettings, tmp_path: Path
+) -> None:
+    async with Fund(settings, tmp_path / "state") as fund:
+        service = CommandService(fund.sup, "demo")
+        await run(service, fund, add("a", "slow_trend", "0.5"))  # rejected: over 100 %
+        before = await fund.digest()
+        final, seen = await run(service, fund, add("a", "slow_trend", "0.01"))
+        assert [r.status for r in seen] == ["rejected"]
+        assert (final.duplicate, final.command_id) == (False, "a")
+        assert final.detail.startswith("conflict: command_id 'a' was already used")
+        assert await fund.digest() == before
+        assert "new" not in fund.sup._engine.workers
+        # what is remembered for the id is still its first outcome
+        kept = service.replies_of("a")
+        assert kept is not None and "would exceed 100%" in kept[-1].detail
