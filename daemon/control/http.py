@@ -1,7 +1,7 @@
 """The HTTP transport of the control plane (aiohttp): commands, views, health and metrics.
 
     POST /v1/commands                one command; 200 applied, 422 rejected (says why)
-    GET  /v1/commands/{command_id}   the replies kept for a command id
+    GET  /v1/commands/{command_id}   a remembered command's replies (`daemon.outcomes`)
     GET  /v1/status, /v1/strategies, /v1/strategies/{strategy_id}, /v1/rebalances[?limit=N]
     GET  /healthz, /readyz, /metrics, /openapi.json
 

@@ -138,25 +138,40 @@ def _command_schemas() -> dict[str, Schema]:
     command = TypeAdapter(Command).json_schema(ref_template=REF)
     schemas: dict[str, Schema] = command.pop("$defs")
     command["description"] = (
-        "One control command; `command_id` is chosen by the client and de-duplicates."
+        "One control command. Fields take exactly the JSON types declared here (nothing is"
+        " coerced). `command_id` is chosen by the client and makes the command idempotent:"
+        " the same command again (same body as a validated command in canonical JSON: key"
+        " order, whitespace and omitted defaults do not matter) answers its first outcome"
+        " with `duplicate` true; another command under the same id is rejected as a conflict."
+        " The newest 10000 command ids are remembered, across restarts."
     )
     schemas["Command"] = command
     reply = TypeAdapter(Reply).json_schema(mode="serialization", ref_template=REF)
     reply["properties"]["status"]["enum"] = ["accepted", "applied", "rejected"]
     reply["required"] = sorted(reply["properties"])  # `Reply.to_dict` always has every field
-    reply["properties"]["data"]["description"] = "a status command's reply: the FundStatus"
+    reply["properties"]["data"]["description"] = (
+        "a status command's reply: the FundStatus (null on a duplicate)"
+    )
+    reply["properties"]["duplicate"]["description"] = (
+        "the command id was seen before with the same body: this is its first outcome"
+    )
+    reply["properties"]["status"]["description"] = (
+        "accepted: the command (or its outcome) is on disk, with the slice index at which it"
+        " applies; then applied or rejected"
+    )
     schemas["Reply"] = reply
     schemas["CommandResult"] = _object(
         {
             "reply": _ref("Reply"),
             "accepted": {"anyOf": [_ref("Reply"), {"type": "null"}]},
         },
-        "The final reply (applied or rejected) and the `accepted` reply sent when the command"
-        " was journaled (null when it was refused before, or needs no journaling).",
+        "The final reply (applied or rejected) and the `accepted` reply sent once the command"
+        " or its outcome was on disk (null when it was refused before: invalid, unsigned,"
+        " its command id used by a different command, or the queue full).",
     )
     schemas["CommandReplies"] = _object(
         {"command_id": {"type": "string"}, "replies": {"type": "array", "items": _ref("Reply")}},
-        "Every reply kept for one command id, in order.",
+        "A remembered command's replies: `accepted`, then its first outcome.",
     )
     return schemas
 
@@ -224,8 +239,9 @@ def _post_command() -> dict[str, Any]:
             "415": _error("the content type is not application/json"),
             "422": _json(
                 _ref("CommandResult"),
-                "rejected: invalid, unsigned or wrongly signed, or cannot apply; the reply's"
-                " `detail` says why and the fund is unchanged",
+                "rejected: invalid, unsigned or wrongly signed, its command id already used by a"
+                " different command, or cannot apply; the reply's `detail` says why and the"
+                " fund is unchanged",
             ),
             "503": NOT_STARTED,
         },
@@ -245,9 +261,9 @@ def _paths() -> dict[str, Any]:
     strategy = _get("One strategy", _ref("Strategy"), **{"404": _error("no such strategy")})
     strategy["parameters"] = [strategy_id]
     replies = _get(
-        "The replies kept for one command",
+        "A remembered command's replies (kept across restarts)",
         _ref("CommandReplies"),
-        **{"404": _error("no replies kept for this command id")},
+        **{"404": _error("this command id is not remembered")},
     )
     replies["parameters"] = [command_id]
     rebalances = _get(
