@@ -81,8 +81,7 @@ class Supervisor:
         self.make_worker = make_worker
         self.snapshot_every = snapshot_every
         self.engine: FundEngine | None = None
-        self.commands = CommandMemory()
-        """Every remembered command id and its first outcome (`daemon.outcomes`)."""
+        self.commands = CommandMemory()  # each command id's first outcome
         self._inbox: asyncio.Queue[Queued] = asyncio.Queue(maxsize=INBOX_SIZE)
         self._inbox_ready = asyncio.Event()
         self._next: asyncio.Task[Slice | None] | None = None
@@ -217,30 +216,27 @@ class Supervisor:
         """Decide a command's outcome once per command id; the command, or an outcome
         decided without it, is on disk before `on_journaled` and the answer."""
         index = self._engine.state.slice_index
+        announce = on_journaled or (lambda index, duplicate: None)
         known = self.commands.recall(command, index)
-        if known is not None:
-            if known.duplicate and on_journaled is not None:
-                on_journaled(known.slice_index, True)
-            return known  # a conflict is answered without `accepted`, and not remembered
-        worker = None
-        if isinstance(command, Add | Status | Snapshot):
-            settled = await self._settle(command)
-            if isinstance(settled, Outcome):
-                payload = self.commands.outcome_record(command, settled)
-                self.store.append(OUTCOME_RECORD, payload)
-                self.commands.remember(command, settled)
-                if isinstance(command, Snapshot):
-                    await self.snapshot()  # it holds its own command's outcome
-                self.store.flush()
-                if on_journaled is not None:
-                    on_journaled(index, False)
-                return settled
-            worker = settled
+        if known is not None:  # a conflict is answered without `accepted`, and not remembered
+            if known.duplicate:
+                announce(known.slice_index, True)
+            return known
+        settled = (
+            await self._settle(command) if isinstance(command, Add | Status | Snapshot) else None
+        )
+        if isinstance(settled, Outcome):
+            self.store.append(OUTCOME_RECORD, self.commands.outcome_record(command, settled))
+            self.commands.remember(command, settled)
+            if isinstance(command, Snapshot):
+                await self.snapshot()  # it holds its own command's outcome
+            self.store.flush()
+            announce(index, False)
+            return settled
         self.store.append("command", encode_command(command))
         self.store.flush()  # on disk before any transport says accepted, in every fsync mode
-        if on_journaled is not None:
-            on_journaled(index, False)
-        return await self._apply(command, worker)
+        announce(index, False)
+        return await self._apply(command, settled)
 
     async def _settle(self, command: Add | Status | Snapshot) -> Outcome | Worker:
         """What is decided before journaling: `status` and `snapshot` (never journaled as
