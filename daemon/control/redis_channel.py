@@ -14,11 +14,8 @@ Protocol (all fields are text, as `XADD` stores them):
   `entry` (the command's entry id), `status` (`accepted`, `applied` or `rejected`),
   `slice_index` (empty when none), `detail`, `duplicate` (`true` when the command id was
   seen before and this is the first command's outcome) and, for `status`, `data` (JSON).
-  The sequence is the same as over HTTP (`daemon.control.service`): a valid command gets
-  `accepted` (on disk, with the slice index at which it applies) then `applied` or
-  `rejected`; a repeat of it the same two from its first outcome with `duplicate` true; a
-  command refused before (malformed, unsigned, its id used by a different command) only
-  `rejected`. The replies of one batch are written after it, each command's together.
+  The sequence of replies is the one every transport gives (`daemon.control.service`);
+  those of one batch are written after it, each command's together.
 
 Delivery: a consumer group (`group`, created at the stream's start if missing) read as
 `consumer`. An entry is acknowledged (`XACK`) only after its command is journaled and the
