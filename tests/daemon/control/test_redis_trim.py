@@ -21,7 +21,7 @@ from tests.daemon.control.test_redis_channel import (  # noqa: F401 (fixtures)
     serving,
     settings,
 )
-from tests.support.redis_server import RedisServer
+from tests.support.redis_server import RedisServer, redis_server_binary
 
 STREAM = command_stream(FUND)
 
@@ -98,3 +98,24 @@ async def test_pending_and_unread_entries_are_never_trimmed(
         assert set(left) <= set(unread), left
         assert not set(read_ids) & set(left)
     await client.aclose()
+
+
+async def test_a_redis_that_refuses_the_trim_still_serves_commands(
+    settings: FundSettings,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    binary = redis_server_binary()
+    assert binary is not None, "tests/run.sh installs redis-server"
+    no_trim = ("--user", "paperfund", "on", ">secret-pw", "~*", "&*", "+@all", "-xtrim")
+    default = ("--user", "default", "on", "nopass", "~*", "&*", "+@all")
+    with RedisServer(binary, args=[*no_trim, *default]) as limited:
+        url = f"redis://paperfund:secret-pw@127.0.0.1:{limited.port}/0"
+        async with serving(settings, tmp_path / "state", url) as handle:
+            for n in range(3):
+                await handle.send(type="pause", command_id=f"p{n}", strategy_id="trend")
+            replies = await handle.replies(6)
+            assert [r["status"] for r in replies].count("accepted") == 3
+            await barrier(handle)
+            assert await handle.pending() == 0  # acknowledged all the same
+            assert await handle.client.xlen(STREAM) == 5  # nothing trimmed
+            assert handle.channel.connected
