@@ -256,6 +256,7 @@ class StateSettings(StrictModel):
         "every_slice"
     )
     fsync_interval_s: Annotated[float, Field(gt=0)] = 1.0
+    keep_snapshots: Annotated[int, Field(ge=1)] = 3
 
 
 class DeadlineSettings(StrictModel):

@@ -101,7 +101,9 @@ async def run_fund(settings: FundSettings, out: Out = print) -> RunResult:
     _install_signal_handlers(stop, notifier, settings.deadlines.shutdown_grace_s)
     state = settings.state
     name = settings.fund.name
-    with StateStore.open(state.dir, state.fsync, state.fsync_interval_s) as store:
+    with StateStore.open(
+        state.dir, state.fsync, state.fsync_interval_s, keep_snapshots=state.keep_snapshots
+    ) as store:
         report = store.recovery_report
         if not report.clean:
             _log.warning("journal repaired", fund=name, report=report.summary())

@@ -65,6 +65,9 @@ class Rebalance(_Command):
 
 
 class Snapshot(_Command):
+    """Write a snapshot now. Like every snapshot, once `state.keep_snapshots` snapshots are
+    held it deletes the journal records the oldest kept one covers."""
+
     type: Literal["snapshot"]
 
 

@@ -36,6 +36,10 @@ StepObserver = Callable[[list[float]], None]
 TIMEOUT_PREFIX = WorkerTimeout.__name__
 """A fault whose reason starts with this was a step that overran its deadline."""
 
+EVENTS_KEPT = 1_000
+"""Runtime changes kept in the engine state (and so in every snapshot): the newest ones.
+Each is also logged when it happens; the bound keeps snapshots from growing with age."""
+
 
 @dataclass
 class Event:
@@ -94,7 +98,10 @@ class FundEngine:
 
     def _event(self, kind: str, sid: str | None, detail: str) -> Event:
         event = Event(self.state.slice_index, self.book.current_timestamp, kind, sid, detail)
-        self.state.events.append(event)
+        events = self.state.events
+        events.append(event)
+        if len(events) > EVENTS_KEPT:
+            del events[: len(events) - EVENTS_KEPT]
         return event
 
     # ---- per slice ---------------------------------------------------------------------

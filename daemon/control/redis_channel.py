@@ -25,6 +25,12 @@ Commands sent while the daemon is down wait in the stream. Connection loss, or a
 Redis refuses (an ACL that does not allow `XACK`, say): the channel retries with backoff
 (`backoff_s` doubling up to `max_backoff_s`, forever) while the fund keeps trading, and is
 reported disconnected meanwhile; it then first re-reads its own unacknowledged entries.
+
+Trimming: after each acknowledged batch (and once its own backlog is served) the commands
+stream is trimmed to the entries some consumer group has not yet received or acknowledged
+(`daemon.control.stream_trim`), so it does not grow with the fund's age; a pending entry is
+never removed. A Redis that refuses the trim (an ACL without `XTRIM` or `XINFO`) is logged
+once and the channel works on untrimmed.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from daemon import logs
 from daemon.control.service import CommandService, Reply
+from daemon.control.stream_trim import trim_acknowledged
 from daemon.redis_url import redact_url
 
 _log = logs.get("paperfund.control.redis")
@@ -120,6 +127,7 @@ class RedisCommandChannel:
         """Times the connection was lost (or could not be made at start)."""
         self.last_error: str | None = None
         self._stopping = False
+        self._trim_refused = False
 
     @property
     def shown_url(self) -> str:
@@ -141,6 +149,7 @@ class RedisCommandChannel:
                     while await self._serve("0"):
                         pass
                     backlog = False
+                    await self._trim()
                 self._set_connected(True)
                 failures = 0
                 await self._serve(">")
@@ -242,6 +251,18 @@ class RedisCommandChannel:
             pipe.xadd(self.replies, fields, maxlen=self._maxlen, approximate=True)
         pipe.xack(self.commands, self.group, *(entry_id for entry_id, _ in entries))
         await pipe.execute()
+        await self._trim()
+
+    async def _trim(self) -> None:
+        """Drop the command entries every group has acknowledged (see the module docstring)."""
+        try:
+            await trim_acknowledged(self._redis(), self.commands)
+        except ResponseError as exc:
+            if not self._trim_refused:
+                _log.warning("commands stream not trimmed", stream=self.commands, error=str(exc))
+            self._trim_refused = True
+        else:
+            self._trim_refused = False
 
     async def aclose(self) -> None:
         client, self._client = self._client, None

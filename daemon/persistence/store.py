@@ -3,6 +3,11 @@
 What each `fsync` mode guarantees: `daemon.persistence.durability`. What the recovery check
 run by `open` does: `daemon.persistence.recovery`.
 
+Bounded growth: the newest `keep_snapshots` snapshots are kept and, once that many are held,
+`write_snapshot` deletes the journal records the oldest valid one covers (`compact`, one
+transaction), so recovery always has a valid snapshot and its complete tail even when newer
+snapshots are damaged. The freed pages are reused: the file stops growing with the run.
+
 A store is used by one thread at a time (its connection may move between threads, e.g. with
 `asyncio.to_thread`); one store at a time holds a state directory (`StoreLocked`).
 """
@@ -57,6 +62,7 @@ _INSERT_RECORD = "INSERT INTO journal (seq, kind, checksum, payload) VALUES (?, 
 _SELECT_RECORDS = (
     "SELECT seq, kind, checksum, payload FROM journal WHERE seq > ? ORDER BY seq LIMIT ?"
 )
+_COUNT_SNAPSHOTS = "SELECT COUNT(*) FROM snapshots"
 
 
 class StateStore:
@@ -192,7 +198,9 @@ class StateStore:
 
     def write_snapshot(self, journal_seq: int, payload: bytes) -> int:
         """Store the fund as of journal record `journal_seq` in one transaction; returns its
-        id. Commits pending records first; keeps the newest `keep_snapshots` snapshots."""
+        id. Commits pending records first; keeps the newest `keep_snapshots` snapshots and,
+        once it holds that many, compacts the journal behind the oldest of them (see the
+        module docstring)."""
         conn = self._require_conn()
         data = check_payload(payload)
         if not self._compacted_through <= journal_seq <= self._last_seq:
@@ -209,6 +217,7 @@ class StateStore:
         except sqlite3.Error as exc:
             raise self._write_failed(exc, "snapshot") from exc
         self._snapshot_seq = max(journal_seq, self._snapshot_seq or 0)
+        self._compact_behind_kept()
         return snapshot_id
 
     def latest_snapshot(self) -> Snapshot | None:
@@ -253,9 +262,20 @@ class StateStore:
                 return None
             raise StoreIOError(f"{self._db_path}: recovery check failed: {exc}") from exc
 
+    def _compact_behind_kept(self) -> int:
+        """Compact through the oldest kept valid snapshot, once `keep_snapshots` are held:
+        until then the whole journal stays, so a fund whose only snapshot is damaged can
+        still be rebuilt from the journal's start."""
+        with self._sql_errors("read"):
+            (held,) = self._require_conn().execute(_COUNT_SNAPSHOTS).fetchone()
+        if int(held) < self._options.keep_snapshots:
+            return 0
+        return self.compact(self._last_seq + 1)
+
     def compact(self, before_seq: int) -> int:
         """Delete journal records with seq < `before_seq` that the oldest kept valid snapshot
-        covers (never more); returns how many. Optional: nothing calls it by default."""
+        covers (never more), in one transaction; returns how many. `write_snapshot` calls it
+        once `keep_snapshots` snapshots are held."""
         conn = self._require_conn()
         self.flush()
         with self._sql_errors("read"):

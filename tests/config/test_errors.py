@@ -52,6 +52,7 @@ def test_message_lists_one_path_and_reason_per_line(write: Write) -> None:
         ({"feed": {"kind": "replay", "paths": []}}, "feed.paths", "at least 1"),
         ({"feed": {"kind": "redis", "url": "http://x"}}, "feed.url", "match"),
         ({"state": {"fsync": "sometimes"}}, "state.fsync", "every_slice"),
+        ({"state": {"keep_snapshots": 0}}, "state.keep_snapshots", "greater than or equal to 1"),
         ({"deadlines": {"max_consecutive_errors": 0}}, "deadlines.max_consecutive_errors", "1"),
         (
             {"ledger": {"slippage": {"kind": "volume_share", "params": {"price_impact": 1}}}},

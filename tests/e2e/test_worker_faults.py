@@ -30,7 +30,10 @@ FAULTY = [
 
 
 def faulty_env(state: Path) -> dict[str, str]:
-    env = env_for(state, PAPERFUND_DEADLINES__STEP_TIMEOUT_S="1.5")
+    # every snapshot kept, so nothing is compacted: the test replays the whole journal
+    env = env_for(
+        state, PAPERFUND_DEADLINES__STEP_TIMEOUT_S="1.5", PAPERFUND_STATE__KEEP_SNAPSHOTS="20"
+    )
     env["PAPERFUND_STRATEGIES"] = json.dumps(STRATEGIES + FAULTY)
     return env
 
