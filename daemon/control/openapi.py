@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from core.records import RebalanceTrigger
 from daemon.commands import Command
 from daemon.control.service import MAX_COMMAND_BYTES, Reply
 
@@ -102,7 +103,12 @@ def _view_schemas() -> dict[str, Schema]:
         "RebalanceRecord": _object(
             {
                 "ts": TIMESTAMP,
-                "reason": string,
+                "trigger": {
+                    "enum": [trigger.value for trigger in RebalanceTrigger],
+                    "description": "what started it (the `trigger` label of"
+                    " paperfund_rebalances_total)",
+                },
+                "reason": {"type": "string", "description": "why, in words (free text)"},
                 "weights_before": DECIMALS,
                 "weights_after": DECIMALS,
                 "targets": DECIMALS,
