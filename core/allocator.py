@@ -231,6 +231,7 @@ class PortfolioAllocator:
         Everything is validated before any money moves. Withdrawals run first (raising
         cash by selling positions pro rata when needed), then deposits from the reserve.
         The fund's value after is its value before minus the transaction costs, exactly.
+        `trigger` (a closed set) says what started it, `reason` says why in words.
         """
         plan = self._book.plan_rebalance(new_allocations, reason, trigger)
         return self._apply(plan)
