@@ -21,7 +21,7 @@ StrategyId = Annotated[str, Field(min_length=1, max_length=128)]
 
 
 class _Command(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
     command_id: CommandId
 
 
