@@ -4,17 +4,26 @@ Secrets (the bearer token, the Redis URL with its password, the signing key) are
 `SecretStr`: they never appear in a repr, an error message or a log. Each can be given
 inline (better through the environment: `PAPERFUND_CONTROL__REDIS__URL=...`) or as a file
 (`..._file`, e.g. a mounted Kubernetes Secret); not both.
+
+Surrounding whitespace (a file's trailing newline) is stripped from every secret, inline or
+from a file, and what remains is checked here, so that `check-config` refuses what `run`
+could not use, naming the field: a token must not be empty and must be visible ASCII without
+spaces (what an `Authorization` header carries); a signing key must keep at least 16 bytes.
 """
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, model_validator
 
+from config.errors import FieldProblems, Problem
 from config.values import StrictModel
+
+MIN_KEY_BYTES = 16
 
 
 def requires_token(host: str) -> bool:
@@ -40,7 +49,33 @@ def _read_secret(inline: SecretStr | None, path: Path | None, what: str) -> str 
             return path.read_text().strip()
         except OSError as exc:
             raise ValueError(f"cannot read {what}_file {path}: {exc.strerror}") from None
-    return None if inline is None else inline.get_secret_value()
+    return None if inline is None else inline.get_secret_value().strip()
+
+
+def _check_secret(
+    inline: SecretStr | None, path: Path | None, what: str, problem: Callable[[str], str | None]
+) -> None:
+    """Raise at the field that holds the secret when `problem` finds one in its value."""
+    secret = _read_secret(inline, path, what)
+    found = None if secret is None else problem(secret)
+    if found is not None:
+        field = what if path is None else f"{what}_file"
+        raise FieldProblems([Problem(field, found)])
+
+
+def _token_problem(token: str) -> str | None:
+    if not token:
+        return "the token is empty (or only whitespace)"
+    if not all("!" <= char <= "~" for char in token):
+        return "the token must be visible ASCII characters without spaces"
+    return None
+
+
+def _key_problem(key: str) -> str | None:
+    size = len(key.encode())
+    if size < MIN_KEY_BYTES:
+        return f"signing_key must be at least {MIN_KEY_BYTES} bytes (after stripping), got {size}"
+    return None
 
 
 class HttpSettings(StrictModel):
@@ -52,6 +87,7 @@ class HttpSettings(StrictModel):
 
     @model_validator(mode="after")
     def _token_off_loopback(self) -> HttpSettings:
+        _check_secret(self.token, self.token_file, "token", _token_problem)
         if self.enabled and self.bearer_token() is None and requires_token(self.host):
             raise ValueError(
                 f"binding the HTTP API to {self.host!r} (not loopback) requires a token"
@@ -93,9 +129,7 @@ class ControlSettings(StrictModel):
 
     @model_validator(mode="after")
     def _one_key(self) -> ControlSettings:
-        key = self.key()
-        if key is not None and len(key) < 16:
-            raise ValueError("signing_key must be at least 16 bytes")
+        _check_secret(self.signing_key, self.signing_key_file, "signing_key", _key_problem)
         return self
 
     def key(self) -> bytes | None:

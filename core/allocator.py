@@ -22,7 +22,7 @@ from core.history import DEFAULT_HISTORY_BARS, BarData, MarketHistory
 from core.ledger import Ledger
 from core.market import Slice
 from core.money import ZERO, to_decimal
-from core.records import RebalanceRecord, StrategyAllocation, StrategyState
+from core.records import RebalanceRecord, RebalanceTrigger, StrategyAllocation, StrategyState
 from core.step import StrategyContext, initialize_strategy, run_step
 from core.transfers import withdraw_from
 
@@ -221,15 +221,19 @@ class PortfolioAllocator:
 
     # ---- rebalancing -------------------------------------------------------------------
     def rebalance(
-        self, new_allocations: Mapping[str, Decimal], reason: str = "Manual rebalancing"
+        self,
+        new_allocations: Mapping[str, Decimal],
+        reason: str = "Manual rebalancing",
+        trigger: RebalanceTrigger = RebalanceTrigger.MANUAL,
     ) -> RebalanceRecord:
         """Move capital so the named strategies hold the given fractions of the fund.
 
         Everything is validated before any money moves. Withdrawals run first (raising
         cash by selling positions pro rata when needed), then deposits from the reserve.
         The fund's value after is its value before minus the transaction costs, exactly.
+        `trigger` (a closed set) says what started it, `reason` says why in words.
         """
-        plan = self._book.plan_rebalance(new_allocations, reason)
+        plan = self._book.plan_rebalance(new_allocations, reason, trigger)
         return self._apply(plan)
 
     def _apply(self, plan: RebalancePlan) -> RebalanceRecord:

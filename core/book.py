@@ -32,7 +32,7 @@ from core.money import (
     to_decimal,
 )
 from core.performance import StrategyPerformance
-from core.records import RebalanceRecord, StrategyAllocation, StrategyState
+from core.records import RebalanceRecord, RebalanceTrigger, StrategyAllocation, StrategyState
 from core.step import StepReport, StrategyContext
 
 DEFAULT_MAX_CONSECUTIVE_ERRORS = 3
@@ -53,6 +53,7 @@ class RebalancePlan:
     fund_value: Decimal
     withdrawals: tuple[tuple[str, Decimal | None], ...]
     deposits: tuple[tuple[str, Decimal], ...]
+    trigger: RebalanceTrigger = RebalanceTrigger.MANUAL
 
 
 class FundBook:
@@ -245,7 +246,12 @@ class FundBook:
         return after
 
     # ---- rebalancing -----------------------------------------------------------------
-    def plan_rebalance(self, new_allocations: Mapping[str, object], reason: str) -> RebalancePlan:
+    def plan_rebalance(
+        self,
+        new_allocations: Mapping[str, object],
+        reason: str,
+        trigger: RebalanceTrigger = RebalanceTrigger.MANUAL,
+    ) -> RebalancePlan:
         """Validate every target first; strategies not named keep their current weight."""
         if not isinstance(new_allocations, Mapping):
             raise InvalidInputError("new_allocations must be a mapping of strategy id -> weight")
@@ -267,10 +273,14 @@ class FundBook:
                 f"others keep {float(kept):.4%}); the total must be <= 100%"
             )
         targets = {sid: quantize_weight(w) for sid, w in targets.items()}
-        return self._plan_transfers(targets, weights, reason)
+        return self._plan_transfers(targets, weights, reason, trigger)
 
     def _plan_transfers(
-        self, targets: dict[str, Decimal], weights: dict[str, Decimal], reason: str
+        self,
+        targets: dict[str, Decimal],
+        weights: dict[str, Decimal],
+        reason: str,
+        trigger: RebalanceTrigger,
     ) -> RebalancePlan:
         fund_value = self.fund_value
         withdrawals: list[tuple[str, Decimal | None]] = []
@@ -287,7 +297,7 @@ class FundBook:
             elif delta >= CASH_QUANTUM:
                 deposits.append((sid, quantize_cash(delta, ROUND_DOWN)))
         return RebalancePlan(
-            reason, targets, weights, fund_value, tuple(withdrawals), tuple(deposits)
+            reason, targets, weights, fund_value, tuple(withdrawals), tuple(deposits), trigger
         )
 
     def finish_rebalance(
@@ -306,6 +316,7 @@ class FundBook:
             costs=costs,
             fund_value_before=plan.fund_value,
             fund_value_after=after,
+            trigger=plan.trigger,
         )
         self.rebalances.append(record)
         return record

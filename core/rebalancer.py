@@ -20,6 +20,7 @@ from typing import Any, Final, Protocol
 from core.errors import InvalidInputError
 from core.money import ZERO, format_pct, to_decimal
 from core.performance import StrategyPerformance
+from core.records import RebalanceTrigger
 
 STATE_VERSION = 1
 
@@ -158,13 +159,23 @@ class AllocationRebalancer:
         target_allocations: Mapping[str, Decimal] | None = None,
     ) -> tuple[bool, str]:
         """(fire?, reason): initial, then cooldown, calendar, drift, in that order."""
+        trigger, reason = self.check(current_time, current_allocations, target_allocations)
+        return trigger is not None, reason
+
+    def check(
+        self,
+        current_time: datetime,
+        current_allocations: Mapping[str, Decimal] | None = None,
+        target_allocations: Mapping[str, Decimal] | None = None,
+    ) -> tuple[RebalanceTrigger | None, str]:
+        """As `should_rebalance`, with what fires as a `RebalanceTrigger` (None: nothing)."""
         last = self.last_rebalance_time
         if last is None:
-            return True, "Initial rebalancing"
+            return RebalanceTrigger.INITIAL, "Initial rebalancing"
         elapsed = current_time - last
         if self.cooldown_days and elapsed < timedelta(days=self.cooldown_days):
             elapsed_days = elapsed / timedelta(days=1)
-            return False, (
+            return None, (
                 f"Cooldown period ({_format_days(elapsed_days)}/"
                 f"{_format_days(self.cooldown_days)} days)"
             )
@@ -172,13 +183,13 @@ class AllocationRebalancer:
         if reason is not None and _period_key(self.frequency, current_time) != _period_key(
             self.frequency, last
         ):
-            return True, reason
+            return RebalanceTrigger.CALENDAR, reason
         drift = self._drift(current_allocations, target_allocations)
         if drift is not None and self.drift_threshold is not None and drift > self.drift_threshold:
-            return True, (
+            return RebalanceTrigger.DRIFT, (
                 f"Allocation drift ({format_pct(drift, 1)} > {format_pct(self.drift_threshold, 1)})"
             )
-        return False, "No trigger conditions met"
+        return None, "No trigger conditions met"
 
     def _drift(
         self,

@@ -24,6 +24,20 @@ class StrategyState(Enum):
     STOPPED = "stopped"
 
 
+class RebalanceTrigger(Enum):
+    """What started a rebalance: a closed set, so it can label a metric. The free-text
+    `reason` beside it (an operator's note, the drift measured) is for people."""
+
+    INITIAL = "initial"
+    """the rebalancer's first rebalance"""
+    CALENDAR = "calendar"
+    """a new day, week, month or quarter (the rebalancer's frequency)"""
+    DRIFT = "drift"
+    """the weights drifted past the rebalancer's threshold"""
+    MANUAL = "manual"
+    """asked for by a caller: `PortfolioAllocator.rebalance`, a rebalance command"""
+
+
 @dataclass(eq=False)
 class StrategyAllocation:
     """The fund's record of one strategy (seed name and fields).
@@ -81,6 +95,8 @@ class StrategyAllocation:
 class RebalanceRecord:
     """One applied rebalance: when, why, weights before and after, money moved, costs.
 
+    `trigger` is what started it (a closed set); `reason` says why in words.
+
     `transfers` maps strategy id to the cash moved (positive into the strategy).
     """
 
@@ -93,3 +109,4 @@ class RebalanceRecord:
     costs: Decimal
     fund_value_before: Decimal
     fund_value_after: Decimal
+    trigger: RebalanceTrigger = RebalanceTrigger.MANUAL

@@ -45,9 +45,10 @@ def run_demo(
     )
     for market in feed:
         fund.execute_bar(market.ts, market)
-        due, reason = rebalancer.should_rebalance(market.ts)
-        if due:
+        trigger, reason = rebalancer.check(market.ts)
+        if trigger is not None:
             performances = {sid: a.performance for sid, a in fund.strategies.items()}
-            fund.rebalance(rebalancer.rebalance(performances, market.ts), reason=reason)
+            targets = rebalancer.rebalance(performances, market.ts)
+            fund.rebalance(targets, reason=reason, trigger=trigger)
     print_summary(fund.book, fund.name, out)
     return fund

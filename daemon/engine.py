@@ -21,7 +21,7 @@ from core.market import Slice
 from core.money import ZERO
 from core.performance import StrategyPerformance
 from core.rebalancer import AllocationRebalancer
-from core.records import RebalanceRecord, StrategyAllocation, StrategyState
+from core.records import RebalanceRecord, RebalanceTrigger, StrategyAllocation, StrategyState
 from daemon.history import FundHistory
 from daemon.recoverable import RecoverableWorker
 from workers.errors import WorkerCrashed, WorkerTimeout
@@ -228,11 +228,11 @@ class FundEngine:
         rebalancer = self.state.rebalancer
         if rebalancer is None or not self.book.records:
             return None
-        due, reason = rebalancer.should_rebalance(ts, self.book.current_weights())
-        if not due:
+        trigger, reason = rebalancer.check(ts, self.book.current_weights())
+        if trigger is None:
             return None
         targets = rebalancer.rebalance(self._performances(), ts)
-        return await self.rebalance(targets, reason)
+        return await self.rebalance(targets, reason, trigger)
 
     def _performances(self) -> dict[str, StrategyPerformance]:
         return {sid: r.performance for sid, r in self.book.records.items()}
@@ -316,8 +316,13 @@ class FundEngine:
         return moved + cash, costs
 
     # ---- rebalancing -------------------------------------------------------------------
-    async def rebalance(self, targets: Mapping[str, object], reason: str) -> RebalanceRecord:
-        plan = self.book.plan_rebalance(targets, reason)
+    async def rebalance(
+        self,
+        targets: Mapping[str, object],
+        reason: str,
+        trigger: RebalanceTrigger = RebalanceTrigger.MANUAL,
+    ) -> RebalanceRecord:
+        plan = self.book.plan_rebalance(targets, reason, trigger)
         return await self._apply(plan)
 
     async def _apply(self, plan: RebalancePlan) -> RebalanceRecord:

@@ -1,6 +1,8 @@
 """The HTTP transport of the control plane (aiohttp): commands, views, health and metrics.
 
-    POST /v1/commands                one command; 200 applied, 422 rejected (says why)
+    POST /v1/commands                one command; 200 applied, or rejected (says why):
+                                     422 invalid, 403 unsigned or wrongly signed,
+                                     409 valid but refused by the fund's state
     GET  /v1/commands/{command_id}   a remembered command's replies (`daemon.outcomes`)
     GET  /v1/status, /v1/strategies, /v1/strategies/{strategy_id}, /v1/rebalances[?limit=N]
     GET  /healthz, /readyz, /metrics, /openapi.json
@@ -24,11 +26,13 @@ from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler, Middleware
 
 from config.control import requires_token
+from daemon.commands import parse_command
 from daemon.control.health import Health
 from daemon.control.openapi import SIGNATURE_HEADER, openapi_document
 from daemon.control.service import MAX_COMMAND_BYTES, CommandService, Reply
 from daemon.control.views import fund_status, rebalances_view, strategies_view, strategy_view
 from daemon.engine import FundEngine
+from daemon.errors import CommandRejected
 
 Metrics = Callable[[], tuple[bytes, str]]
 """The metrics exposition: its body and its content type."""
@@ -140,11 +144,13 @@ def _limit(request: web.Request) -> int | None:
 class _Routes:
     """The handlers, bound to the fund they show and command."""
 
-    def __init__(self, service: CommandService, health: Health, metrics: Metrics | None) -> None:
+    def __init__(
+        self, service: CommandService, health: Health, metrics: Metrics | None, token: bool
+    ) -> None:
         self.service = service
         self.health = health
         self.metrics_of = metrics
-        self.document = openapi_document()
+        self.document = openapi_document(token=token, signing=service.signing)
 
     def table(self) -> list[web.RouteDef]:
         return [
@@ -182,7 +188,18 @@ class _Routes:
             "reply": final.to_dict(),
             "accepted": accepted[0].to_dict() if accepted else None,
         }
-        return web.json_response(result, status=200 if final.status == "applied" else 422)
+        status = 200 if final.status == "applied" else self._refusal(body, signature)
+        return web.json_response(result, status=status)
+
+    def _refusal(self, body: bytes, signature: str | None) -> int:
+        """403 unsigned, 422 not a valid command, 409 valid but refused by the fund."""
+        if not self.service.signed(body, signature):
+            return 403
+        try:
+            parse_command(body)
+        except CommandRejected:
+            return 422
+        return 409
 
     async def command_replies(self, request: web.Request) -> web.Response:
         command_id = request.match_info["command_id"]
@@ -245,7 +262,7 @@ def build_app(
             raise ValueError("the control token must not be empty")
         middlewares.append(_bearer(token))
     app = web.Application(middlewares=middlewares, client_max_size=MAX_COMMAND_BYTES)
-    app.add_routes(_Routes(service, health, metrics).table())
+    app.add_routes(_Routes(service, health, metrics, token is not None).table())
     return app
 
 

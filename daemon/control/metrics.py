@@ -5,6 +5,13 @@ stats, the command service and the state store as they are. Only the two latency
 histograms are fed on the hot path, through the supervisor's hooks (`Supervisor.observe`),
 which `FundMetrics` installs when it is built.
 
+Every label value comes from a closed set, never from a client's text, so no sender can
+create series without limit: `trigger` is a `RebalanceTrigger` (initial, calendar, drift,
+manual; a rebalance's free-text reason goes to the log and `/v1/rebalances` only), `reason`
+a bar rejection code (`REJECT_REASONS`), `type` a command type or "unknown", `outcome` a
+reply status, `state` a `StrategyState`; `strategy` is the id of a configured or added
+strategy (removed ones leave the exposition).
+
 Conventions: every name starts with `paperfund_`; durations are in seconds, sizes in bytes,
 fractions end in `_ratio` (0.05 is 5 %); counters end in `_total`. Money is the fund's
 currency as a float. Counters from the book (slices, errors, rebalances) cover the fund's
@@ -26,7 +33,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
-from core.records import RebalanceRecord
+from core.records import RebalanceRecord, RebalanceTrigger
 from daemon.control.health import Health
 from daemon.control.metrics_histogram import SLICE_BUCKETS_S, STEP_BUCKETS_S, LatencyHistogram
 from daemon.control.metrics_strategies import strategy_families
@@ -49,9 +56,6 @@ Clock = Callable[[], float]
 
 FeedStatsSource = FeedStats | Callable[[], FeedStats | None] | None
 
-MAX_TRIGGERS = 20
-"""Distinct rebalance triggers exported; any further one is counted as "other"."""
-
 _RECOVERING: Spec = ("gauge", "paperfund_recovering", "1 while the journal is replayed at startup.")
 _READY: Spec = ("gauge", "paperfund_ready", "1 when the daemon is ready (as /readyz says).")
 _REDIS: Spec = ("gauge", "paperfund_redis_connected", "1 when the Redis channel is connected.")
@@ -66,7 +70,7 @@ _FUND: tuple[Spec, ...] = (
 _REBALANCES: Spec = (
     "counter",
     "paperfund_rebalances",
-    "Rebalances, by trigger (the reason without its details).",
+    "Rebalances, by trigger: initial, calendar, drift or manual.",
 )
 _CLOCK: tuple[Spec, ...] = (
     ("gauge", "paperfund_last_slice_timestamp_seconds", "Time of the last slice (Unix)."),
@@ -100,7 +104,8 @@ _STORE: tuple[Spec, ...] = (
 _SNAPSHOT_TIME: Spec = (
     "gauge",
     "paperfund_last_snapshot_timestamp_seconds",
-    "Time the newest snapshot was written (Unix): alert on time() minus this.",
+    "Time the newest snapshot was written or loaded (Unix); until the fund has one, the time"
+    " the daemon started: alert on time() minus this.",
 )
 _PROCESSED_TIME: Spec = (
     "gauge",
@@ -133,6 +138,9 @@ class FundMetrics(Collector):
         self.health = health
         self.redis_connected = redis_connected
         self.clock = clock
+        self.started_unix = clock()
+        """Exported as the last snapshot's time until the fund has a snapshot: the state has
+        gone unsnapshotted at least since then, and the panel and alert get a value."""
         self.slice_seconds = LatencyHistogram(SLICE_BUCKETS_S)
         self.step_seconds = LatencyHistogram(STEP_BUCKETS_S)
         self._triggers = TriggerCounts()
@@ -216,8 +224,7 @@ class FundMetrics(Collector):
         values = (store.journal_size_bytes(), store.file_size_bytes(), store.snapshot_age())
         families: list[AnyFamily] = list(singles(_STORE, values))
         written = self.supervisor.last_snapshot_unix
-        if written is not None:
-            families += singles([_SNAPSHOT_TIME], [written])
+        families += singles([_SNAPSHOT_TIME], [self.started_unix if written is None else written])
         processed = self.supervisor.last_slice_unix
         if processed is not None:
             families += singles([_PROCESSED_TIME], [processed])
@@ -236,24 +243,22 @@ class FundMetrics(Collector):
 
 
 class TriggerCounts:
-    """Rebalances by trigger, counted incrementally over the book's append-only list."""
+    """Rebalances by trigger, counted incrementally over the book's append-only list; every
+    trigger is there from the start (at 0)."""
 
     def __init__(self) -> None:
         self._records: list[RebalanceRecord] | None = None
         self._seen = 0
-        self._counts: Counter[str] = Counter()
+        self._counts = _no_triggers()
 
     def update(self, records: list[RebalanceRecord]) -> Counter[str]:
         if records is not self._records or len(records) < self._seen:
-            self._records, self._seen, self._counts = records, 0, Counter()
+            self._records, self._seen, self._counts = records, 0, _no_triggers()
         for record in records[self._seen :]:
-            self._counts[self._trigger(record.reason)] += 1
+            self._counts[record.trigger.value] += 1
         self._seen = len(records)
         return self._counts
 
-    def _trigger(self, reason: str) -> str:
-        """ "Allocation drift (5.2% > 5.0%)" -> "Allocation drift": the label stays bounded."""
-        trigger = reason.split(" (", 1)[0].strip() or "unspecified"
-        if trigger not in self._counts and len(self._counts) >= MAX_TRIGGERS:
-            return "other"
-        return trigger
+
+def _no_triggers() -> Counter[str]:
+    return Counter(dict.fromkeys((trigger.value for trigger in RebalanceTrigger), 0))

@@ -4,6 +4,11 @@ The command schemas are generated from the pydantic command models and the reply
 from `Reply`, so the document changes with them; the views' schemas are written here and
 the tests compare them with what the views return, key by key. View schemas are named
 apart from the command models (a rebalancing is `RebalanceRecord`, the command `Rebalance`).
+
+The served document describes the running configuration, so that off-the-shelf clients
+work against it: the /v1 operations declare bearer auth (and a 401) only when the daemon has
+a token, and `POST /v1/commands` its signature header (then required) only when it has a
+signing key.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from core.records import RebalanceTrigger
 from daemon.commands import Command
 from daemon.control.service import MAX_COMMAND_BYTES, Reply
 
@@ -102,7 +108,12 @@ def _view_schemas() -> dict[str, Schema]:
         "RebalanceRecord": _object(
             {
                 "ts": TIMESTAMP,
-                "reason": string,
+                "trigger": {
+                    "enum": [trigger.value for trigger in RebalanceTrigger],
+                    "description": "what started it (the `trigger` label of"
+                    " paperfund_rebalances_total)",
+                },
+                "reason": {"type": "string", "description": "why, in words (free text)"},
                 "weights_before": DECIMALS,
                 "weights_after": DECIMALS,
                 "targets": DECIMALS,
@@ -134,8 +145,48 @@ def _health_and_error_schemas() -> dict[str, Schema]:
     }
 
 
+_ONE_OF_WEIGHTS_OR_ALGORITHM = [
+    {
+        "required": ["weights"],
+        "properties": {"weights": {"type": "object"}, "algorithm": {"type": "null"}},
+    },
+    {
+        "required": ["algorithm"],
+        "properties": {"algorithm": {"const": "configured"}, "weights": {"type": "null"}},
+    },
+]
+"""A rebalance gives exactly one of `weights` and `algorithm` (a check the command model
+makes after its fields, so its generated schema does not say it)."""
+
+
+FRACTION_PATTERN = r"^(0*[01]\.?|0*1\.0+|0*\.[0-9]+)$"
+"""A fraction from 0 to 1 written as a decimal string ("0.25", "1", ".5")."""
+
+
+def _fraction_strings(schema: Any) -> None:
+    """Say which strings a fraction field takes: the command models accept a JSON number or
+    a decimal string in [0, 1], but the schema generated for the string side is any string."""
+    if isinstance(schema, list):
+        for item in schema:
+            _fraction_strings(item)
+    if not isinstance(schema, dict):
+        return
+    kinds = schema.get("anyOf")
+    if isinstance(kinds, list) and {"type": "string"} in kinds:
+        number = next((k for k in kinds if k.get("type") == "number"), None)
+        if number is not None and (number.get("minimum"), number.get("maximum")) == (0, 1):
+            kinds[kinds.index({"type": "string"})] = {
+                "type": "string",
+                "pattern": FRACTION_PATTERN,
+                "description": 'an exact decimal from 0 to 1, e.g. "0.25"',
+            }
+    for value in schema.values():
+        _fraction_strings(value)
+
+
 def _command_schemas() -> dict[str, Schema]:
     command = TypeAdapter(Command).json_schema(ref_template=REF)
+    _fraction_strings(command)
     schemas: dict[str, Schema] = command.pop("$defs")
     command["description"] = (
         "One control command. Fields take exactly the JSON types declared here (nothing is"
@@ -146,6 +197,7 @@ def _command_schemas() -> dict[str, Schema]:
         " The newest 10000 command ids are remembered, across restarts."
     )
     schemas["Command"] = command
+    schemas["Rebalance"]["oneOf"] = _ONE_OF_WEIGHTS_OR_ALGORITHM
     reply = TypeAdapter(Reply).json_schema(mode="serialization", ref_template=REF)
     reply["properties"]["status"]["enum"] = ["accepted", "applied", "rejected"]
     reply["required"] = sorted(reply["properties"])  # `Reply.to_dict` always has every field
@@ -184,7 +236,7 @@ def _error(description: str) -> dict[str, Any]:
     return _json(_ref("Error"), description)
 
 
-UNAUTHORIZED = _error("missing or wrong bearer token (when the daemon has one)")
+UNAUTHORIZED = _error("missing or wrong bearer token")
 NOT_STARTED = _error("the fund has not started yet")
 
 
@@ -195,10 +247,13 @@ def _get(summary: str, schema: Schema, **errors: dict[str, Any]) -> dict[str, An
     }
 
 
-def _secured(operation: dict[str, Any]) -> dict[str, Any]:
-    operation["security"] = [{"bearer": []}]
-    operation["responses"]["401"] = UNAUTHORIZED
-    return operation
+def _secure(paths: dict[str, Any]) -> None:
+    """Bearer auth on every /v1 operation."""
+    for path, item in paths.items():
+        if path.startswith("/v1/"):
+            for operation in item.values():
+                operation["security"] = [{"bearer": []}]
+                operation["responses"]["401"] = UNAUTHORIZED
 
 
 def _path_parameter(name: str, description: str) -> dict[str, Any]:
@@ -211,23 +266,27 @@ def _path_parameter(name: str, description: str) -> dict[str, Any]:
     }
 
 
-def _post_command() -> dict[str, Any]:
+def _post_command(signing: bool) -> dict[str, Any]:
     examples = {
         kind: {"summary": f"a {kind} command", "value": value}
         for kind, value in COMMAND_EXAMPLES.items()
     }
+    signature = {
+        "name": SIGNATURE_HEADER,
+        "in": "header",
+        "required": True,
+        "description": "hex HMAC-SHA256 of the exact body bytes, with the daemon's signing key",
+        "schema": {"type": "string", "pattern": "^[0-9A-Fa-f]{64}$"},
+    }
+    signature_refused = {
+        "403": _json(
+            _ref("CommandResult"),
+            "rejected: the signature is missing or wrong; the fund is unchanged",
+        )
+    }
     return {
         "summary": "Send one command and wait for its outcome",
-        "parameters": [
-            {
-                "name": SIGNATURE_HEADER,
-                "in": "header",
-                "required": False,
-                "description": "hex HMAC-SHA256 of the exact body bytes; required when the"
-                " daemon has a signing key",
-                "schema": {"type": "string", "pattern": "^[0-9A-Fa-f]{64}$"},
-            }
-        ],
+        "parameters": [signature] if signing else [],
         "requestBody": {
             "required": True,
             "description": f"at most {MAX_COMMAND_BYTES} bytes",
@@ -237,18 +296,39 @@ def _post_command() -> dict[str, Any]:
             "200": _json(_ref("CommandResult"), "applied"),
             "413": _error(f"the body is larger than {MAX_COMMAND_BYTES} bytes"),
             "415": _error("the content type is not application/json"),
+            **(signature_refused if signing else {}),
+            "409": _json(
+                _ref("CommandResult"),
+                "rejected: a valid command the fund refuses in its current state (an unknown"
+                " strategy or catalog entry, weights over 100 %, a command id already used by a"
+                " different command, the rejected first outcome of a repeated command...); the"
+                " reply's `detail` says why and the fund is unchanged",
+            ),
             "422": _json(
                 _ref("CommandResult"),
-                "rejected: invalid, unsigned or wrongly signed, its command id already used by a"
-                " different command, or cannot apply; the reply's `detail` says why and the"
-                " fund is unchanged",
+                "rejected: not a valid command; the reply's `detail` says why and the fund is"
+                " unchanged",
             ),
             "503": NOT_STARTED,
         },
     }
 
 
-def _paths() -> dict[str, Any]:
+MALFORMED = "a malformed or oversized request line or header, refused by the HTTP server itself"
+
+
+def _malformed(paths: dict[str, Any]) -> None:
+    """Every operation may meet the HTTP server's own 400 (text/plain), before any route."""
+    for item in paths.values():
+        for operation in item.values():
+            responses = operation["responses"]
+            refused = responses.setdefault("400", {"description": MALFORMED, "content": {}})
+            if refused["description"] != MALFORMED:
+                refused["description"] += f"; or {MALFORMED}"
+            refused["content"]["text/plain"] = {"schema": {"type": "string"}}
+
+
+def _paths(signing: bool) -> dict[str, Any]:
     strategy_id = _path_parameter("strategy_id", "the strategy's id")
     command_id = _path_parameter("command_id", "the command's id")
     limit = {
@@ -285,14 +365,12 @@ def _paths() -> dict[str, Any]:
         },
     }
     return {
-        "/v1/commands": {"post": _secured(_post_command())},
-        "/v1/commands/{command_id}": {"get": _secured(replies)},
-        "/v1/status": {
-            "get": _secured(_get("The fund", _ref("FundStatus"), **{"503": NOT_STARTED}))
-        },
-        "/v1/strategies": {"get": _secured(_get("Every strategy", many, **{"503": NOT_STARTED}))},
-        "/v1/strategies/{strategy_id}": {"get": _secured(strategy)},
-        "/v1/rebalances": {"get": _secured(rebalances)},
+        "/v1/commands": {"post": _post_command(signing)},
+        "/v1/commands/{command_id}": {"get": replies},
+        "/v1/status": {"get": _get("The fund", _ref("FundStatus"), **{"503": NOT_STARTED})},
+        "/v1/strategies": {"get": _get("Every strategy", many, **{"503": NOT_STARTED})},
+        "/v1/strategies/{strategy_id}": {"get": strategy},
+        "/v1/rebalances": {"get": rebalances},
         "/healthz": {"get": _get("Liveness: the event loop answers", _ref("Liveness"))},
         "/readyz": {"get": ready},
         "/metrics": {"get": metrics},
@@ -300,23 +378,39 @@ def _paths() -> dict[str, Any]:
     }
 
 
-def openapi_document() -> dict[str, Any]:
-    """The OpenAPI 3.1 document of every route `daemon.control.http.build_app` serves."""
+def _description(token: bool, signing: bool) -> str:
+    text = (
+        "Commands and views of one running paperfund fund. Money and weights are exact"
+        ' decimal strings. Every error is JSON: {"error": "..."}.'
+    )
+    if token:
+        text += (
+            " The /v1 routes need `Authorization: Bearer <token>`; the health, metrics and"
+            " document routes do not."
+        )
+    if signing:
+        text += f" Every command needs its `{SIGNATURE_HEADER}` header."
+    return text
+
+
+def openapi_document(*, token: bool = False, signing: bool = False) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of every route `daemon.control.http.build_app` serves, for a
+    daemon with a bearer token (`token`) and a signing key (`signing`) or without."""
+    paths = _paths(signing)
+    _malformed(paths)
+    components: dict[str, Any] = {
+        "schemas": {**_command_schemas(), **_view_schemas(), **_health_and_error_schemas()}
+    }
+    if token:
+        _secure(paths)
+        components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
     return {
         "openapi": OPENAPI_VERSION,
         "info": {
             "title": "paperfund control plane",
             "version": "1",
-            "description": (
-                "Commands and views of one running paperfund fund. Money and weights are exact"
-                ' decimal strings. Every error is JSON: {"error": "..."}. The /v1 routes'
-                " need `Authorization: Bearer <token>` when the daemon has a token; the"
-                " health, metrics and document routes never do."
-            ),
+            "description": _description(token, signing),
         },
-        "paths": _paths(),
-        "components": {
-            "schemas": {**_command_schemas(), **_view_schemas(), **_health_and_error_schemas()},
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        },
+        "paths": paths,
+        "components": components,
     }

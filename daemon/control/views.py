@@ -72,6 +72,7 @@ def rebalance_view(record: RebalanceRecord) -> dict[str, Any]:
 
     return {
         "ts": _iso(record.ts),
+        "trigger": record.trigger.value,
         "reason": record.reason,
         "weights_before": weights(record.weights_before),
         "weights_after": weights(record.weights_after),

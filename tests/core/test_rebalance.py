@@ -8,6 +8,7 @@ import pytest
 
 from core import Ledger, PortfolioAllocator
 from core.costs import FixedBasisPoints, PerShare
+from core.records import RebalanceTrigger
 from tests.core.helpers import market, ts
 from tests.core.strategies import BuyAndHold, Idle
 
@@ -131,3 +132,12 @@ def test_history_records_each_rebalance() -> None:
     assert [r.reason for r in f.rebalance_history] == ["first", "second"]
     assert f.rebalance_history[0].ts == ts(1)
     assert f.rebalance_history[1].weights_before["c"] == pytest.approx(Decimal("0.1"))
+
+
+def test_a_rebalance_records_its_trigger_apart_from_its_reason() -> None:
+    f = invested_fund()
+    assert (
+        f.rebalance({"a": "0.3"}, reason="Initial rebalancing").trigger is RebalanceTrigger.MANUAL
+    )
+    drift = f.rebalance({"a": "0.35"}, reason="any words", trigger=RebalanceTrigger.DRIFT)
+    assert (drift.trigger, drift.reason) == (RebalanceTrigger.DRIFT, "any words")

@@ -11,6 +11,7 @@ import pytest
 from core.errors import InvalidInputError
 from core.performance import StrategyPerformance
 from core.rebalancer import AllocationRebalancer, RebalancingFrequency
+from core.records import RebalanceTrigger
 
 D = Decimal
 DAILY = RebalancingFrequency.DAILY
@@ -95,6 +96,16 @@ def test_cooldown_blocks_drift_too() -> None:
         True,
         "Allocation drift (40.0% > 5.0%)",
     )
+
+
+def test_check_names_the_trigger_from_a_closed_set() -> None:
+    fresh, _ = make(drift_threshold=D("0.05"))
+    assert fresh.check(datetime(2024, 1, 5)) == (RebalanceTrigger.INITIAL, "Initial rebalancing")
+    rebalancer = rebalanced_at(datetime(2024, 1, 10), MONTHLY, drift_threshold=D("0.05"))
+    current = {"a": D("0.9"), "b": D("0.1")}
+    assert rebalancer.check(datetime(2024, 1, 12), current)[0] is None  # cooldown
+    assert rebalancer.check(datetime(2024, 1, 17), current)[0] is RebalanceTrigger.DRIFT
+    assert rebalancer.check(datetime(2024, 2, 1))[0] is RebalanceTrigger.CALENDAR
 
 
 # --------------------------------------------------------------- calendar

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from core.records import RebalanceTrigger
+from daemon.demo import run_demo
 from tests.support.daemon_process import cli
 
 
@@ -19,3 +21,10 @@ def test_unknown_command_fails_with_usage() -> None:
     result = cli("fly")
     assert result.returncode == 2
     assert "invalid choice" in result.stderr
+
+
+def test_the_demo_records_its_scheduled_triggers() -> None:
+    fund = run_demo(bars=80, out=lambda _: None)
+    triggers = [r.trigger for r in fund.rebalance_history]
+    assert triggers[0] is RebalanceTrigger.INITIAL
+    assert set(triggers[1:]) == {RebalanceTrigger.CALENDAR}

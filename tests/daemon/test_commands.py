@@ -21,13 +21,15 @@ def test_valid_commands_parse_and_round_trip() -> None:
         parse_command({"type": "pause", "command_id": "p", "strategy_id": "a"}), Pause
     )
     add = parse_command(
-        {
-            "type": "add",
-            "command_id": "x",
-            "strategy_id": "n",
-            "catalog": "trend",
-            "allocation": "0.1",
-        }
+        json.dumps(
+            {
+                "type": "add",
+                "command_id": "x",
+                "strategy_id": "n",
+                "catalog": "trend",
+                "allocation": "0.1",
+            }
+        )
     )
     assert isinstance(add, Add) and add.allocation == Decimal("0.1")
 

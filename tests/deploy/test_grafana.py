@@ -297,7 +297,7 @@ def test_prometheus_scrapes_the_daemon_and_its_rebalances(stack: Stack) -> None:
         checks = {
             "target up": f'up{{job="{stack.job}"}} == 1',
             "redis connected": "paperfund_redis_connected == 1",
-            "a monthly rebalance": 'paperfund_rebalances_total{trigger="Monthly rebalancing"} > 0',
+            "a calendar rebalance": 'paperfund_rebalances_total{trigger="calendar"} > 0',
             "the rejected rebalance": (
                 'paperfund_commands_total{type="rebalance", outcome="rejected"} == 1'
             ),

@@ -3,6 +3,7 @@ that drive it slice by slice and send it commands between slices."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,7 @@ class Fund:
         self.store.close()
 
     async def send(self, **command: Any) -> Outcome:
-        future = self.sup.submit(parse_command(command))
+        future = self.sup.submit(parse_command(json.dumps(command)))  # as the channels parse
         await self.sup._drain_commands()  # what the slice loop does at the next boundary
         return future.result()
 

@@ -108,27 +108,30 @@ async def test_replies_are_kept_per_command_id(tmp_path: Path) -> None:
         )
 
 
-REJECTED: list[tuple[bytes | dict[str, Any], str]] = [
-    (b'{"type": "pause",', "Invalid JSON"),
-    ({"type": "fly", "command_id": "f1"}, "does not match any of the expected tags"),
-    ({"type": "pause", "command_id": "m1"}, "strategy_id: Field required"),
-    (pause("g1", "ghost"), "ghost"),
+REJECTED: list[tuple[bytes | dict[str, Any], str, int]] = [
+    (b'{"type": "pause",', "Invalid JSON", 422),
+    ({"type": "fly", "command_id": "f1"}, "does not match any of the expected tags", 422),
+    ({"type": "pause", "command_id": "m1"}, "strategy_id: Field required", 422),
+    # valid commands the fund refuses in its state: a conflict, not invalid input
+    (pause("g1", "ghost"), "ghost", 409),
     (
         {"type": "rebalance", "command_id": "w1", "weights": {"trend": "0.6", "momentum": "0.5"}},
         "must be <= 100%",
+        409,
     ),
 ]
 
 
-@pytest.mark.parametrize(("command", "reason"), REJECTED)
+@pytest.mark.parametrize(("command", "reason", "code"), REJECTED)
 async def test_rejections_say_why_and_change_nothing(
-    tmp_path: Path, command: bytes | dict[str, Any], reason: str
+    tmp_path: Path, command: bytes | dict[str, Any], reason: str, code: int
 ) -> None:
     async with control(tmp_path) as c:
         await c.feed.release(*c.slices[:2])
         digest, view = await c.fund.digest(), await c.get("/v1/status")
         status, body = await c.post(command)
-        assert status == 422
+        assert status == code
+        assert (body["accepted"] is not None) == (code == 409)  # journaled, then refused
         assert body["reply"]["status"] == "rejected"
         assert reason in body["reply"]["detail"]
         assert await c.fund.digest() == digest
@@ -178,10 +181,12 @@ async def test_signed_commands(tmp_path: Path) -> None:
     async with control(tmp_path, signing_key=KEY) as c:
         body = json.dumps(pause()).encode()
         status, unsigned = await c.post(body)
-        assert status == 422 and "signature required" in unsigned["reply"]["detail"]
+        assert status == 403 and "signature required" in unsigned["reply"]["detail"]
         forged = JSON | {SIGNATURE_HEADER: sign(b"other", body)}
         status, bad = await c.post(body, forged)
-        assert (status, bad["reply"]["detail"]) == (422, "bad signature")
+        assert (status, bad["reply"]["detail"]) == (403, "bad signature")
+        status, invalid = await c.post(b"{}", JSON | {SIGNATURE_HEADER: sign(KEY, b"{}")})
+        assert status == 422 and invalid["reply"]["status"] == "rejected"
         assert (await c.get("/v1/strategies/trend"))[1]["state"] == "running"
         status, good = await c.post(body, JSON | {SIGNATURE_HEADER: sign(KEY, body)})
         assert (status, good["reply"]["status"]) == (200, "applied")

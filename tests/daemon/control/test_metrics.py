@@ -8,7 +8,6 @@ import asyncio
 import json
 import shutil
 import subprocess
-from collections import Counter
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -21,9 +20,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from config import FundSettings, feed_options
 from core.book import FundBook
-from core.records import RebalanceRecord, StrategyState
+from core.records import RebalanceRecord, RebalanceTrigger, StrategyState
 from daemon.control.health import Health
-from daemon.control.metrics import MAX_TRIGGERS, FundMetrics, TriggerCounts
+from daemon.control.metrics import FundMetrics, TriggerCounts
 from daemon.control.metrics_histogram import LatencyHistogram
 from daemon.control.service import CommandService, Reply
 from daemon.engine import FundEngine
@@ -182,8 +181,12 @@ def check_counters(
     assert value(families, "paperfund_orders_total") == sum(orders.values()) > 0
     assert value(families, "paperfund_fills_total") == sum(fills.values()) > 0
     triggers = series(families, "paperfund_rebalances_total", label="trigger")
-    assert triggers == Counter(r.reason for r in engine.book.rebalances)
-    assert set(triggers) == {"Initial rebalancing", "Monthly rebalancing"}
+    calendar = len(engine.book.rebalances) - 1
+    assert triggers == {"initial": 1, "calendar": calendar, "drift": 0, "manual": 0}
+    assert {r.reason for r in engine.book.rebalances} == {
+        "Initial rebalancing",
+        "Monthly rebalancing",
+    }
 
 
 def check_clock_feed_and_store(families: dict[str, Metric], book: FundBook) -> None:
@@ -270,6 +273,31 @@ async def test_replayed_slices_are_not_counted_again(tmp_path: Path) -> None:
     assert value(families, "paperfund_step_duration_seconds_count") == STRATEGIES * 6
 
 
+async def test_the_last_snapshot_time_is_exported_from_the_start(tmp_path: Path) -> None:
+    """Until the first snapshot (`snapshot_every` slices away) it is the daemon's start."""
+    settings = make_settings(tmp_path, bars=30)
+    slices = await demo_slices(settings)
+    snapshot_time = "paperfund_last_snapshot_timestamp_seconds"
+    fund = Fund(settings, tmp_path / "state")
+    metrics = FundMetrics(fund.sup, clock=now)
+    assert value(scrape(metrics), snapshot_time) == NOW  # before recovery
+    async with fund:
+        for market in slices[:20]:
+            await fund.sup.process(market)
+        assert fund.store.latest_snapshot() is None
+        assert value(scrape(metrics), snapshot_time) == NOW
+        await fund.sup.snapshot()
+        written = fund.sup.last_snapshot_unix
+        assert written is not None and written != NOW
+        assert value(scrape(metrics), snapshot_time) == written
+    restarted = Fund(settings, tmp_path / "state")
+    metrics = FundMetrics(restarted.sup, clock=lambda: NOW + 60)
+    async with restarted:
+        loaded = restarted.store.latest_snapshot()
+        assert loaded is not None
+        assert value(scrape(metrics), snapshot_time) == loaded.created_unix
+
+
 async def test_removing_a_strategy_keeps_the_fund_counters(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, bars=30)
     async with Fund(settings, tmp_path / "state") as fund:
@@ -330,18 +358,23 @@ def test_histogram_bounds_must_be_positive_and_increase(bounds: tuple[float, ...
         LatencyHistogram(bounds)
 
 
-def rebalance(reason: str) -> RebalanceRecord:
+def rebalance(reason: str, trigger: RebalanceTrigger) -> RebalanceRecord:
     ts = datetime(2024, 1, 2, tzinfo=UTC)
-    return RebalanceRecord(ts, reason, {}, {}, {}, {}, Decimal(0), Decimal(1), Decimal(1))
+    zero, one = Decimal(0), Decimal(1)
+    return RebalanceRecord(ts, reason, {}, {}, {}, {}, zero, one, one, trigger)
 
 
-def test_triggers_drop_their_details_and_stay_bounded() -> None:
+def test_triggers_count_the_closed_set_whatever_the_reasons() -> None:
     counts = TriggerCounts()
-    records = [rebalance("Initial rebalancing"), rebalance("Allocation drift (5.2% > 5.0%)")]
-    assert counts.update(records) == {"Initial rebalancing": 1, "Allocation drift": 1}
-    records += [rebalance("Allocation drift (6.0% > 5.0%)")]
-    records += [rebalance(f"operator note {i}") for i in range(MAX_TRIGGERS)]
-    counted = counts.update(records)
-    assert len(counted) == MAX_TRIGGERS + 1 and counted["Allocation drift"] == 2
-    assert counted["other"] == 2  # past the bound
-    assert counts.update(records[:1]) == {"Initial rebalancing": 1}  # a new book: recounted
+    assert counts.update([]) == {"initial": 0, "calendar": 0, "drift": 0, "manual": 0}
+    records = [
+        rebalance("Initial rebalancing", RebalanceTrigger.INITIAL),
+        rebalance("Allocation drift (5.2% > 5.0%)", RebalanceTrigger.DRIFT),
+    ]
+    assert counts.update(records) == {"initial": 1, "calendar": 0, "drift": 1, "manual": 0}
+    # a caller's reason is free text, even when it reads like a scheduled one
+    records += [rebalance(f"note {i}", RebalanceTrigger.MANUAL) for i in range(50)]
+    records += [rebalance("Initial rebalancing", RebalanceTrigger.MANUAL)]
+    assert counts.update(records) == {"initial": 1, "calendar": 0, "drift": 1, "manual": 51}
+    recounted = counts.update(records[:1])  # a new book: recounted
+    assert recounted == {"initial": 1, "calendar": 0, "drift": 0, "manual": 0}

@@ -10,13 +10,16 @@ from typing import Any
 
 import openapi_schema_validator
 import openapi_spec_validator
+import pytest
 
 from daemon.commands import parse_command
 from daemon.control.http import build_app
-from daemon.control.openapi import COMMAND_EXAMPLES, openapi_document
+from daemon.control.openapi import COMMAND_EXAMPLES, SIGNATURE_HEADER, openapi_document
+from daemon.control.service import CommandService
 from tests.support.control_plane import control, pause
 
 TOKEN = "t0ken-for-tests"
+KEY = b"0123456789abcdef-test-key"
 
 
 # ---- the OpenAPI document ------------------------------------------------------------------
@@ -37,18 +40,46 @@ def refs(document: dict[str, Any]) -> set[str]:
     return set(re.findall(r'"\$ref": "([^"]*)"', json.dumps(document)))
 
 
-def test_the_document_lists_exactly_the_routes_served() -> None:
-    app = build_app(None, None, token=TOKEN, metrics=lambda: (b"", "text/plain"))  # type: ignore[arg-type]
+CONFIGURATIONS = [(False, False), (True, False), (False, True), (True, True)]
+
+
+@pytest.mark.parametrize(("token", "signing"), CONFIGURATIONS)
+def test_the_document_lists_exactly_the_routes_served(token: bool, signing: bool) -> None:
+    service = CommandService(None, "demo", signing_key=KEY if signing else None)  # type: ignore[arg-type]
+    app = build_app(
+        service,
+        None,  # type: ignore[arg-type]
+        token=TOKEN if token else None,
+        metrics=lambda: (b"", "text/plain"),
+    )
     served = {(r.resource.canonical, r.method) for r in app.router.routes() if r.resource}
-    document = openapi_document()
+    document = openapi_document(token=token, signing=signing)
     assert operations(document) == served
+    assert ("securitySchemes" in document["components"]) == token
     for path, item in document["paths"].items():
         for method, operation in item.items():
             secured = "security" in operation
-            assert secured == path.startswith("/v1/"), (method, path)
+            assert secured == (token and path.startswith("/v1/")), (method, path)
             assert secured == ("401" in operation["responses"]), (method, path)
             names = {p["name"] for p in operation.get("parameters", []) if p["in"] == "path"}
             assert names == set(re.findall(r"{(\w+)}", path)), (method, path)
+            headers = [p for p in operation.get("parameters", []) if p["in"] == "header"]
+            if (method, path) == ("post", "/v1/commands") and signing:
+                assert [(h["name"], h["required"]) for h in headers] == [(SIGNATURE_HEADER, True)]
+            else:
+                assert headers == [], (method, path)
+
+
+@pytest.mark.parametrize(("token", "signing"), CONFIGURATIONS)
+async def test_the_served_document_describes_the_running_configuration(
+    tmp_path: Path, token: bool, signing: bool
+) -> None:
+    options: dict[str, Any] = {"token": TOKEN if token else None}
+    options["signing_key"] = KEY if signing else None
+    async with control(tmp_path, **options) as c:
+        status, served = await c.get("/openapi.json")
+    assert status == 200
+    assert served == openapi_document(token=token, signing=signing)
 
 
 def test_the_document_is_well_formed() -> None:
@@ -75,13 +106,14 @@ def test_each_command_has_an_example_that_parses() -> None:
     mapping = schemas["Command"]["discriminator"]["mapping"]
     assert set(examples) == set(mapping) == set(COMMAND_EXAMPLES)
     for kind, example in examples.items():
-        assert parse_command(example["value"]).type == kind
+        assert parse_command(json.dumps(example["value"])).type == kind
         member = schemas[mapping[kind].removeprefix("#/components/schemas/")]
         assert member["properties"]["type"]["const"] == kind  # not shadowed by a view's schema
 
 
-def test_the_document_validates_as_openapi_3_1() -> None:
-    openapi_spec_validator.validate(openapi_document())
+@pytest.mark.parametrize(("token", "signing"), CONFIGURATIONS)
+def test_the_document_validates_as_openapi_3_1(token: bool, signing: bool) -> None:
+    openapi_spec_validator.validate(openapi_document(token=token, signing=signing))
 
 
 async def answers(tmp_path: Path) -> dict[str, list[Any]]:
@@ -107,7 +139,10 @@ async def answers(tmp_path: Path) -> dict[str, list[Any]]:
             "Error": [(await c.get("/nowhere"))[1], (await c.get("/v1/commands/none"))[1]],
             "Command": [
                 *COMMAND_EXAMPLES.values(),
-                *(parse_command(e).model_dump(mode="json") for e in COMMAND_EXAMPLES.values()),
+                *(
+                    parse_command(json.dumps(e)).model_dump(mode="json")
+                    for e in COMMAND_EXAMPLES.values()
+                ),
             ],
         }
 
