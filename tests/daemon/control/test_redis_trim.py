@@ -33,8 +33,8 @@ async def barrier(handle: Running) -> list[str]:
     entries = []
     for _ in range(2):
         entries.append(await handle.send(type="status", command_id=f"barrier-{handle.last_reply}"))
-        (reply,) = await handle.replies(1)
-        assert reply["status"] == "applied"
+        accepted, final = await handle.replies(2)
+        assert (accepted["status"], final["status"]) == ("accepted", "applied")
     return entries
 
 
