@@ -194,20 +194,36 @@ class Ledger(TargetOrders):
 
     # ---- driven by the fund ----------------------------------------------------------------
     def process_slice(self, market: Slice) -> list[Fill]:
-        """Fill the open orders against `market`, then mark every position to its close."""
-        self._last_ts = market.ts
-        fills = self._execute(market) if self._orders.open else []
-        self.mark(market)
+        """Fill the open orders against `market`, then mark every position to its close.
+
+        All or nothing: when the arithmetic fails (a bar whose numbers Decimal cannot multiply
+        or sum, e.g. `decimal.Overflow`), the ledger is left exactly as it was and the error
+        is raised."""
+        if not self._orders.open:
+            self.mark(market)
+            self._last_ts = market.ts
+            return []
+        checkpoint = self.to_state()
+        try:
+            self._last_ts = market.ts
+            fills = self._execute(market)
+            self.mark(market)
+        except Exception:
+            self._restore(checkpoint)
+            raise
         return fills
 
     def mark(self, market: Slice) -> None:
-        """Mark positions to their bar's close; assets without a bar keep their last price."""
-        self._market = market
+        """Mark positions to their bar's close; assets without a bar keep their last price.
+        All or nothing: if the value cannot be computed, no mark changes and it raises."""
         total = ZERO
+        for asset, position in self._positions.items():
+            bar = market.get(asset)
+            total += position.amount * (position.last_price if bar is None else bar.close)
         for asset, position in self._positions.items():
             if asset in market:
                 position.last_price = market[asset].close
-            total += position.amount * position.last_price
+        self._market = market
         self._positions_value = total
 
     def transfer_in(self, amount: Number) -> TransferResult:

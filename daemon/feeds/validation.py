@@ -105,7 +105,12 @@ class BarLimits:
         unknown = sorted(set(limits) - known)
         if unknown:
             raise FeedConfigError(f"unknown bar limits: {', '.join(unknown)}")
-        values = {k: v if k == "max_digits" else Decimal(str(v)) for k, v in limits.items()}
+        values: dict[str, Any] = {}
+        for name, value in limits.items():
+            try:
+                values[name] = value if name == "max_digits" else Decimal(str(value))
+            except ArithmeticError:
+                raise FeedConfigError(f"bar limit {name} must be a number, got {value!r}") from None
         return cls(**values)
 
     def violation(self, bar: Bar) -> str | None:

@@ -202,7 +202,13 @@ def test_limits_are_configurable() -> None:
 
 @pytest.mark.parametrize(
     "limits",
-    [{"max_price": 0}, {"min_price": 5, "max_price": 4}, {"max_digits": 0}, {"max_size": 1}],
+    [
+        {"max_price": 0},
+        {"min_price": 5, "max_price": 4},
+        {"max_digits": 0},
+        {"max_size": 1},
+        {"max_price": "abc"},
+    ],
 )
 def test_bad_limits_are_configuration_errors(limits: dict[str, object]) -> None:
     with pytest.raises(FeedConfigError):
