@@ -29,7 +29,8 @@ from daemon.dispatch import REJECTIONS, MakeWorker, apply_command, restart_added
 from daemon.engine import EngineState, FundEngine, StepObserver, Worker
 from daemon.errors import CommandRejected, RecoveryError
 from daemon.events import log_event
-from daemon.persistence import StateStore, decode_slice, encode_slice
+from daemon.persistence import JournalRecord, StateStore, decode_slice, encode_slice
+from daemon.replay_guard import failing_record
 from daemon.stopping import StopGuard, Stopped
 from workers.errors import WorkerError
 
@@ -118,7 +119,9 @@ class Supervisor:
 
     # ---- startup ---------------------------------------------------------------------
     async def start(self) -> None:
-        """Recover from the state directory, or start the planned fund when it is empty."""
+        """Recover from the state directory, or start the planned fund when it is empty.
+        A journal record whose replay raises stops it with a `JournalReplayError` naming the
+        record (see `daemon.replay_guard`)."""
         snapshot = self.store.latest_snapshot()
         after = 0
         if snapshot is not None:
@@ -128,25 +131,29 @@ class Supervisor:
         else:
             await self._load(snapshot.payload)
             after = snapshot.journal_seq
-        held: Slice | None = None
+        held: JournalRecord | None = None
         faults: dict[str, str] = {}
         for record in self.store.records(after):
             self.replayed += 1
             if self.replayed % REPLAY_YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # let health checks and signals through
             if record.kind == "fault":
-                fault = json.loads(record.payload)
-                faults[fault["strategy_id"]] = fault["reason"]
+                with failing_record(record):
+                    fault = json.loads(record.payload)
+                    faults[fault["strategy_id"]] = fault["reason"]
                 continue
             if held is not None:  # a later record exists: this slice completed before
-                await self._engine.step(held, faults, replay=True)
+                with failing_record(held):
+                    await self._engine.step(decode_slice(held.payload), faults, replay=True)
                 held, faults = None, {}
             if record.kind == "slice":
-                held = decode_slice(record.payload)
+                held = record
             else:
-                await self._replay(record.kind, record.payload)
+                with failing_record(record):
+                    await self._replay(record.kind, record.payload)
         if held is not None:
-            await self._step(held, faults)
+            with failing_record(held):
+                await self._step(decode_slice(held.payload), faults)
         self.recovering = False
 
     async def _fresh(self) -> None:
