@@ -166,4 +166,3 @@ def test_a_slice_past_the_bounds_is_a_strategy_error_even_across_a_kill(
         client.close()
     assert outputs[0] == outputs[1]
     assert "state digest: " in outputs[0]
-
