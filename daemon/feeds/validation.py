@@ -44,7 +44,7 @@ from decimal import Decimal
 from typing import Any, Literal, get_args
 
 from core.errors import InvalidBarError
-from core.market import Bar, Slice
+from core.market import BAR_FIELDS, Bar, Slice
 from daemon.feeds.errors import FeedConfigError
 
 REJECT_REASONS: tuple[str, ...] = (
@@ -113,18 +113,26 @@ class BarLimits:
                 raise FeedConfigError(f"bar limit {name} must be a number, got {value!r}") from None
         return cls(**values)
 
-    def violation(self, bar: Bar) -> str | None:
-        """Why `bar` is out of range, or None when it is within every limit."""
-        for name in ("open", "high", "low", "close"):
-            price: Decimal = getattr(bar, name)
-            if not self.min_price <= price <= self.max_price:
-                return f"{name} {price} outside [{self.min_price}, {self.max_price}]"
-        if bar.volume is not None and bar.volume > self.max_volume:
-            return f"volume {bar.volume} above {self.max_volume}"
-        for name in ("open", "high", "low", "close", "volume"):
-            value: Decimal | None = getattr(bar, name)
-            if value is not None and _digits(value) > self.max_digits:
-                return f"{name} has more than {self.max_digits} significant digits"
+    def violation(self, bar: Bar, raw: tuple[object, ...] = ()) -> str | None:
+        """Why `bar` is out of range, or None when it is within every limit. `raw`: the
+        values it was parsed from (open, high, low, close, volume), when known: a text no
+        longer than `max_digits` cannot hold more digits, which spares counting them."""
+        # a valid bar has low <= open, close <= high: two comparisons bound all four prices
+        if bar.low < self.min_price or bar.high > self.max_price:
+            return (
+                f"prices from {bar.low} to {bar.high} outside [{self.min_price}, {self.max_price}]"
+            )
+        volume = bar.volume
+        if volume is not None and volume > self.max_volume:
+            return f"volume {volume} above {self.max_volume}"
+        values = (bar.open, bar.high, bar.low, bar.close, volume)
+        texts = raw or (None,) * len(values)
+        limit = self.max_digits
+        for name, value, text in zip(BAR_FIELDS, values, texts, strict=True):
+            if isinstance(text, str) and len(text) <= limit:
+                continue
+            if value is not None and _digits(value) > limit:
+                return f"{name} has more than {limit} significant digits"
         return None
 
 
@@ -272,7 +280,8 @@ class BarValidator:
         except InvalidBarError as exc:
             self._reject(exc.reason, row.symbol, row.ts, str(exc))
             return None
-        out_of_range = self.limits.violation(bar)
+        raw = (row.open, row.high, row.low, row.close, volume)
+        out_of_range = self.limits.violation(bar, raw)
         if out_of_range is not None:
             self._reject("out_of_range", row.symbol, row.ts, f"{row.symbol}: {out_of_range}")
             return None

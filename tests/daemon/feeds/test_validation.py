@@ -166,9 +166,9 @@ def raw(d: int, o: str, h: str, lo: str, c: str, v: object = "100") -> RawBar:
 @pytest.mark.parametrize(
     ("row", "detail"),
     [
-        (raw(2, "1e999999999", "1e999999999", "9", "10"), "open"),
-        (raw(2, "10", "1000000000001", "9", "10"), "high"),
-        (raw(2, "1e-999999999", "11", "1e-999999999", "10"), "open"),
+        (raw(2, "1e999999999", "1e999999999", "9", "10"), "to 1E+999999999 outside"),
+        (raw(2, "10", "1000000000001", "9", "10"), "to 1000000000001 outside"),
+        (raw(2, "1e-999999999", "11", "1e-999999999", "10"), "from 1E-999999999 to 11"),
         (raw(2, "10", "11", "9", "10", "1e19"), "volume"),
         (raw(2, "10", "11", "9", "10.123456789012345678901"), "close has more than 20"),
     ],
@@ -251,3 +251,12 @@ def test_duplicates_keep_the_first_bar_under_reject() -> None:
     market = validator.make_slice(day(2), [first, second])
     assert market is not None and market["AAA"].close == Decimal("10.5")
     assert validator.rejected["duplicate"] == 1
+
+
+def test_digits_are_counted_on_numbers_as_well_as_on_text() -> None:
+    validator = BarValidator(limits={"max_digits": 3})
+    built = RawBar(day(2), "AAA", Decimal("10.25"), 11, 9, 10)  # not text: digits counted
+    assert validator.make_slice(day(2), [built]) is None
+    assert validator.rejected["out_of_range"] == 1
+    padded = RawBar(day(3), "AAA", "10.50000", "11", "9", "10")  # trailing zeros do not count
+    assert validator.make_slice(day(3), [padded]) is not None
