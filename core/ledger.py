@@ -217,12 +217,18 @@ class Ledger(TargetOrders):
         """Mark positions to their bar's close; assets without a bar keep their last price.
         All or nothing: if the value cannot be computed, no mark changes and it raises."""
         total = ZERO
-        for asset, position in self._positions.items():
-            bar = market.get(asset)
-            total += position.amount * (position.last_price if bar is None else bar.close)
-        for asset, position in self._positions.items():
-            if asset in market:
-                position.last_price = market[asset].close
+        marked: list[tuple[Position, Decimal]] = []
+        try:
+            for asset, position in self._positions.items():
+                bar = market.get(asset)
+                if bar is not None:
+                    marked.append((position, position.last_price))
+                    position.last_price = bar.close
+                total += position.amount * position.last_price
+        except Exception:
+            for position, price in marked:
+                position.last_price = price
+            raise
         self._market = market
         self._positions_value = total
 
