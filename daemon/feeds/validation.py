@@ -125,15 +125,31 @@ class BarLimits:
         volume = bar.volume
         if volume is not None and volume > self.max_volume:
             return f"volume {volume} above {self.max_volume}"
+        if raw and _short(raw, self.max_digits):
+            return None
         values = (bar.open, bar.high, bar.low, bar.close, volume)
-        texts = raw or (None,) * len(values)
-        limit = self.max_digits
-        for name, value, text in zip(BAR_FIELDS, values, texts, strict=True):
-            if isinstance(text, str) and len(text) <= limit:
-                continue
-            if value is not None and _digits(value) > limit:
-                return f"{name} has more than {limit} significant digits"
+        for name, value in zip(BAR_FIELDS, values, strict=True):
+            if value is not None and _digits(value) > self.max_digits:
+                return f"{name} has more than {self.max_digits} significant digits"
         return None
+
+
+def _short(texts: tuple[object, ...], limit: int) -> bool:
+    """True when the five values were texts of at most `limit` characters (a blank volume
+    aside): none of them can hold more than `limit` digits. Checked on every bar, so spelled
+    out."""
+    o, h, lo, c, v = texts
+    return (
+        type(o) is str
+        and len(o) <= limit
+        and type(h) is str
+        and len(h) <= limit
+        and type(lo) is str
+        and len(lo) <= limit
+        and type(c) is str
+        and len(c) <= limit
+        and (v is None or (type(v) is str and len(v) <= limit))
+    )
 
 
 def _digits(value: Decimal) -> int:
