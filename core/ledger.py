@@ -27,6 +27,7 @@ from typing import Any
 
 from core.costs import CommissionModel, NoCommission, NoSlippage, SlippageModel
 from core.errors import InsufficientFundsError, InvalidInputError
+from core.fill_checkpoint import FillCheckpoint
 from core.fills import FillModel, Match, forced_price
 from core.market import Slice
 from core.money import ZERO, Number, format_money, to_decimal
@@ -203,14 +204,15 @@ class Ledger(TargetOrders):
             self.mark(market)
             self._last_ts = market.ts
             return []
-        checkpoint = self.to_state()
+        checkpoint = FillCheckpoint(self)
         try:
             self._last_ts = market.ts
             fills = self._execute(market)
             self.mark(market)
         except Exception:
-            self._restore(checkpoint)
+            checkpoint.restore(self)
             raise
+        self._orders.sweep()
         return fills
 
     def mark(self, market: Slice) -> None:
@@ -373,8 +375,7 @@ class Ledger(TargetOrders):
             return fill is not None
 
         self.fill_model.fill_orders(self._orders.open, market, self.slippage_model, execute)
-        self._orders.sweep()
-        return fills
+        return fills  # the caller sweeps the orders that closed
 
     def _fill(self, order: Order, match: Match) -> Fill | None:
         amount, price = match.amount, match.price

@@ -115,7 +115,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _cut_journal(state_dir: Path, seq: int, confirmed: bool) -> int:
     from daemon.persistence import StateStore, StoreError, StoreLocked, StoreUsageError
+    from daemon.persistence.database import DB_FILENAME
 
+    if not (state_dir / DB_FILENAME).is_file():
+        print(
+            f"paperfund: {state_dir} holds no fund state ({DB_FILENAME} is missing)",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
     try:
         with StateStore.open(state_dir) as store:
             cut = store.cut(seq, dry_run=not confirmed)

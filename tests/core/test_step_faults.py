@@ -132,3 +132,31 @@ def test_an_invariant_violation_still_stops_the_fund() -> None:
         run_step(
             "s", BuysOnce(), StrategyContext("s"), Broken(), BarData(market, history), trading=True
         )
+
+
+def test_fills_before_the_failing_one_are_undone_too() -> None:
+    ledger = Ledger()
+    ledger.transfer_in(Decimal(10_000))
+    first = Slice(ts(0), {s: Bar.flat(ts(0), s, 10, 1000) for s in ("AAA", "BBB")})
+    ledger.process_slice(first)
+    ledger.add_position("AAA", 5, 10, 10)
+    ledger.order("AAA", 10)
+    ledger.order("BBB", 10)
+    before = copy.deepcopy(ledger.to_state())
+    market = Slice(
+        ts(1),
+        {
+            "AAA": Bar.flat(ts(1), "AAA", 11, 1000),  # fills first
+            "BBB": Bar.of(ts(1), "BBB", HUGE, HUGE, "9", "10", 1000),  # then overflows
+        },
+    )
+    with pytest.raises(ArithmeticError):
+        ledger.process_slice(market)
+    assert ledger.to_state() == before
+    assert ledger.portfolio_value == Decimal(10_050)
+    assert [o.filled for o in ledger.open_orders] == [0, 0]
+    fills = ledger.process_slice(
+        Slice(ts(2), {s: Bar.flat(ts(2), s, 12, 1000) for s in ("AAA", "BBB")})
+    )
+    assert [f.asset for f in fills] == ["AAA", "BBB"]
+    assert ledger.positions["AAA"].amount == 15 and not ledger.open_orders

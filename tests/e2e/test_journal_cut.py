@@ -41,6 +41,9 @@ def test_a_record_failing_on_replay_stops_startup_until_the_journal_is_cut(
     assert f"would delete journal record {seq} and after: 1 records (1 slice)" in dry.stdout
     assert run(env).returncode == EXIT_RECOVERY  # a dry run changes nothing
     assert cli("cut-journal", "--at", str(seq + 1), "--yes", env=env).returncode == EXIT_CONFIG
+    elsewhere = env | {"PAPERFUND_STATE__DIR": str(tmp_path / "none")}
+    assert cli("cut-journal", "--at", "1", env=elsewhere).returncode == EXIT_CONFIG
+    assert not (tmp_path / "none").exists()  # nothing is created where there was no fund
     cut = cli("cut-journal", "--at", str(seq), "--yes", env=env)
     assert cut.returncode == 0, cut.stderr
     assert f"the fund resumes from record {seq - 1}" in cut.stdout
