@@ -30,7 +30,7 @@ from daemon.engine import EngineState, FundEngine, StepObserver, Worker
 from daemon.errors import CommandRejected, RecoveryError
 from daemon.events import log_event
 from daemon.persistence import JournalRecord, StateStore, decode_slice, encode_slice
-from daemon.replay_guard import failing_record
+from daemon.replay_guard import replay_error
 from daemon.stopping import StopGuard, Stopped
 from workers.errors import WorkerError
 
@@ -132,28 +132,33 @@ class Supervisor:
             await self._load(snapshot.payload)
             after = snapshot.journal_seq
         held: JournalRecord | None = None
+        current: JournalRecord | None = None  # the record being replayed, for its error
         faults: dict[str, str] = {}
-        for record in self.store.records(after):
-            self.replayed += 1
-            if self.replayed % REPLAY_YIELD_EVERY == 0:
-                await asyncio.sleep(0)  # let health checks and signals through
-            if record.kind == "fault":
-                with failing_record(record):
+        try:
+            for record in self.store.records(after):
+                self.replayed += 1
+                if self.replayed % REPLAY_YIELD_EVERY == 0:
+                    await asyncio.sleep(0)  # let health checks and signals through
+                if held is not None and record.kind != "fault":
+                    current = held  # a later record exists: this slice completed before
+                    await self._engine.step(decode_slice(held.payload), faults, replay=True)
+                    held, faults = None, {}
+                current = record
+                if record.kind == "fault":
                     fault = json.loads(record.payload)
                     faults[fault["strategy_id"]] = fault["reason"]
-                continue
-            if held is not None:  # a later record exists: this slice completed before
-                with failing_record(held):
-                    await self._engine.step(decode_slice(held.payload), faults, replay=True)
-                held, faults = None, {}
-            if record.kind == "slice":
-                held = record
-            else:
-                with failing_record(record):
+                elif record.kind == "slice":
+                    held = record
+                else:
                     await self._replay(record.kind, record.payload)
-        if held is not None:
-            with failing_record(held):
+            if held is not None:
+                current = held
                 await self._step(decode_slice(held.payload), faults)
+        except Exception as exc:
+            error = replay_error(current, exc)
+            if error is exc:
+                raise
+            raise error from exc
         self.recovering = False
 
     async def _fresh(self) -> None:
