@@ -218,6 +218,10 @@ class Ledger(TargetOrders):
     def mark(self, market: Slice) -> None:
         """Mark positions to their bar's close; assets without a bar keep their last price.
         All or nothing: if the value cannot be computed, no mark changes and it raises."""
+        if not self._positions:
+            self._market = market
+            self._positions_value = ZERO
+            return
         total = ZERO
         marked: list[tuple[Position, Decimal]] = []
         try:
