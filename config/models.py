@@ -58,6 +58,22 @@ class SyntheticFeed(StrictModel):
     start_price: Annotated[float, Field(gt=0)] = 100.0
 
 
+class BarLimits(StrictModel):
+    """Magnitudes a bar may carry; a bar outside them is rejected as `out_of_range`
+    (`daemon.feeds.validation.BarLimits` has the same options and defaults)."""
+
+    min_price: PositiveDecimal = Decimal("1e-12")
+    max_price: PositiveDecimal = Decimal("1e12")
+    max_volume: PositiveDecimal = Decimal("1e18")
+    max_digits: Annotated[int, Field(ge=1)] = 20
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BarLimits:
+        if self.min_price > self.max_price:
+            raise FieldProblems([Problem("min_price", f"exceeds max_price ({self.max_price})")])
+        return self
+
+
 class ReplayColumns(StrictModel):
     """Column names, matched case-insensitively; `time`, `volume` and `symbol` are used when the
     header has them (None: ignore such a column)."""
@@ -88,6 +104,7 @@ class ReplayFeed(StrictModel):
     end: Timestamp | None = None
     presorted: bool = True
     duplicate_policy: Literal["reject", "keep_last"] = "reject"
+    limits: BarLimits = BarLimits()
     speed: Speed = 0.0
 
     @model_validator(mode="after")
@@ -110,6 +127,8 @@ class RedisFeed(StrictModel):
     backoff_s: Annotated[float, Field(gt=0)] = 0.1
     max_backoff_s: Annotated[float, Field(gt=0)] = 5.0
     reconnect_attempts: Annotated[int, Field(ge=1)] | None = None
+    max_ahead_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 300.0
+    limits: BarLimits = BarLimits()
 
     @model_validator(mode="after")
     def _backoff_order(self) -> RedisFeed:

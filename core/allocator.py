@@ -194,7 +194,9 @@ class PortfolioAllocator:
 
         Pending orders fill against this bar, every ledger (paused ones too) is marked to
         its close, RUNNING strategies get `handle_data(context, data, ledger)`, and every
-        strategy's performance records the bar.
+        strategy's performance records the bar. Anything one strategy's step raises (its
+        code, or fills and marks the arithmetic cannot compute) is that strategy's error,
+        counted towards its quarantine (see `core.step.run_step`); it never stops the fund.
         """
         last = self._book.current_timestamp
         if last is not None and not timestamp > last:
@@ -203,7 +205,7 @@ class PortfolioAllocator:
         self._history.append(market)
         bar_data = BarData(market, self._history)
         self._book.current_timestamp = timestamp
-        self.reserve.mark(market)
+        self._book.mark_reserve(market)  # a bar it cannot take leaves the reserve's marks
         running = StrategyState.RUNNING
         on_report = self._book.on_report
         for sid, rec in self._book.records.items():

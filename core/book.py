@@ -22,6 +22,7 @@ from core.errors import (
     InvariantViolation,
 )
 from core.ledger import Ledger
+from core.market import Slice
 from core.money import (
     CASH_QUANTUM,
     ONE,
@@ -191,6 +192,16 @@ class FundBook:
         rec.consecutive_errors = 0
 
     # ---- per slice -------------------------------------------------------------------
+    def mark_reserve(self, market: Slice) -> str | None:
+        """Mark the reserve's positions to `market`. A bar the arithmetic cannot take (e.g.
+        `decimal.Overflow`) leaves every mark of the reserve as it was: the error is returned
+        (and the reserve marked again by the next slice), never raised."""
+        try:
+            self.reserve.mark(market)
+        except ArithmeticError as exc:
+            return f"{type(exc).__name__} while marking the reserve: {exc}"
+        return None
+
     def on_report(self, report: StepReport) -> bool:
         """Record a strategy's step. Returns True when this report quarantined it."""
         rec = self.records[report.strategy_id]

@@ -27,6 +27,7 @@ from typing import Any
 
 from core.costs import CommissionModel, NoCommission, NoSlippage, SlippageModel
 from core.errors import InsufficientFundsError, InvalidInputError
+from core.fill_checkpoint import FillCheckpoint
 from core.fills import FillModel, Match, forced_price
 from core.market import Slice
 from core.money import ZERO, Number, format_money, to_decimal
@@ -194,20 +195,47 @@ class Ledger(TargetOrders):
 
     # ---- driven by the fund ----------------------------------------------------------------
     def process_slice(self, market: Slice) -> list[Fill]:
-        """Fill the open orders against `market`, then mark every position to its close."""
-        self._last_ts = market.ts
-        fills = self._execute(market) if self._orders.open else []
-        self.mark(market)
+        """Fill the open orders against `market`, then mark every position to its close.
+
+        All or nothing: when the arithmetic fails (a bar whose numbers Decimal cannot multiply
+        or sum, e.g. `decimal.Overflow`), the ledger is left exactly as it was and the error
+        is raised."""
+        if not self._orders.open:
+            self.mark(market)
+            self._last_ts = market.ts
+            return []
+        checkpoint = FillCheckpoint(self)
+        try:
+            self._last_ts = market.ts
+            fills = self._execute(market)
+            self.mark(market)
+        except Exception:
+            checkpoint.restore(self)
+            raise
+        self._orders.sweep()
         return fills
 
     def mark(self, market: Slice) -> None:
-        """Mark positions to their bar's close; assets without a bar keep their last price."""
-        self._market = market
+        """Mark positions to their bar's close; assets without a bar keep their last price.
+        All or nothing: if the value cannot be computed, no mark changes and it raises."""
+        if not self._positions:
+            self._market = market
+            self._positions_value = ZERO
+            return
         total = ZERO
-        for asset, position in self._positions.items():
-            if asset in market:
-                position.last_price = market[asset].close
-            total += position.amount * position.last_price
+        marked: list[tuple[Position, Decimal]] = []
+        try:
+            for asset, position in self._positions.items():
+                bar = market.get(asset)
+                if bar is not None:
+                    marked.append((position, position.last_price))
+                    position.last_price = bar.close
+                total += position.amount * position.last_price
+        except Exception:
+            for position, price in marked:
+                position.last_price = price
+            raise
+        self._market = market
         self._positions_value = total
 
     def transfer_in(self, amount: Number) -> TransferResult:
@@ -351,8 +379,7 @@ class Ledger(TargetOrders):
             return fill is not None
 
         self.fill_model.fill_orders(self._orders.open, market, self.slippage_model, execute)
-        self._orders.sweep()
-        return fills
+        return fills  # the caller sweeps the orders that closed
 
     def _fill(self, order: Order, match: Match) -> Fill | None:
         amount, price = match.amount, match.price

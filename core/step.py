@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
+from core.errors import InvariantViolation
 from core.history import BarData
 from core.ledger import Ledger
 from core.orders import Fill
@@ -85,10 +86,28 @@ def run_step(
 ) -> StepReport:
     """Fill pending orders at this slice, mark to market, then let the strategy trade.
 
-    A strategy that raises does not stop the fund: the error is returned in the report and
-    whatever it did to its own ledger before raising stands (orders it placed stay open).
+    Whatever goes wrong in one strategy's step is that strategy's fault, never the fund's:
+    the error is returned in the report, where the fund book counts it (and quarantines after
+    repeated errors), deterministically, so a replay gives the same result.
+
+    - A strategy that raises in `handle_data`: whatever it did to its own ledger before
+      raising stands (orders it placed stay open).
+    - Filling or marking that fails (any `Exception`, `decimal` signals such as `Overflow`
+      included; bars beyond what the arithmetic can take): the ledger is left as it was
+      before the slice (`Ledger.process_slice` is all or nothing) and `handle_data` is not
+      called for this slice.
+
+    An `InvariantViolation` is a bug of the fund, not of the strategy: it propagates.
     """
-    fills = ledger.process_slice(data.slice)
+    try:
+        fills = ledger.process_slice(data.slice)
+    except InvariantViolation:
+        raise
+    except Exception as exc:  # the slice cannot be applied to this ledger
+        failure = f"{type(exc).__name__} while filling and marking: {exc}"
+        return StepReport(
+            strategy_id, data.slice.ts, ledger.portfolio_value, ledger.cash, (), trading, failure
+        )
     error: str | None = None
     orders = 0
     if trading:

@@ -6,9 +6,14 @@
     paperfund report --state DIR [--out DIR] [--name NAME]
                                          summary, charts and an HTML page of a fund's state
     paperfund ctl ACTION ...             command a running fund (see `paperfund ctl -h`)
+    paperfund cut-journal [--config FILE] --at SEQ [--yes]
+                                         delete journal record SEQ and every record after
+                                         it (without --yes: only say what would be deleted)
 
 Exit codes: 0 success, 1 the fund cannot run (port taken, storage failure), 2 invalid
-configuration or usage, or no fund state to report on, 3 another daemon runs this fund.
+configuration or usage, or no fund state to report on, 3 another daemon runs this fund,
+4 the state directory cannot be resumed from (a journal record that fails on replay, a
+damaged or newer database): restarting cannot help, an operator must act.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from pathlib import Path
 EXIT_CONFIG = 2
 EXIT_RUNTIME = 1
 EXIT_LOCKED = 3
+EXIT_RECOVERY = 4
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,6 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--name", default=None, help="fund name (default: the state dir's)")
     commands.add_parser("ctl", help="command a running fund over Redis or HTTP", add_help=False)
+    cut = commands.add_parser(
+        "cut-journal", help="delete a journal record that fails on replay, and all after it"
+    )
+    cut.add_argument("--config", type=Path, default=None, help="YAML or TOML settings file")
+    cut.add_argument("--at", type=int, required=True, help="the record's seq, as reported")
+    cut.add_argument("--yes", action="store_true", help="delete (default: only report)")
     return parser
 
 
@@ -76,7 +88,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from daemon import logs
     from daemon.app import run_fund
+    from daemon.errors import RecoveryError
     from daemon.persistence import StoreError, StoreLocked
+
+    if args.command == "cut-journal":
+        return _cut_journal(settings.state.dir, args.at, args.yes)
 
     logs.configure(settings.logging.format, settings.logging.level)
     log = logs.get("paperfund.daemon")
@@ -88,9 +104,41 @@ def main(argv: Sequence[str] | None = None) -> int:
             state_dir=str(settings.state.dir),
         )
         return EXIT_LOCKED
+    except RecoveryError as exc:
+        log.error("cannot resume the fund from its state directory", error=str(exc))
+        return EXIT_RECOVERY
     except (OSError, StoreError) as exc:  # the HTTP port is taken, the disk is full...
         log.error("cannot run the fund", error=str(exc))
         return EXIT_RUNTIME
+    return 0
+
+
+def _cut_journal(state_dir: Path, seq: int, confirmed: bool) -> int:
+    from daemon.persistence import StateStore, StoreError, StoreLocked, StoreUsageError
+    from daemon.persistence.database import DB_FILENAME
+
+    if not (state_dir / DB_FILENAME).is_file():
+        print(
+            f"paperfund: {state_dir} holds no fund state ({DB_FILENAME} is missing)",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    try:
+        with StateStore.open(state_dir) as store:
+            cut = store.cut(seq, dry_run=not confirmed)
+    except StoreLocked:
+        print(f"paperfund: {state_dir} is in use by a running daemon", file=sys.stderr)
+        return EXIT_LOCKED
+    except StoreUsageError as exc:
+        print(f"paperfund: cannot cut the journal: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except StoreError as exc:
+        print(f"paperfund: {exc}", file=sys.stderr)
+        return EXIT_RECOVERY
+    if confirmed:
+        print(f"deleted {cut.summary()}; the fund resumes from record {seq - 1}")
+    else:
+        print(f"would delete {cut.summary()}; run again with --yes to delete them")
     return 0
 
 

@@ -122,13 +122,15 @@ class FundEngine:
         if last is not None and not market.ts > last:
             raise ValueError(f"slice {market.ts} is not after {last}")
         book.current_timestamp = market.ts
-        book.reserve.mark(market)
+        reserve_error = book.mark_reserve(market)
         records = list(book.records.values())
         known = dict(faults) if faults else {}
         outcomes, found = await self._step_all(records, market, known, replay)
         if not replay:
             self._tally(outcomes, found)
         events = []
+        if reserve_error is not None:
+            events.append(self._event("reserve_mark_failed", None, reserve_error))
         on_report = book.on_report
         for outcome in outcomes:
             report = outcome.report

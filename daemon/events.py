@@ -14,6 +14,7 @@ _NAMES = {
     "quarantine": ("warning", "strategy quarantined"),
     "fault": ("warning", "worker fault"),
     "overrun": ("warning", "step overran its deadline"),
+    "reserve_mark_failed": ("warning", "reserve not marked: the slice cannot be computed with"),
 }
 
 

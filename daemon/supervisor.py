@@ -29,7 +29,8 @@ from daemon.engine import EngineState, FundEngine, StepObserver, Worker
 from daemon.errors import CommandRejected, RecoveryError
 from daemon.events import log_event
 from daemon.outcomes import OUTCOME_RECORD, CommandMemory, Outcome
-from daemon.persistence import StateStore, decode_slice, encode_slice
+from daemon.persistence import JournalRecord, StateStore, decode_slice, encode_slice
+from daemon.replay_guard import replay_error
 from daemon.stopping import StopGuard, Stopped
 from workers.errors import WorkerError
 
@@ -104,7 +105,9 @@ class Supervisor:
 
     # ---- startup ---------------------------------------------------------------------
     async def start(self) -> None:
-        """Recover from the state directory, or start the planned fund when it is empty."""
+        """Recover from the state directory, or start the planned fund when it is empty.
+        A journal record whose replay raises stops it with a `JournalReplayError` naming the
+        record (see `daemon.replay_guard`)."""
         snapshot = self.store.latest_snapshot()
         after = 0
         if snapshot is not None:
@@ -114,25 +117,34 @@ class Supervisor:
         else:
             await self._load(snapshot.payload)
             after = snapshot.journal_seq
-        held: Slice | None = None
+        held: JournalRecord | None = None
+        current: JournalRecord | None = None  # the record being replayed, for its error
         faults: dict[str, str] = {}
-        for record in self.store.records(after):
-            self.replayed += 1
-            if self.replayed % REPLAY_YIELD_EVERY == 0:
-                await asyncio.sleep(0)  # let health checks and signals through
-            if record.kind == "fault":
-                fault = json.loads(record.payload)
-                faults[fault["strategy_id"]] = fault["reason"]
-                continue
-            if held is not None:  # a later record exists: this slice completed before
-                await self._engine.step(held, faults, replay=True)
-                held, faults = None, {}
-            if record.kind == "slice":
-                held = decode_slice(record.payload)
-            else:
-                await self._replay(record.kind, record.payload)
-        if held is not None:
-            await self._step(held, faults)
+        try:
+            for record in self.store.records(after):
+                self.replayed += 1
+                if self.replayed % REPLAY_YIELD_EVERY == 0:
+                    await asyncio.sleep(0)  # let health checks and signals through
+                if held is not None and record.kind != "fault":
+                    current = held  # a later record exists: this slice completed before
+                    await self._engine.step(decode_slice(held.payload), faults, replay=True)
+                    held, faults = None, {}
+                current = record
+                if record.kind == "fault":
+                    fault = json.loads(record.payload)
+                    faults[fault["strategy_id"]] = fault["reason"]
+                elif record.kind == "slice":
+                    held = record
+                else:
+                    await self._replay(record.kind, record.payload)
+            if held is not None:
+                current = held
+                await self._step(decode_slice(held.payload), faults)
+        except Exception as exc:
+            error = replay_error(current, exc)
+            if error is exc:
+                raise
+            raise error from exc
         self.recovering = False
 
     async def _fresh(self) -> None:

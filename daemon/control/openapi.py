@@ -20,6 +20,7 @@ from pydantic import TypeAdapter
 from core.records import RebalanceTrigger
 from daemon.commands import Command
 from daemon.control.service import MAX_COMMAND_BYTES, Reply
+from daemon.feeds.validation import REJECT_REASONS
 
 OPENAPI_VERSION = "3.1.0"
 SIGNATURE_HEADER = "X-Paperfund-Signature"
@@ -98,7 +99,13 @@ def _view_schemas() -> dict[str, Schema]:
                 "target_weight": DECIMAL,
                 "current_weight": DECIMAL,
                 "return": DECIMAL,
-                "errors": integer,
+                "errors": {
+                    "type": "integer",
+                    "description": "Errors of its steps: exceptions of its code, slices its "
+                    "fills or marks cannot be computed with (the ledger is left as it was), "
+                    "and worker faults. After deadlines.max_consecutive_errors in a row it is "
+                    "quarantined (paused).",
+                },
                 "consecutive_errors": integer,
                 "last_error": nullable,
                 "metrics": {"type": "object", "description": "performance statistics"},
@@ -356,6 +363,8 @@ def _paths(signing: bool) -> dict[str, Any]:
     ready = _get("Readiness", _ref("Readiness"), **{"503": _json(_ref("Readiness"), "not ready")})
     metrics = {
         "summary": "Prometheus metrics",
+        "description": "paperfund_feed_bars_rejected_total counts the bars the feed rejected, "
+        "by reason: " + ", ".join(f"`{reason}`" for reason in REJECT_REASONS) + ".",
         "responses": {
             "200": {
                 "description": "the Prometheus text exposition format",

@@ -28,6 +28,7 @@ from daemon.feeds.synthetic import SyntheticFeed, synthetic_slices
 from daemon.feeds.tables import Columns
 from daemon.feeds.validation import (
     REJECT_REASONS,
+    BarLimits,
     BarValidator,
     DuplicatePolicy,
     RawBar,
@@ -56,6 +57,7 @@ def build_feed(kind: str, **options: Any) -> Feed:
 
 __all__ = [
     "REJECT_REASONS",
+    "BarLimits",
     "BarValidator",
     "Clock",
     "Columns",

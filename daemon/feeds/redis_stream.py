@@ -12,9 +12,12 @@ By hand::
     redis-cli XADD paperfund:bars '*' symbol AAPL ts 2024-01-02T00:00:00Z \\
         open 10 high 11 low 9 close 10.5 volume 1000
 
-An entry without a parseable `symbol` or `ts` cannot be placed in time: it is counted in
-`malformed` and acknowledged with the next `ack_through`. Every other bar goes through the
-`BarValidator` (`daemon.feeds.validation`): a rejected bar is counted and never emitted.
+An entry without a parseable `symbol` or `ts` cannot be placed in time: it is rejected as
+`malformed` (counted with the other rejections, and in `malformed`). Every other bar goes
+through the `BarValidator` (`daemon.feeds.validation`): a rejected bar is counted and never
+emitted. This feed is live: a bar dated more than `max_ahead_s` after the wall clock is
+rejected as `future`, and `limits` bound prices, volumes and digits (`out_of_range`). An
+entry rejected on arrival joins no slice and is acknowledged with the next `ack_through`.
 
 Slices. Bars are grouped by `ts` into open slices. The open slice at `t` closes when
 
@@ -50,7 +53,7 @@ import asyncio
 import math
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -67,10 +70,19 @@ from core.market import Bar, Slice
 from daemon.feeds.base import Clock, Feed, Sleep
 from daemon.feeds.errors import FeedConfigError, FeedError
 from daemon.feeds.timestamps import to_utc
-from daemon.feeds.validation import BarValidator, DuplicatePolicy, RawBar, RejectHook
+from daemon.feeds.validation import (
+    BarLimits,
+    BarValidator,
+    DuplicatePolicy,
+    RawBar,
+    RejectHook,
+)
 from daemon.redis_url import redact_url
 
 _CONNECTION_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
+DEFAULT_MAX_AHEAD_S = 300.0
+"""How far after the wall clock a live bar may be dated: clock skew between publisher and
+fund, with a wide margin."""
 _ANY_TIME = datetime.min.replace(tzinfo=UTC)
 """Acknowledgement key of entries that belong to no slice: acked by any `ack_through`."""
 
@@ -84,16 +96,18 @@ class _OpenSlice:
     ids: list[str] = field(default_factory=list)
 
 
-def parse_entry(fields: Mapping[str, str]) -> RawBar | None:
-    """The raw bar of one stream entry, or None when it has no usable `symbol` or `ts`."""
+def parse_entry(fields: Mapping[str, str]) -> RawBar | str:
+    """The raw bar of one stream entry, or why it has no usable `symbol` or `ts`."""
     symbol = (fields.get("symbol") or "").strip()
     stamp = fields.get("ts")
-    if not symbol or not stamp:
-        return None
+    if not symbol:
+        return "no symbol"
+    if not stamp:
+        return "no ts"
     try:
         ts = to_utc(stamp)
     except ValueError:
-        return None
+        return f"unparseable ts {stamp[:64]!r}"
     return RawBar(
         ts,
         symbol,
@@ -121,8 +135,10 @@ class RedisStreamFeed(Feed):
       None to accept any symbol; then slices close only by the grace period or rule 3.
     - `grace_period_s`: how long an incomplete slice waits for its missing symbols.
     - `block_ms`: longest single blocking read; `batch`: entries per read.
-    - `validator`, `duplicate_policy`, `on_reject`: as for `ReplayFeed` (a given validator
-      overrides `symbols` for validation).
+    - `validator`, `duplicate_policy`, `on_reject`, `limits`: as for `ReplayFeed` (a given
+      validator overrides `symbols`, `limits` and `max_ahead_s` for validation).
+    - `max_ahead_s`: bars dated more than this many seconds after `wall_clock()` (Unix
+      seconds) are rejected as `future`.
     - `clock`, `sleep`: injected time (grace period, backoff).
     - `backoff_s`, `max_backoff_s`, `reconnect_attempts`: the reconnection budget: waits
       double from `backoff_s` up to `max_backoff_s`; after `reconnect_attempts` failures in a
@@ -143,6 +159,9 @@ class RedisStreamFeed(Feed):
         validator: BarValidator | None = None,
         duplicate_policy: DuplicatePolicy = "reject",
         on_reject: RejectHook | None = None,
+        limits: BarLimits | Mapping[str, Any] | None = None,
+        max_ahead_s: float = DEFAULT_MAX_AHEAD_S,
+        wall_clock: Callable[[], float] = time.time,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         backoff_s: float = 0.1,
@@ -165,7 +184,14 @@ class RedisStreamFeed(Feed):
         self.grace_period_s = float(grace_period_s)
         self.block_ms, self.batch = block_ms, batch
         if validator is None:
-            validator = BarValidator(self.symbols, duplicate_policy, on_reject)
+            validator = BarValidator(
+                self.symbols,
+                duplicate_policy,
+                on_reject,
+                limits=limits,
+                max_ahead_s=max_ahead_s,
+                wall_clock=wall_clock,
+            )
         self.validator = validator
         self.stats.rejected = validator.rejected
         self._clock, self._sleep = clock, sleep
@@ -305,8 +331,9 @@ class RedisStreamFeed(Feed):
             return  # re-read after a reconnection; it is already here
         self._held.add(entry_id)
         row = parse_entry(fields)
-        if row is None:
+        if isinstance(row, str):
             self.malformed += 1
+            self.validator.reject_malformed((fields.get("symbol") or "")[:64], row)
             self._closed.append((_ANY_TIME, [entry_id]))
             return
         last = self.validator.last_ts
@@ -315,16 +342,18 @@ class RedisStreamFeed(Feed):
             self._closed.append((last, [entry_id]))
             return
         bar = self.validator.to_bar(row)
-        if bar is not None:
-            moved_on = [t for t, p in self._open.items() if t < bar.ts and bar.symbol in p.symbols]
-            if moved_on:
-                self._close_through(max(moved_on))
+        if bar is None:
+            # rejected and counted; it joins no slice, so it opens none (a bar from the far
+            # future would hold that slice open, then close every real one with it)
+            self._closed.append((_ANY_TIME, [entry_id]))
+            return
+        moved_on = [t for t, p in self._open.items() if t < bar.ts and bar.symbol in p.symbols]
+        if moved_on:
+            self._close_through(max(moved_on))
         pending = self._open.get(row.ts)
         if pending is None:
             pending = self._open[row.ts] = _OpenSlice(row.ts, self._clock())
         pending.ids.append(entry_id)
-        if bar is None:
-            return
         pending.bars.append(bar)
         pending.symbols.add(bar.symbol)
         if self.symbols is not None and self.symbols <= pending.symbols:

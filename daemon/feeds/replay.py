@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, tzinfo
 from itertools import groupby, takewhile
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.market import Slice
@@ -34,7 +35,13 @@ from daemon.feeds.base import Clock, Feed, Pacer, Sleep, paced
 from daemon.feeds.errors import FeedConfigError
 from daemon.feeds.tables import Columns, Layout, TablePlan, plan_table, read_rows
 from daemon.feeds.timestamps import to_utc
-from daemon.feeds.validation import BarValidator, DuplicatePolicy, RawBar, RejectHook
+from daemon.feeds.validation import (
+    BarLimits,
+    BarValidator,
+    DuplicatePolicy,
+    RawBar,
+    RejectHook,
+)
 
 PathLike = str | os.PathLike[str]
 Paths = PathLike | Sequence[PathLike] | Mapping[str, PathLike]
@@ -58,8 +65,10 @@ class ReplayFeed(Feed):
     - `symbols`, `start`, `end` (datetime or ISO text): filters.
     - `presorted`: False to sort each file in memory first.
     - `speed`, `sleep`, `clock`: pacing (see `daemon.feeds.base`).
-    - `validator`: the `BarValidator` to use; otherwise one is made from `duplicate_policy` and
-      `on_reject` (it accepts every symbol). `stats.rejected` is the validator's counters.
+    - `validator`: the `BarValidator` to use; otherwise one is made from `duplicate_policy`,
+      `on_reject` and `limits` (`BarLimits` or a mapping of its options; None: the defaults).
+      It accepts every symbol and never compares bars with the wall clock: recorded data is
+      in the past. `stats.rejected` is the validator's counters.
 
     Raises `FeedFileMissingError` or `FeedColumnError` when built (every header is read
     then); `FeedTimestampError` while iterating, at the first bad timestamp.
@@ -84,6 +93,7 @@ class ReplayFeed(Feed):
         validator: BarValidator | None = None,
         duplicate_policy: DuplicatePolicy = "reject",
         on_reject: RejectHook | None = None,
+        limits: BarLimits | Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.zone = _zone(timezone)
@@ -100,7 +110,7 @@ class ReplayFeed(Feed):
             paths, layout, Columns.coerce(columns), self.symbols, delimiter, self.zone
         )
         if validator is None:
-            validator = BarValidator(None, duplicate_policy, on_reject)
+            validator = BarValidator(None, duplicate_policy, on_reject, limits=limits)
         self.validator = validator
         self.stats.rejected = self.validator.rejected
         self._pacer = Pacer(speed, sleep=sleep, clock=clock)

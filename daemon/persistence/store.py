@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 
+from daemon.persistence.cut import JournalCut, cut_journal
 from daemon.persistence.database import (
     DB_FILENAME,
     close_quietly,
@@ -298,6 +299,16 @@ class StateStore:
         self._compacted_through = through
         self._journal_bytes -= int(freed)
         return int(deleted)
+
+    def cut(self, seq: int, *, dry_run: bool = False) -> JournalCut:
+        """Delete journal record `seq`, the records after it and the snapshots that hold their
+        effects (`daemon.persistence.cut`): the way out of a record that fails on replay."""
+        self.flush()
+        with self._sql_errors("cut"):
+            cut = cut_journal(self._require_conn(), seq, self._compacted_through, dry_run=dry_run)
+        if not dry_run:
+            self.verify()
+        return cut
 
     # ---- state, for metrics ----------------------------------------------------------------
 

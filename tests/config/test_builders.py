@@ -265,3 +265,33 @@ def test_entry_point_names_resolve_without_importing(monkeypatch: pytest.MonkeyP
     assert resolve_strategy_class("momentum") is MomentumStrategy
     with pytest.raises(ImportError, match="entry point"):
         resolve_strategy_class("other")
+
+
+def test_feed_options_carry_bar_limits_and_the_allowed_skew(write: Write) -> None:
+    from daemon.feeds import build_feed
+
+    limits = {"max_price": "1e6", "max_digits": 12}
+    feed = {"kind": "redis", "max_ahead_s": 60, "limits": limits}
+    kind, options = feed_options(load(write(config(feed=feed))))
+    built = build_feed(kind, **options)
+    validator = built.validator  # type: ignore[attr-defined]
+    assert validator.max_ahead_s == 60
+    assert (validator.limits.max_price, validator.limits.max_digits) == (Decimal("1e6"), 12)
+    assert validator.limits.min_price == Decimal("1e-12")
+    replay = {"kind": "replay", "paths": ["x.csv"], "limits": {"max_volume": 5}}
+    assert feed_options(load(write(config(feed=replay))))[1]["limits"]["max_volume"] == 5
+
+
+@pytest.mark.parametrize(
+    "feed",
+    [
+        {"kind": "redis", "max_ahead_s": -1},
+        {"kind": "redis", "limits": {"max_price": 0}},
+        {"kind": "redis", "limits": {"min_price": 2, "max_price": 1}},
+        {"kind": "replay", "paths": ["x.csv"], "limits": {"max_digits": 0}},
+        {"kind": "replay", "paths": ["x.csv"], "limits": {"max_size": 1}},
+    ],
+)
+def test_bad_bar_limits_are_configuration_errors(write: Write, feed: dict[str, object]) -> None:
+    with pytest.raises(ConfigError):
+        load(write(config(feed=feed)))

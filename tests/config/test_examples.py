@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from pydantic import BaseModel
 
 from config import (
@@ -20,7 +21,7 @@ from config import (
     check_imports,
     load_settings,
 )
-from config.models import ReplayFeed, SyntheticFeed
+from config.models import BarLimits, RedisFeed, ReplayFeed, SyntheticFeed
 from core import EqualRiskContributionAllocation, RebalancingFrequency, RiskParityAllocation
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,3 +107,36 @@ def test_every_option_is_documented_in_the_demo_config() -> None:
     names = _option_names(FundSettings, set())
     assert {"capital", "grace_period_s", "min_trade_cost", "kelly_fraction", "inner"} <= names
     assert sorted(names - words) == []
+
+
+def _comment_block_before(text: str, option: str) -> str:
+    """The comment lines just above the first `#   option:` line of the demo config."""
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.lstrip("# ").startswith(f"{option}:"))
+    block = []
+    for line in reversed(lines[:at]):
+        if not line.lstrip().startswith("#   #"):
+            break
+        block.append(line)
+    return " ".join(reversed(block))
+
+
+def test_the_duplicate_rule_is_documented_as_the_validator_applies_it() -> None:
+    text = _comment_block_before(DEFAULT_CONFIG.read_text(encoding="utf-8"), "duplicate_policy")
+    assert "first bar is kept" in text
+    assert "both" not in text  # the validator never drops the first of two bars
+
+
+def test_documented_bar_limits_and_skew_are_the_defaults() -> None:
+    from daemon.feeds.redis_stream import DEFAULT_MAX_AHEAD_S
+    from daemon.feeds.validation import BarLimits as ValidatorLimits
+
+    text = DEFAULT_CONFIG.read_text(encoding="utf-8")
+    documented = re.findall(r"#   limits: (\{.*\})", text)
+    assert len(documented) == 2
+    for line in documented:
+        limits = yaml.safe_load(line)
+        assert BarLimits.model_validate(limits) == BarLimits()
+        assert ValidatorLimits.coerce(limits) == ValidatorLimits()
+    assert re.findall(r"#   max_ahead_s: (\S+)", text) == [f"{DEFAULT_MAX_AHEAD_S:g}"]
+    assert RedisFeed.model_fields["max_ahead_s"].default == DEFAULT_MAX_AHEAD_S

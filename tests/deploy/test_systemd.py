@@ -73,6 +73,7 @@ def test_the_daemon_contract(service: configparser.SectionProxy) -> None:
     assert seconds(service["TimeoutStopSec"]) > grace
     assert service["Restart"] == "on-failure"
     assert "3" in service["RestartPreventExitStatus"].split()  # a second daemon on the fund
+    assert "4" in service["RestartPreventExitStatus"].split()  # a record failing on replay
     assert service["StateDirectory"] == "paperfund"
     assert service["Environment"] == "PAPERFUND_STATE__DIR=/var/lib/paperfund"
     assert service["EnvironmentFile"].startswith("-/etc/paperfund/")

@@ -225,3 +225,26 @@ def test_spec_validation() -> None:
         with pytest.raises(ValueError):
             WorkerSpec(**{"strategy_id": "x", "strategy_path": path, **bad})
     assert isinstance(create_worker(WorkerSpec("x", path)), InProcessWorker)
+
+
+@pytest.mark.parametrize("mode", ["inprocess", "process"])
+async def test_a_slice_the_arithmetic_cannot_take_is_a_step_error_not_a_crash(mode: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from core.market import Bar
+
+    def market(day: int, open_: str, close: str = "10") -> Slice:
+        t = datetime(2024, 1, 2, tzinfo=UTC) + timedelta(days=day)
+        return Slice(
+            t, {"AAA": Bar.of(t, "AAA", open_, max(open_, close, key=Decimal), "9", close)}
+        )
+
+    spec = _spec("lev", f"{SAMPLES}:Leveraged", {"shares": 10}, mode)
+    async with _started(spec) as worker:
+        first = (await worker.step(market(0, "10"), True)).report
+        failed = (await worker.step(market(1, "1e999999999"), True)).report
+        assert failed.error is not None and failed.error.startswith("Overflow")
+        assert (failed.value, failed.fills) == (first.value, ())
+        filled = (await worker.step(market(2, "10"), True)).report
+        assert filled.error is None and len(filled.fills) == 1
+        assert (await worker.ledger_state())["positions"][0]["amount"] == "10"

@@ -164,3 +164,14 @@ async def test_the_answers_validate_against_the_document(tmp_path: Path) -> None
         schema = {"$ref": f"#/components/schemas/{name}", "components": document["components"]}
         for value in values:
             validation.validate(value, schema, cls=validation.OAS31Validator)
+
+
+def test_the_document_states_the_bad_bar_reasons_and_what_counts_as_a_strategy_error() -> None:
+    from daemon.feeds.validation import REJECT_REASONS
+
+    document = openapi_document()
+    described = document["paths"]["/metrics"]["get"]["description"]
+    assert all(f"`{reason}`" in described for reason in REJECT_REASONS)
+    assert {"`out_of_range`", "`future`", "`malformed`"} <= set(re.findall(r"`\w+`", described))
+    errors = document["components"]["schemas"]["Strategy"]["properties"]["errors"]
+    assert errors["type"] == "integer" and "fills or marks" in errors["description"]

@@ -157,8 +157,9 @@ async def test_bad_bars_are_counted_and_never_emitted(
             "duplicate": 2,
             "out_of_order": 1,
             "non_finite": 1,
+            "malformed": 1,
         }
-        assert len(rejected) == 6
+        assert len(rejected) == 7
         assert feed.malformed == 1
         assert await pending(client, stream) == 11
         assert await feed.ack_through(second.ts) == 11
@@ -259,3 +260,42 @@ def test_backoff_settings_are_checked() -> None:
         make_feed("redis://localhost:1/0", "s", backoff_s=2.0, max_backoff_s=1.0)
     with pytest.raises(FeedConfigError, match="reconnect_attempts"):
         make_feed("redis://localhost:1/0", "s", reconnect_attempts=0)
+
+
+async def test_far_future_huge_and_malformed_entries_are_rejected_by_reason(
+    redis_url: str, client: aioredis.Redis, stream: str
+) -> None:
+    await publish(client, stream, "AAA", 2, ts="2999-01-01T00:00:00Z")  # future
+    await publish(client, stream, "AAA", 2, open="1e999999999", high="1e999999999")
+    await client.xadd(stream, {"ts": "2024-01-02", "close": "1"})  # no symbol
+    await client.xadd(stream, {"symbol": "AAA", "close": "1"})  # no ts
+    for day in (2, 3):
+        await publish(client, stream, "AAA", day)
+        await publish(client, stream, "BBB", day)
+    feed = make_feed(redis_url, stream, wall_clock=lambda: t(4).timestamp())
+    async with feed:
+        first, second = await next_slice(feed), await next_slice(feed)
+        assert (first.ts, second.ts) == (t(2), t(3))
+        assert first["AAA"].open == Decimal(10)
+        counts = {reason: n for reason, n in feed.stats.rejected.items() if n}
+        assert counts == {"future": 1, "out_of_range": 1, "malformed": 2}
+        assert await feed.ack_through(second.ts) == 8
+
+
+async def test_the_allowed_skew_and_the_limits_are_options(
+    redis_url: str, client: aioredis.Redis, stream: str
+) -> None:
+    await publish(client, stream, "AAA", 5, open="1e999999999", high="1e999999999")
+    await publish(client, stream, "BBB", 5)
+    feed = make_feed(
+        redis_url,
+        stream,
+        wall_clock=lambda: t(4).timestamp(),
+        max_ahead_s=86400.0,
+        limits={"max_price": "1e999999999"},
+    )
+    async with feed:
+        market = await next_slice(feed)
+        assert market.ts == t(5)
+        assert market["AAA"].open == Decimal("1e999999999")
+        assert feed.stats.rejected_total == 0

@@ -27,6 +27,7 @@ BAD_ROWS = """\
 2024-01-05,ZZZ,10,11,9,10,100
 2024-01-05,AAA,10.10,11,9,10,
 2024-01-05,BBB,,11,9,10,1
+2024-01-05,CCC,1e999999999,1e999999999,9,10,1
 """
 
 
@@ -63,9 +64,10 @@ async def test_every_reason_is_counted_and_never_emitted(tmp_path: Path) -> None
         (day(4), ["BBB"]),
         (day(5), ["AAA"]),
     ]
-    assert feed.stats.rejected == dict.fromkeys(REJECT_REASONS, 1) | {"non_finite": 2}
+    live_only = {"future": 0, "malformed": 0}  # a replay never compares with the wall clock
+    assert feed.stats.rejected == dict.fromkeys(REJECT_REASONS, 1) | {"non_finite": 2} | live_only
     assert feed.stats.rejected is feed.validator.rejected
-    assert feed.stats.rejected_total == 10
+    assert feed.stats.rejected_total == 11
     assert (feed.stats.slices, feed.stats.bars) == (3, 3)
     assert [(reason, symbol, ts) for reason, symbol, ts, _ in calls] == [
         ("non_finite", "BBB", day(2)),
@@ -78,6 +80,7 @@ async def test_every_reason_is_counted_and_never_emitted(tmp_path: Path) -> None
         ("out_of_order", "CCC", day(3)),
         ("unknown_symbol", "ZZZ", day(5)),
         ("non_finite", "BBB", day(5)),
+        ("out_of_range", "CCC", day(5)),
     ]
     assert all(isinstance(detail, str) and detail for *_, detail in calls)
     # the first of two duplicates is kept under the default policy
@@ -153,3 +156,107 @@ async def test_unsorted_file_rows_are_out_of_order_unless_sorted_first(tmp_path:
     assert resorted.stats.rejected_total == 0
     window = ReplayFeed(path, presorted=False, end="2024-01-02", symbols="AAA")
     assert [s.ts for s in await collect(window)] == [day(2)]
+
+
+# ---- magnitude bounds and the wall clock -------------------------------------------------
+def raw(d: int, o: str, h: str, lo: str, c: str, v: object = "100") -> RawBar:
+    return RawBar(day(d), "AAA", o, h, lo, c, v)
+
+
+@pytest.mark.parametrize(
+    ("row", "detail"),
+    [
+        (raw(2, "1e999999999", "1e999999999", "9", "10"), "to 1E+999999999 outside"),
+        (raw(2, "10", "1000000000001", "9", "10"), "to 1000000000001 outside"),
+        (raw(2, "1e-999999999", "11", "1e-999999999", "10"), "from 1E-999999999 to 11"),
+        (raw(2, "10", "11", "9", "10", "1e19"), "volume"),
+        (raw(2, "10", "11", "9", "10.123456789012345678901"), "close has more than 20"),
+    ],
+)
+def test_finite_but_huge_or_tiny_values_are_out_of_range(row: RawBar, detail: str) -> None:
+    seen: list[Rejection] = []
+    validator = BarValidator(on_reject=lambda *r: seen.append(r))
+    assert validator.make_slice(row.ts, [row]) is None
+    assert validator.rejected["out_of_range"] == 1
+    assert validator.rejected_total == 1
+    assert seen[0][0] == "out_of_range" and detail in seen[0][3]
+    assert validator.last_ts is None  # nothing emitted, the ordering mark did not move
+
+
+def test_values_at_the_limits_and_trailing_zeros_pass() -> None:
+    validator = BarValidator()
+    row = raw(2, "1e-12", "1000000000000", "1e-12", "10.5000000000000000000000", "1e18")
+    market = validator.make_slice(row.ts, [row])
+    assert market is not None and market["AAA"].high == Decimal("1e12")
+    assert validator.rejected_total == 0
+
+
+def test_limits_are_configurable() -> None:
+    validator = BarValidator(limits={"max_price": "1e999999999", "max_digits": 40})
+    row = raw(2, "1e999999999", "1e999999999", "9", "10")
+    assert validator.make_slice(row.ts, [row]) is not None
+    strict = BarValidator(limits={"max_price": 10})
+    assert strict.make_slice(day(2), [raw(2, "10", "11", "9", "10")]) is None
+    assert strict.rejected["out_of_range"] == 1
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        {"max_price": 0},
+        {"min_price": 5, "max_price": 4},
+        {"max_digits": 0},
+        {"max_size": 1},
+        {"max_price": "abc"},
+    ],
+)
+def test_bad_limits_are_configuration_errors(limits: dict[str, object]) -> None:
+    with pytest.raises(FeedConfigError):
+        BarValidator(limits=limits)
+
+
+def test_bars_beyond_the_allowed_skew_are_future_and_do_not_block_later_bars() -> None:
+    now = day(10).timestamp()
+    validator = BarValidator(max_ahead_s=300, wall_clock=lambda: now)
+    far = RawBar(datetime(2999, 1, 1, tzinfo=UTC), "AAA", "10", "11", "9", "10")
+    assert validator.make_slice(far.ts, [far]) is None
+    assert validator.rejected["future"] == 1
+    assert validator.last_ts is None
+    near = RawBar(datetime.fromtimestamp(now + 299, UTC), "AAA", "10", "11", "9", "10")
+    assert validator.make_slice(near.ts, [near]) is not None
+    assert validator.to_bar(RawBar(day(11), "AAA", "10", "11", "9", "10")) is None
+    assert validator.rejected["future"] == 2
+    assert validator.make_slice(day(10), [raw(10, "10", "11", "9", "10")]) is None  # older
+    assert validator.rejected["out_of_order"] == 1
+
+
+def test_replay_validators_do_not_read_the_wall_clock() -> None:
+    validator = BarValidator(wall_clock=lambda: pytest.fail("the wall clock was read"))
+    far = RawBar(datetime(2999, 1, 1, tzinfo=UTC), "AAA", "10", "11", "9", "10")
+    assert validator.make_slice(far.ts, [far]) is not None
+
+
+def test_malformed_entries_are_counted_with_their_own_reason() -> None:
+    seen: list[Rejection] = []
+    validator = BarValidator(on_reject=lambda *r: seen.append(r))
+    validator.reject_malformed("", "no symbol")
+    assert validator.rejected["malformed"] == 1
+    assert seen == [("malformed", "", datetime.min.replace(tzinfo=UTC), "no symbol")]
+    assert {"malformed", "future", "out_of_range"} <= set(REJECT_REASONS)
+
+
+def test_duplicates_keep_the_first_bar_under_reject() -> None:
+    validator = BarValidator(duplicate_policy="reject")
+    first, second = raw(2, "10", "11", "9", "10.5"), raw(2, "10", "11", "9", "10.75")
+    market = validator.make_slice(day(2), [first, second])
+    assert market is not None and market["AAA"].close == Decimal("10.5")
+    assert validator.rejected["duplicate"] == 1
+
+
+def test_digits_are_counted_on_numbers_as_well_as_on_text() -> None:
+    validator = BarValidator(limits={"max_digits": 3})
+    built = RawBar(day(2), "AAA", Decimal("10.25"), 11, 9, 10)  # not text: digits counted
+    assert validator.make_slice(day(2), [built]) is None
+    assert validator.rejected["out_of_range"] == 1
+    padded = RawBar(day(3), "AAA", "10.50000", "11", "9", "10")  # trailing zeros do not count
+    assert validator.make_slice(day(3), [padded]) is not None
