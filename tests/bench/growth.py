@@ -97,7 +97,7 @@ def sample(run: Running, done: int, window_s: float, window: int) -> dict[str, f
         "file_mib": store.path.stat().st_size / 2**20,
         "journal_rows": store.last_seq - store.compacted_through,
         "snapshot_kib": 0 if snapshot is None else len(snapshot.payload) / 1024,
-        "ids": len(sup.applied_ids),
+        "ids": len(sup.commands),
         "events": len(engine.state.events),
         "rebalances": len(engine.book.rebalances),
         "us_per_slice": window_s / max(window, 1) * 1e6,
@@ -179,8 +179,7 @@ def report(
             print(f"recovery at {done:>10,}: {took:.3f} s, {replayed} records (x{took / base:.2f})")
     state = blob["engine"]
     parts = {
-        "command ids": blob["applied_ids"],
-        "outcomes": blob["outcomes"],
+        "commands": blob["commands"],
         "events": state.events,
         "rebalances": state.book.rebalances,
         "history": state.history,
