@@ -39,8 +39,9 @@ from core.errors import (
     InvariantViolation,
 )
 from core.fills import FillModel
+from core.fund_moves import TransferResult
 from core.history import BarData, MarketHistory
-from core.ledger import DecimalLedger, Ledger, TransferResult
+from core.ledger import DecimalLedger, Ledger
 from core.market import Bar, Slice
 from core.orders import Fill, Order, OrderStatus, Position
 from core.performance import StrategyPerformance

@@ -11,27 +11,26 @@ commission; commissions are tracked in `total_commission`.
 
 By default a fill that would take cash below zero rejects its order ("insufficient cash"),
 and a sell that would leave a short position is rejected when placed and again when it fills;
-`allow_negative_cash` and `allow_short` lift these rules. Forced sales by the fund
-(`transfer_out`, `liquidate`) execute at the current mark through the slippage and commission
-models with no volume cap; their fills carry `order_id` `FUND_ORDER_ID`.
+`allow_negative_cash` and `allow_short` lift these rules. What the fund does to a ledger
+(transfers, liquidation, handing positions over) is inherited from `core.fund_moves`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
 from core.costs import CommissionModel, NoCommission, NoSlippage, SlippageModel
-from core.errors import InsufficientFundsError, InvalidInputError
+from core.errors import InvalidInputError
 from core.fill_checkpoint import FillCheckpoint
-from core.fills import FillModel, Match, forced_price
+from core.fills import FillModel, Match
+from core.fund_moves import FundMoves, checked_price
 from core.market import Slice
 from core.money import ZERO, Number, format_money, to_decimal
-from core.orders import FUND_ORDER_ID, Fill, Order, OrderBook, OrderStatus, Position
+from core.orders import Fill, Order, OrderBook, OrderStatus, Position
 from core.target_orders import TargetOrders
 
 STATE_VERSION = 1
@@ -45,17 +44,7 @@ _MONEY_STATE = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class TransferResult:
-    """Cash moved (`amount` >= 0), the costs (commission + slippage) of the sales it took,
-    and their fills."""
-
-    amount: Decimal
-    costs: Decimal = ZERO
-    fills: tuple[Fill, ...] = ()
-
-
-class Ledger(TargetOrders):
+class Ledger(TargetOrders, FundMoves):
     """Cash, positions and orders of one strategy (see the module docstring for the rules).
 
     Defaults: `NoCommission`, `NoSlippage` and `FillModel()` (2.5 % volume cap, whole-share
@@ -174,8 +163,8 @@ class Ledger(TargetOrders):
             raise InvalidInputError(f"{asset}: order amount must not be 0")
         if not self.fill_model.is_lot_multiple(qty):
             raise InvalidInputError(f"{asset}: amount {qty} is not a multiple of {self.lot_size}")
-        limit = _price(limit_price, "limit_price")
-        stop = _price(stop_price, "stop_price")
+        limit = checked_price(limit_price, "limit_price")
+        stop = checked_price(stop_price, "stop_price")
         order = Order(0, asset, qty, limit, stop, created_ts=self._last_ts)
         if qty < 0 and not self.allow_short:
             held = self._held(asset)
@@ -237,61 +226,6 @@ class Ledger(TargetOrders):
             raise
         self._market = market
         self._positions_value = total
-
-    def transfer_in(self, amount: Number) -> TransferResult:
-        cash = _transfer_amount(amount)
-        self._cash += cash
-        self._net_flows += cash
-        return TransferResult(cash)
-
-    def transfer_out(self, amount: Number) -> TransferResult:
-        """Withdraw `amount`, selling long positions pro rata at the mark when cash is short
-        (cash after the withdrawal is >= 0, an overdraft included).
-
-        Raises `InsufficientFundsError`, changing nothing, when selling everything is not
-        enough. Open orders stay open. Zero moves nothing."""
-        cash = _transfer_amount(amount)
-        plan = self._plan_sales(cash) if cash and self._cash < cash else {}
-        fills = tuple(self._force(asset, qty) for asset, qty in plan.items())
-        self._cash -= cash
-        self._net_flows -= cash
-        return TransferResult(cash, _costs(fills), fills)
-
-    def liquidate(self) -> TransferResult:
-        """Cancel every order and close every position (sell longs, buy back shorts) at the
-        mark with costs. Moves no cash out (`amount` 0): follow with `transfer_out`."""
-        self.cancel_all_orders("liquidated")
-        fills = tuple(self._force(a, p.amount) for a, p in list(self._positions.items()))
-        return TransferResult(ZERO, _costs(fills), fills)
-
-    def add_position(
-        self, asset: str, amount: Number, cost_basis: Number, last_price: Number
-    ) -> None:
-        """Receive a position without trading (no cash moves). Merging into a held position
-        needs the same mark, so that value in == value added; a position of the opposite sign
-        nets against the held one as if traded at the incoming cost basis."""
-        qty = to_decimal(amount, field="amount")
-        basis = _price(cost_basis, "cost_basis")
-        mark = _price(last_price, "last_price")
-        if qty == 0 or basis is None or mark is None:
-            raise InvalidInputError(f"{asset}: add_position needs amount != 0 and prices")
-        held = self._positions.get(asset)
-        if held is not None and held.last_price != mark:
-            raise InvalidInputError(
-                f"{asset}: marked at {held.last_price} here, {mark} in the incoming position"
-            )
-        self._update_position(asset, qty, basis, mark)
-
-    def take_positions(self, positions: Iterable[Position]) -> None:
-        for p in positions:
-            self.add_position(p.asset, p.amount, p.cost_basis, p.last_price)
-
-    def release_positions(self) -> list[Position]:
-        """Remove and return every position (no cash moves; open orders stay)."""
-        released = list(self._positions.values())
-        self._positions = {}
-        self._positions_value = ZERO
-        return released
 
     # ---- persistence -----------------------------------------------------------------------
     def __eq__(self, other: object) -> bool:
@@ -432,57 +366,6 @@ class Ledger(TargetOrders):
         self._realized_pnl += position.apply(amount, price)
         if position.amount == 0:
             del self._positions[asset]
-
-    def _force(self, asset: str, qty: Decimal) -> Fill:
-        """Close `qty` of `asset` (positive: sell) at the mark, as an order of its own."""
-        mark = self._positions[asset].last_price
-        price, commission = self._forced_terms(asset, qty)
-        return self._book(FUND_ORDER_ID, asset, -qty, price, commission, mark)
-
-    def _forced_terms(self, asset: str, qty: Decimal) -> tuple[Decimal, Decimal]:
-        mark = self._positions[asset].last_price
-        price = forced_price(asset, -qty, mark, self._last_ts, self.slippage_model)
-        return price, self.commission_model.commission(qty, price)
-
-    def _proceeds(self, sales: Mapping[str, Decimal]) -> Decimal:
-        """Cash that selling `sales` (asset -> quantity) at the mark would bring in."""
-        total = ZERO
-        for asset, qty in sales.items():
-            if qty:
-                price, commission = self._forced_terms(asset, qty)
-                total += qty * price - commission
-        return total
-
-    def _plan_sales(self, amount: Decimal) -> dict[str, Decimal]:
-        longs = {a: (p.amount, p.last_price) for a, p in self._positions.items() if p.amount > 0}
-        plan = self.fill_model.plan_sales(amount - self._cash, longs, self._proceeds)
-        if plan is None:
-            raise InsufficientFundsError(
-                f"cannot raise {amount}: cash {self._cash}, positions bring "
-                f"{self._proceeds({a: q for a, (q, _) in longs.items()})} after costs"
-            )
-        return plan
-
-
-def _price(value: Number | None, field: str) -> Decimal | None:
-    if value is None:
-        return None
-    price = to_decimal(value, field=field)
-    if price <= 0:
-        raise InvalidInputError(f"{field} must be > 0, got {price}")
-    return price
-
-
-def _transfer_amount(value: Number) -> Decimal:
-    """A finite amount >= 0 (zero moves nothing, so callers need not special-case it)."""
-    amount = to_decimal(value, field="amount")
-    if amount < 0:
-        raise InvalidInputError(f"amount must be >= 0, got {amount}")
-    return amount
-
-
-def _costs(fills: tuple[Fill, ...]) -> Decimal:
-    return sum((f.commission + f.slippage for f in fills), ZERO)
 
 
 DecimalLedger = Ledger

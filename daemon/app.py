@@ -28,8 +28,9 @@ from daemon.persistence import StateStore
 from daemon.persistence.durability import FsyncMode
 from daemon.progress import Progress, feed_length
 from daemon.recoverable import RecoverableWorker
+from daemon.startup import FundPlan
 from daemon.summary import Out, print_summary
-from daemon.supervisor import FundPlan, Supervisor
+from daemon.supervisor import Supervisor
 from workers.factory import WorkerSpec, create_worker
 from workers.host import LedgerConfig
 

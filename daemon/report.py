@@ -41,8 +41,8 @@ from daemon.errors import DaemonError
 from daemon.history import FundHistory
 from daemon.persistence import StateStore, StoreError, StoreLocked
 from daemon.persistence.database import DB_FILENAME
+from daemon.startup import SNAPSHOT_VERSION
 from daemon.summary import Out, print_summary
-from daemon.supervisor import SNAPSHOT_VERSION
 
 EXIT_UNREADABLE = 2
 EQUITY_PNG = "equity.png"

@@ -2,59 +2,44 @@
 
 Startup is recovery: the newest valid snapshot is loaded and the journal tail after it is
 replayed through the same code path, so a daemon killed anywhere resumes exactly where the
-journal says it was. Commands are journaled before they are applied, slices before they
-are stepped; both are applied only between slices.
+journal says it was (a fund without a snapshot starts from its plan; both starting points,
+and the snapshot's payload: `daemon.startup`). Commands are journaled before they are
+applied, slices before they are stepped; both are applied only between slices.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import pickle
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from decimal import Decimal
 
 from redis.exceptions import RedisError
 
-from core.book import FundBook
-from core.ledger import Ledger
 from core.market import Slice
-from core.rebalancer import AllocationRebalancer
 from daemon import logs
 from daemon.commands import Add, Command, Snapshot, Status, encode_command, parse_command
 from daemon.dispatch import REJECTIONS, MakeWorker, apply_command, restart_added, start_added
-from daemon.engine import EngineState, FundEngine, StepObserver, Worker
+from daemon.engine import FundEngine, StepObserver, Worker
 from daemon.errors import CommandRejected, RecoveryError
 from daemon.events import log_event
 from daemon.outcomes import OUTCOME_RECORD, CommandMemory, Outcome
 from daemon.persistence import JournalRecord, StateStore, decode_slice, encode_slice
 from daemon.replay_guard import replay_error
+from daemon.startup import (
+    FundPlan,
+    add_planned,
+    planned_engine,
+    restored_engine,
+    snapshot_payload,
+)
 from daemon.stopping import StopGuard, Stopped
 from workers.errors import WorkerError
-
-SNAPSHOT_VERSION = 1
 
 INBOX_SIZE = 10_000
 REPLAY_YIELD_EVERY = 256
 
 _log = logs.get("paperfund.supervisor")
-
-
-@dataclass(frozen=True)
-class FundPlan:
-    """What the fund starts with when the state directory is empty."""
-
-    name: str
-    capital: Decimal
-    strategies: tuple[tuple[str, str, Decimal], ...]  # (id, catalog name, allocation)
-    new_reserve: Callable[[], Ledger]
-    new_rebalancer: Callable[[], AllocationRebalancer | None]
-    max_consecutive_errors: int = 3
-    lookback_window: int = 252
-    periods_per_year: float = 252
-    risk_free_rate: float = 0.0
 
 
 OnJournaled = Callable[[int, bool], None]
@@ -148,39 +133,13 @@ class Supervisor:
         self.recovering = False
 
     async def _fresh(self) -> None:
-        reserve = self.plan.new_reserve()
-        reserve.transfer_in(self.plan.capital)
-        book = FundBook(
-            reserve,
-            max_consecutive_errors=self.plan.max_consecutive_errors,
-            lookback_window=self.plan.lookback_window,
-            periods_per_year=self.plan.periods_per_year,
-            risk_free_rate=self.plan.risk_free_rate,
-        )
-        state = EngineState(book=book, rebalancer=self.plan.new_rebalancer())
-        self.engine = FundEngine(state, {})
+        self.engine = planned_engine(self.plan)
         self.engine.step_observer = self._step_observer
-        for sid, catalog, allocation in self.plan.strategies:
-            worker = self.make_worker(sid, catalog)
-            await worker.start()
-            await self.engine.add(sid, catalog, allocation, worker)
+        await add_planned(self.engine, self.plan, self.make_worker)
 
     async def _load(self, payload: bytes) -> None:
-        blob = pickle.loads(payload)
-        if blob.get("version") != SNAPSHOT_VERSION:
-            raise RecoveryError(f"snapshot version {blob.get('version')!r} is not supported")
-        state: EngineState = blob["engine"]
-        workers: dict[str, Worker] = {}
-        for sid in state.book.records:
-            worker = self.make_worker(sid, state.catalog_of[sid])
-            await worker.restart(blob["workers"][sid])
-            workers[sid] = worker
-        self.engine = FundEngine(state, workers)
+        self.engine = await restored_engine(payload, self.make_worker, self.commands)
         self.engine.step_observer = self._step_observer
-        if "commands" in blob:
-            self.commands.restore(blob["commands"])
-        else:  # written before command bodies were remembered
-            self.commands.restore_outcomes(blob.get("outcomes", ()))
 
     async def _replay(self, kind: str, payload: bytes) -> None:
         if kind == "command":
@@ -392,13 +351,8 @@ class Supervisor:
         engine = self._engine
         workers = {sid: await w.snapshot() for sid, w in engine.workers.items()}
         self.store.flush()
-        blob = {
-            "version": SNAPSHOT_VERSION,
-            "engine": engine.state,
-            "workers": workers,
-            "commands": self.commands.state(),
-        }
-        self.store.write_snapshot(self.store.last_seq, pickle.dumps(blob, protocol=5))
+        payload = snapshot_payload(engine.state, workers, self.commands.state())
+        self.store.write_snapshot(self.store.last_seq, payload)
         self.last_snapshot_unix = time.time()
 
     async def close(self) -> None:

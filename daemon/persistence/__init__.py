@@ -6,8 +6,9 @@ journal and snapshots and cuts back damage (`store.recovery_report`); the daemon
 `latest_snapshot()` and replays `records(snapshot.journal_seq)`.
 
 Durability of each `fsync` mode: `daemon.persistence.durability`. Recovery rules:
-`daemon.persistence.recovery` and `daemon.persistence.salvage`. Schema:
-`daemon.persistence.database`. Errors: `daemon.persistence.errors`.
+`daemon.persistence.recovery` and `daemon.persistence.salvage`. Bounded growth:
+`daemon.persistence.compaction`. Schema: `daemon.persistence.database`. Errors:
+`daemon.persistence.errors`.
 """
 
 from daemon.persistence.codec import decode_slice, encode_slice

@@ -3,10 +3,8 @@
 What each `fsync` mode guarantees: `daemon.persistence.durability`. What the recovery check
 run by `open` does: `daemon.persistence.recovery`.
 
-Bounded growth: the newest `keep_snapshots` snapshots are kept and, once that many are held,
-`write_snapshot` deletes the journal records the oldest valid one covers (`compact`, one
-transaction), so recovery always has a valid snapshot and its complete tail even when newer
-snapshots are damaged. The freed pages are reused: the file stops growing with the run.
+Bounded growth (older snapshots pruned, the journal compacted behind the oldest kept one):
+`daemon.persistence.compaction`.
 
 A store is used by one thread at a time (its connection may move between threads, e.g. with
 `asyncio.to_thread`); one store at a time holds a state directory (`StoreLocked`).
@@ -23,6 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 
+from daemon.persistence.compaction import compaction_point, delete_through, snapshots_held
 from daemon.persistence.cut import JournalCut, cut_journal
 from daemon.persistence.database import (
     DB_FILENAME,
@@ -30,7 +29,6 @@ from daemon.persistence.database import (
     connect,
     is_damage,
     side_file,
-    write_compacted_through,
 )
 from daemon.persistence.directory import lock_directory, open_database
 from daemon.persistence.durability import FsyncMode, StoreOptions
@@ -63,7 +61,6 @@ _INSERT_RECORD = "INSERT INTO journal (seq, kind, checksum, payload) VALUES (?, 
 _SELECT_RECORDS = (
     "SELECT seq, kind, checksum, payload FROM journal WHERE seq > ? ORDER BY seq LIMIT ?"
 )
-_COUNT_SNAPSHOTS = "SELECT COUNT(*) FROM snapshots"
 
 
 class StateStore:
@@ -200,8 +197,8 @@ class StateStore:
     def write_snapshot(self, journal_seq: int, payload: bytes) -> int:
         """Store the fund as of journal record `journal_seq` in one transaction; returns its
         id. Commits pending records first; keeps the newest `keep_snapshots` snapshots and,
-        once it holds that many, compacts the journal behind the oldest of them (see the
-        module docstring)."""
+        once it holds that many, compacts the journal behind the oldest of them
+        (`daemon.persistence.compaction`)."""
         conn = self._require_conn()
         data = check_payload(payload)
         if not self._compacted_through <= journal_seq <= self._last_seq:
@@ -264,12 +261,10 @@ class StateStore:
             raise StoreIOError(f"{self._db_path}: recovery check failed: {exc}") from exc
 
     def _compact_behind_kept(self) -> int:
-        """Compact through the oldest kept valid snapshot, once `keep_snapshots` are held:
-        until then the whole journal stays, so a fund whose only snapshot is damaged can
-        still be rebuilt from the journal's start."""
+        """Compact through the oldest kept valid snapshot, once `keep_snapshots` are held."""
         with self._sql_errors("read"):
-            (held,) = self._require_conn().execute(_COUNT_SNAPSHOTS).fetchone()
-        if int(held) < self._options.keep_snapshots:
+            held = snapshots_held(self._require_conn())
+        if held < self._options.keep_snapshots:
             return 0
         return self.compact(self._last_seq + 1)
 
@@ -280,25 +275,16 @@ class StateStore:
         conn = self._require_conn()
         self.flush()
         with self._sql_errors("read"):
-            oldest = first_valid_snapshot(conn, self._compacted_through, newest_first=False)
-        if oldest is None:
-            return 0
-        through = min(before_seq - 1, oldest.journal_seq)
-        if through <= self._compacted_through:
+            through = compaction_point(conn, self._compacted_through, before_seq)
+        if through is None:
             return 0
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            (freed,) = conn.execute(
-                "SELECT COALESCE(SUM(length(payload)), 0) FROM journal WHERE seq <= ?", (through,)
-            ).fetchone()
-            deleted = conn.execute("DELETE FROM journal WHERE seq <= ?", (through,)).rowcount
-            write_compacted_through(conn, through)
-            conn.execute("COMMIT")
+            deleted, freed = delete_through(conn, through)
         except sqlite3.Error as exc:
             raise self._write_failed(exc, "compact") from exc
         self._compacted_through = through
-        self._journal_bytes -= int(freed)
-        return int(deleted)
+        self._journal_bytes -= freed
+        return deleted
 
     def cut(self, seq: int, *, dry_run: bool = False) -> JournalCut:
         """Delete journal record `seq`, the records after it and the snapshots that hold their

@@ -22,7 +22,8 @@ from core.market import Slice
 from daemon.feeds import ReplayFeed
 from daemon.feeds.synthetic import synthetic_slices
 from daemon.persistence import StateStore, encode_slice
-from daemon.supervisor import FundPlan, Supervisor
+from daemon.startup import FundPlan
+from daemon.supervisor import Supervisor
 from workers.factory import WorkerSpec, create_worker
 from workers.host import HostClient
 from workers.strategies import MovingAverageCrossover

@@ -30,7 +30,8 @@ from daemon.control.service import CommandService
 from daemon.engine import EngineState, FundEngine, Worker
 from daemon.feeds.base import FeedStats
 from daemon.persistence import StateStore
-from daemon.supervisor import FundPlan, Supervisor
+from daemon.startup import FundPlan
+from daemon.supervisor import Supervisor
 
 TARGET_MS = 50.0
 CAPITAL = Decimal(1_000_000)

@@ -6,7 +6,8 @@ import pytest
 
 from core.costs import FixedBasisPoints, PerShare, PerTrade
 from core.errors import InsufficientFundsError, InvalidInputError
-from core.ledger import Ledger, TransferResult
+from core.fund_moves import TransferResult
+from core.ledger import Ledger
 from core.orders import FUND_ORDER_ID, OrderStatus
 from tests.core.ledger_support import D, flat, ts
 

@@ -13,7 +13,8 @@ from daemon.digest import fund_digest
 from daemon.feeds.synthetic import synthetic_slices
 from daemon.persistence import StateStore
 from daemon.recoverable import RecoverableWorker
-from daemon.supervisor import FundPlan, Supervisor
+from daemon.startup import FundPlan
+from daemon.supervisor import Supervisor
 from workers.factory import WorkerSpec, create_worker
 
 STEP_TIMEOUT_S = 0.1
