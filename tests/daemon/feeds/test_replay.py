@@ -221,3 +221,21 @@ async def test_wide_alias_and_speed_none(tmp_path: Path) -> None:
     path = write(tmp_path, "w.csv", "date,time,X\n2024-01-02,10:00:00+02:00,5\n")
     feed = ReplayFeed(path, layout="wide", speed=None)
     assert [s.ts for s in await collect(feed)] == [datetime(2024, 1, 2, 8, tzinfo=UTC)]
+
+
+async def test_a_csv_row_with_a_huge_finite_number_is_out_of_range(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "x.csv",
+        "Date,Open,High,Low,Close,Volume\n"
+        "2024-01-02,10,11,9,10.5,1000\n"
+        "2024-01-03,1e999999999,1e999999999,9,10,1000\n"
+        "2024-01-04,10,12,9,11,1000\n",
+    )
+    feed = ReplayFeed({"X": path})
+    slices = await collect(feed)
+    assert [s.ts for s in slices] == [day(2024, 1, 2), day(2024, 1, 4)]
+    assert feed.stats.rejected["out_of_range"] == 1
+    strict = ReplayFeed({"X": path}, limits={"max_price": "11.5"})
+    assert [s.ts for s in await collect(strict)] == [day(2024, 1, 2)]
+    assert strict.stats.rejected["out_of_range"] == 2
