@@ -20,7 +20,7 @@ from core.errors import CoreError, InsufficientFundsError, InvalidInputError
 from core.fund_metrics import correlation_matrix, portfolio_metrics, strategy_metrics
 from core.history import DEFAULT_HISTORY_BARS, BarData, MarketHistory
 from core.ledger import Ledger
-from core.market import Slice
+from core.market import Slice, check_next_timestamp
 from core.money import ZERO, to_decimal
 from core.records import RebalanceRecord, RebalanceTrigger, StrategyAllocation, StrategyState
 from core.step import StrategyContext, initialize_strategy, run_step
@@ -198,9 +198,7 @@ class PortfolioAllocator:
         code, or fills and marks the arithmetic cannot compute) is that strategy's error,
         counted towards its quarantine (see `core.step.run_step`); it never stops the fund.
         """
-        last = self._book.current_timestamp
-        if last is not None and not timestamp > last:
-            raise InvalidInputError(f"timestamp {timestamp} is not after {last}")
+        timestamp = check_next_timestamp(timestamp, self._book.current_timestamp)
         market = Slice.coerce(timestamp, data)
         self._history.append(market)
         bar_data = BarData(market, self._history)

@@ -145,6 +145,35 @@ class Slice(Mapping[str, Bar]):
         return f"Slice({self.ts!s}, {sorted(self._bars)})"
 
 
+def check_next_timestamp(timestamp: object, last: datetime | None) -> datetime:
+    """Return `timestamp` if it can follow `last`; raise `InvalidInputError` otherwise.
+
+    A bar's timestamp must be a `datetime` (pandas `Timestamp` included; a `str`, a `date` or
+    a number is refused at once, not on the next bar's comparison), not NaT, naive or
+    tz-aware like the bars before it, and strictly after `last`.
+    """
+    if not isinstance(timestamp, datetime):
+        raise InvalidInputError(
+            f"timestamp must be a datetime, got {type(timestamp).__name__} {timestamp!r}"
+        )
+    if timestamp != timestamp:  # noqa: PLR0124 (NaT, the one datetime unequal to itself)
+        raise InvalidInputError("timestamp must be a datetime, got NaT")
+    if last is None:
+        return timestamp
+    if _is_aware(timestamp) != _is_aware(last):
+        kinds = ("naive", "tz-aware") if _is_aware(last) else ("tz-aware", "naive")
+        raise InvalidInputError(
+            f"timestamp {timestamp} is {kinds[0]} but the bars before it are {kinds[1]}"
+        )
+    if not timestamp > last:
+        raise InvalidInputError(f"timestamp {timestamp} is not after {last}")
+    return timestamp
+
+
+def _is_aware(ts: datetime) -> bool:
+    return ts.tzinfo is not None and ts.utcoffset() is not None
+
+
 def _coerce_bar(ts: datetime, symbol: str, item: object) -> Bar:
     if isinstance(item, Bar):
         if item.ts != ts or item.symbol != symbol:
