@@ -48,6 +48,7 @@ from core.performance import StrategyPerformance
 from core.rebalancer import AllocationRebalancer, RebalancingFrequency
 from core.records import RebalanceRecord, StrategyAllocation, StrategyState
 from core.step import StepReport, StrategyContext, StrategyProtocol, run_step
+from core.strategy_ledger import StrategyLedger
 
 __all__ = [
     "AllocationAlgorithm",
@@ -94,6 +95,7 @@ __all__ = [
     "StepReport",
     "StrategyAllocation",
     "StrategyContext",
+    "StrategyLedger",
     "StrategyPerformance",
     "StrategyProtocol",
     "StrategyState",

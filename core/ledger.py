@@ -31,6 +31,7 @@ from core.fund_moves import FundMoves, checked_price
 from core.market import Slice
 from core.money import ZERO, Number, format_money, to_decimal
 from core.orders import Fill, Order, OrderBook, OrderStatus, Position
+from core.strategy_ledger import StrategyLedger
 from core.target_orders import TargetOrders
 
 STATE_VERSION = 1
@@ -77,6 +78,14 @@ class Ledger(TargetOrders, FundMoves):
         self._realized_pnl = ZERO
         self._positions_value: Decimal | None = ZERO
         self._market: Slice | None = None  # prices for order_value; not state
+        self._view: StrategyLedger | None = None  # built once, on first use; not state
+
+    def strategy_view(self) -> StrategyLedger:
+        """What strategy code gets of this ledger (`core.strategy_ledger`), built once."""
+        view = getattr(self, "_view", None)  # ledgers pickled before views existed lack it
+        if view is None:
+            view = self._view = StrategyLedger(self)
+        return view
 
     # ---- state -----------------------------------------------------------------------------
     @property

@@ -1,7 +1,8 @@
 """The strategy step: one function shared by every driver of a strategy.
 
 `run_step` fills the ledger's pending orders against the slice, marks it to market and, when
-the strategy is trading, calls its `handle_data(context, data, ledger)`. The in-process
+the strategy is trading, calls its `handle_data(context, data, ledger)` with the ledger's
+`StrategyLedger` view (what strategy code may do; `core.strategy_ledger`). The in-process
 `PortfolioAllocator` and the daemon's workers both call it, so a fund gives the same bytes
 whichever way its strategies are hosted.
 """
@@ -16,6 +17,7 @@ from core.errors import InvariantViolation
 from core.history import BarData
 from core.ledger import Ledger
 from core.orders import Fill
+from core.strategy_ledger import StrategyLedger
 
 
 @runtime_checkable
@@ -25,7 +27,7 @@ class StrategyProtocol(Protocol):
     `initialize(context)` is optional and runs once, when the strategy joins the fund.
     """
 
-    def handle_data(self, context: Any, data: BarData, ledger: Ledger) -> None: ...
+    def handle_data(self, context: Any, data: BarData, ledger: StrategyLedger) -> None: ...
 
 
 class StrategyContext:
@@ -113,7 +115,7 @@ def run_step(
     if trading:
         placed = ledger.orders_placed
         try:
-            strategy.handle_data(context, data, ledger)
+            strategy.handle_data(context, data, ledger.strategy_view())
         except Exception as exc:  # strategy code is untrusted; isolate its failure
             error = f"{type(exc).__name__}: {exc}"
         orders = ledger.orders_placed - placed

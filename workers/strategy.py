@@ -5,9 +5,11 @@
 - `handle_data(context, data, ledger)` runs on every bar while the strategy is RUNNING.
   `data[symbol]` is the current `Bar` (`.open/.high/.low/.close/.volume`, or
   `data[symbol]["price"]`), `data.current(symbol, field)` and `data.history(symbol, field, n)`
-  give current and recent values; `ledger` is this strategy's own account: `order`,
-  `order_value`, `order_target`, `order_target_value`, `order_target_percent`,
-  `cancel_order`, `open_orders`, `positions`, `cash`, `portfolio_value`.
+  give current and recent values; `ledger` is this strategy's own account, a
+  `core.strategy_ledger.StrategyLedger`: `order`, `order_value`, `order_target`,
+  `order_target_value`, `order_target_percent`, `cancel_order`, `cancel_all_orders`,
+  `get_order`, `open_orders`, `positions` (copies), `cash`, `portfolio_value`,
+  `positions_value`, `allow_short`. Moving money or positions is the fund's alone.
 - Orders placed on bar t fill on bar t+1 (market orders at its open).
 """
 
@@ -16,8 +18,8 @@ from __future__ import annotations
 from typing import Any
 
 from core.history import BarData
-from core.ledger import Ledger
 from core.step import StrategyContext
+from core.strategy_ledger import StrategyLedger
 
 
 class Strategy:
@@ -26,7 +28,7 @@ class Strategy:
     def initialize(self, context: StrategyContext) -> None:
         """Set up state on `context`. Optional."""
 
-    def handle_data(self, context: Any, data: BarData, ledger: Ledger) -> None:
+    def handle_data(self, context: Any, data: BarData, ledger: StrategyLedger) -> None:
         raise NotImplementedError(f"{type(self).__name__} must implement handle_data")
 
 

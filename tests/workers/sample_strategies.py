@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from core.history import BarData
-from core.ledger import Ledger
+from core.strategy_ledger import StrategyLedger
 from workers.strategy import Strategy
 
 NOT_A_CLASS = 42
@@ -20,7 +20,7 @@ class NoHandleData:
 class Idle(Strategy):
     """Does nothing: the cost of a step is the worker's own."""
 
-    def handle_data(self, context: Any, data: BarData, ledger: Ledger) -> None:
+    def handle_data(self, context: Any, data: BarData, ledger: StrategyLedger) -> None:
         return None
 
 
@@ -35,7 +35,7 @@ class _OnBar(Strategy):
     def initialize(self, context: Any) -> None:
         context.bars = 0
 
-    def handle_data(self, context: Any, data: BarData, ledger: Ledger) -> None:
+    def handle_data(self, context: Any, data: BarData, ledger: StrategyLedger) -> None:
         context.bars += 1
         if context.bars == 1 and self.symbol in data:
             ledger.order(self.symbol, 1)
@@ -70,7 +70,7 @@ class SlowWhenMarked(Strategy):
     def initialize(self, context: Any) -> None:
         context.bars = 0
 
-    def handle_data(self, context: Any, data: BarData, ledger: Ledger) -> None:
+    def handle_data(self, context: Any, data: BarData, ledger: StrategyLedger) -> None:
         context.bars += 1
         if context.bars <= self.slow_bars and os.path.exists(self.marker):
             time.sleep(self.sleep_s)
@@ -87,7 +87,7 @@ class Leveraged(Strategy):
         self.symbol = symbol
         self.ordered = False
 
-    def handle_data(self, context: Any, data: BarData, ledger: Ledger) -> None:
+    def handle_data(self, context: Any, data: BarData, ledger: StrategyLedger) -> None:
         if not self.ordered and self.symbol in data:
             ledger.order(self.symbol, self.shares)
             self.ordered = True
@@ -111,7 +111,7 @@ class FailingInit(Strategy):
     def initialize(self, context: Any) -> None:
         raise KeyError("missing setting")
 
-    def handle_data(self, context: Any, data: BarData, ledger: Ledger) -> None:
+    def handle_data(self, context: Any, data: BarData, ledger: StrategyLedger) -> None:
         return None
 
 

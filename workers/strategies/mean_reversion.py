@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from core.history import BarData
-from core.ledger import Ledger
+from core.strategy_ledger import StrategyLedger
 from workers.strategies.indicators import RelativeStrength
 from workers.strategies.universe import resolve_symbols
 from workers.strategy import Strategy
@@ -36,7 +36,7 @@ class MeanReversionStrategy(Strategy):
         context.rsi = {}
         context.long = {}
 
-    def handle_data(self, context: Any, data: BarData, ledger: Ledger) -> None:
+    def handle_data(self, context: Any, data: BarData, ledger: StrategyLedger) -> None:
         symbols = resolve_symbols(context, self.symbols, data)
         for symbol in symbols:
             bar = data.get(symbol)

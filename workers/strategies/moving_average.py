@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from core.history import BarData
-from core.ledger import Ledger
+from core.strategy_ledger import StrategyLedger
 from workers.strategies.indicators import RollingMean
 from workers.strategies.universe import resolve_symbols
 from workers.strategy import Strategy
@@ -34,7 +34,7 @@ class MovingAverageCrossover(Strategy):
         context.averages = {}
         context.long = {}
 
-    def handle_data(self, context: Any, data: BarData, ledger: Ledger) -> None:
+    def handle_data(self, context: Any, data: BarData, ledger: StrategyLedger) -> None:
         symbols = resolve_symbols(context, self.symbols, data)
         share = self.exposure / len(symbols)
         for symbol in symbols:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from core.history import BarData
-from core.ledger import Ledger
+from core.strategy_ledger import StrategyLedger
 from workers.strategy import Strategy
 
 
@@ -42,7 +42,7 @@ class PairsTradingStrategy(Strategy):
         context.ratios = {pair: deque(maxlen=self.window) for pair in self.pairs}
         context.side = dict.fromkeys(self.pairs, 0)
 
-    def handle_data(self, context: Any, data: BarData, ledger: Ledger) -> None:
+    def handle_data(self, context: Any, data: BarData, ledger: StrategyLedger) -> None:
         share = self.exposure / len(self.pairs)
         for pair in self.pairs:
             a, b = pair
@@ -76,7 +76,7 @@ def _signal(z: float, side: int, entry: float, exit_: float) -> int:
     return side
 
 
-def _trade(ledger: Ledger, a: str, b: str, side: int, share: float) -> None:
+def _trade(ledger: StrategyLedger, a: str, b: str, side: int, share: float) -> None:
     short_ok = ledger.allow_short
     long_leg, short_leg = (a, b) if side == 1 else (b, a)
     if side == 0:

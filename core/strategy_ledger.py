@@ -1,0 +1,181 @@
+"""What strategy code may do with its ledger: the capability boundary of a strategy.
+
+`handle_data(context, data, ledger)` receives a `StrategyLedger`, never the `Ledger` itself.
+The view offers what the seed's strategies use (orders and their target variants,
+cancelling its own orders, reading positions, cash, value and orders) and nothing that moves
+money or positions outside a fill: transfers, liquidation, handing positions over, marking
+and restoring state are the fund's (`core.fund_moves`, `Ledger.process_slice`). Positions
+come back as copies, so changing one changes nothing.
+
+It holds no `__dict__` and passes nothing through: a name not listed in `STRATEGY_API`
+raises `AttributeError`, and one of the fund's operations says it is the fund's. The fund
+still checks after every step that cash and positions changed only by fills
+(`core.ledger_guard`), since Python cannot hide the ledger from code that goes looking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from types import MappingProxyType
+from typing import TYPE_CHECKING, NoReturn
+
+from core.money import Number
+from core.orders import Order, Position
+
+if TYPE_CHECKING:
+    from core.ledger import Ledger
+
+STRATEGY_API = (
+    "order",
+    "order_value",
+    "order_target",
+    "order_target_value",
+    "order_target_percent",
+    "cancel_order",
+    "cancel_all_orders",
+    "get_order",
+    "open_orders",
+    "positions",
+    "cash",
+    "portfolio_value",
+    "positions_value",
+    "allow_short",
+)
+"""Everything strategy code may call or read on its ledger."""
+
+FUND_ONLY = frozenset(
+    {
+        "transfer_in",
+        "transfer_out",
+        "add_position",
+        "release_positions",
+        "liquidate",
+        "process_slice",
+        "mark",
+        "from_state",
+        "to_state",
+        "strategy_view",
+    }
+)
+"""Operations of the `Ledger` that only the fund performs."""
+
+
+class StrategyLedger:
+    """The account of one strategy as its code sees it (see the module docstring)."""
+
+    __slots__ = ("_ledger",)
+
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+
+    # ---- orders ------------------------------------------------------------------------
+    def order(
+        self,
+        asset: str,
+        amount: Number,
+        limit_price: Number | None = None,
+        stop_price: Number | None = None,
+    ) -> Order:
+        """Place an order (amount > 0 buys); it fills from the next bar on."""
+        return self._ledger.order(asset, amount, limit_price, stop_price)
+
+    def order_value(
+        self,
+        asset: str,
+        value: Number,
+        limit_price: Number | None = None,
+        stop_price: Number | None = None,
+    ) -> Order:
+        return self._ledger.order_value(asset, value, limit_price, stop_price)
+
+    def order_target(
+        self,
+        asset: str,
+        target: Number,
+        limit_price: Number | None = None,
+        stop_price: Number | None = None,
+    ) -> Order | None:
+        return self._ledger.order_target(asset, target, limit_price, stop_price)
+
+    def order_target_value(
+        self,
+        asset: str,
+        target_value: Number,
+        limit_price: Number | None = None,
+        stop_price: Number | None = None,
+    ) -> Order | None:
+        return self._ledger.order_target_value(asset, target_value, limit_price, stop_price)
+
+    def order_target_percent(
+        self,
+        asset: str,
+        target: Number,
+        limit_price: Number | None = None,
+        stop_price: Number | None = None,
+    ) -> Order | None:
+        return self._ledger.order_target_percent(asset, target, limit_price, stop_price)
+
+    def cancel_order(self, order_or_id: Order | int, reason: str = "cancelled") -> None:
+        self._ledger.cancel_order(order_or_id, reason)
+
+    def cancel_all_orders(self, reason: str = "cancelled") -> int:
+        return self._ledger.cancel_all_orders(reason)
+
+    def get_order(self, order_id: int) -> Order | None:
+        return self._ledger.get_order(order_id)
+
+    @property
+    def open_orders(self) -> list[Order]:
+        return self._ledger.open_orders
+
+    # ---- holdings ----------------------------------------------------------------------
+    @property
+    def positions(self) -> Mapping[str, Position]:
+        """asset -> a copy of the Position (read-only mapping)."""
+        return MappingProxyType(
+            {
+                asset: Position(p.asset, p.amount, p.cost_basis, p.last_price, p.realized_pnl)
+                for asset, p in self._ledger.positions.items()
+            }
+        )
+
+    @property
+    def cash(self) -> Decimal:
+        return self._ledger.cash
+
+    @property
+    def portfolio_value(self) -> Decimal:
+        return self._ledger.portfolio_value
+
+    @property
+    def positions_value(self) -> Decimal:
+        return self._ledger.positions_value
+
+    @property
+    def allow_short(self) -> bool:
+        return self._ledger.allow_short
+
+    # ---- the boundary ------------------------------------------------------------------
+    def __getattr__(self, name: str) -> NoReturn:
+        """Only reached for names the view does not have: say why, pass nothing through."""
+        if name in FUND_ONLY:
+            raise AttributeError(
+                f"{name} is a fund operation, not part of a strategy's ledger: money and "
+                f"positions move only by fills and by the fund (a strategy may use "
+                f"{', '.join(STRATEGY_API)})",
+                name=name,
+                obj=self,
+            )
+        raise AttributeError(
+            f"a strategy's ledger has no attribute {name!r} (it offers {', '.join(STRATEGY_API)})",
+            name=name,
+            obj=self,
+        )
+
+    def __repr__(self) -> str:
+        ledger = self._ledger
+        return (
+            f"StrategyLedger(cash={ledger.cash}, positions={len(ledger.positions)}, "
+            f"open_orders={len(ledger.open_orders)}, value={ledger.portfolio_value})"
+        )

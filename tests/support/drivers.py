@@ -1,0 +1,99 @@
+"""The same fund run through both drivers: `PortfolioAllocator` in this process, and the
+daemon's `FundEngine` with its strategies in workers of one kind (real workers: a process
+worker is a child process). Each run returns what a comparison needs: every ledger's state
+and every strategy's record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from core import PortfolioAllocator
+from core.book import FundBook
+from core.ledger import Ledger
+from core.market import Bar, Slice
+from daemon.engine import EngineState, FundEngine
+from workers.factory import WorkerSpec, create_worker
+from workers.loader import build_strategy
+
+START = datetime(2024, 1, 2, tzinfo=UTC)
+CAPITAL = Decimal(100_000)
+DRIVERS = ("allocator", "inprocess", "process")
+
+
+@dataclass(frozen=True)
+class Planned:
+    strategy_id: str
+    path: str
+    params: dict[str, Any]
+    weight: Decimal
+
+
+@dataclass
+class RunResult:
+    fund_value: Decimal
+    ledgers: dict[str, dict[str, Any]]
+    records: dict[str, tuple[str, bool, str | None, str | None, int, int]]
+    """id -> (state, quarantined, pause reason, last error, error count, values recorded)"""
+
+
+def flat_slices(n: int, price: str = "10", volume: int = 100_000) -> list[Slice]:
+    days = (START + timedelta(days=i) for i in range(n))
+    return [Slice(ts, {"AAA": Bar.flat(ts, "AAA", price, volume)}) for ts in days]
+
+
+def _records(book: FundBook) -> dict[str, tuple[str, bool, str | None, str | None, int, int]]:
+    return {
+        sid: (
+            r.state.value,
+            r.quarantined,
+            r.pause_reason,
+            r.last_error,
+            r.error_count,
+            r.performance.num_observations,
+        )
+        for sid, r in book.records.items()
+    }
+
+
+def run_allocator(plan: list[Planned], slices: list[Slice]) -> RunResult:
+    fund = PortfolioAllocator(CAPITAL, max_consecutive_errors=1)
+    for p in plan:
+        fund.add_strategy(p.strategy_id, build_strategy(p.path, p.params), p.weight)
+    for market in slices:
+        fund.execute_bar(market.ts, market)
+    ledgers = {sid: _ledger_of(r.ledger) for sid, r in fund.book.records.items()}
+    return RunResult(fund.total_capital, ledgers, _records(fund.book))
+
+
+def _ledger_of(ledger: Ledger | None) -> dict[str, Any]:
+    assert ledger is not None
+    return ledger.to_state()
+
+
+async def run_engine(plan: list[Planned], slices: list[Slice], mode: str) -> RunResult:
+    reserve = Ledger()
+    reserve.transfer_in(CAPITAL)
+    engine = FundEngine(EngineState(FundBook(reserve, max_consecutive_errors=1), None), {})
+    try:
+        for p in plan:
+            spec = WorkerSpec(p.strategy_id, p.path, p.params, mode=mode)  # type: ignore[arg-type]
+            worker = create_worker(spec)
+            await worker.start()
+            await engine.add(p.strategy_id, "test", p.weight, worker)
+        for market in slices:
+            await engine.step(market)
+        book = engine.book
+        ledgers = {sid: await w.ledger_state() for sid, w in engine.workers.items()}
+        return RunResult(book.fund_value, ledgers, _records(book))
+    finally:
+        for worker in engine.workers.values():
+            await worker.close()
+
+
+async def run(driver: str, plan: list[Planned], slices: list[Slice]) -> RunResult:
+    if driver == "allocator":
+        return run_allocator(plan, slices)
+    return await run_engine(plan, slices, driver)

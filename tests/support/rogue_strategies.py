@@ -1,0 +1,96 @@
+"""Strategies that try to move money outside fills, or fault, on purpose (built by import
+path, so process workers can build them too)."""
+
+from __future__ import annotations
+
+import gc
+from decimal import Decimal
+from typing import Any
+
+from core.history import BarData
+from core.ledger import Ledger
+from core.strategy_ledger import StrategyLedger
+from workers.strategy import Strategy
+
+
+class CallsFundOperation(Strategy):
+    """Calls `operation` on its ledger on bar `on_bar` and records what it raised."""
+
+    def __init__(self, operation: str = "transfer_in", on_bar: int = 2) -> None:
+        self.operation = operation
+        self.on_bar = on_bar
+
+    def initialize(self, context: Any) -> None:
+        context.bars = 0
+
+    def handle_data(self, context: Any, data: BarData, ledger: StrategyLedger) -> None:
+        context.bars += 1
+        if context.bars == self.on_bar:
+            getattr(ledger, self.operation)(Decimal(1_000_000))
+
+
+class ReachesTheLedger(Strategy):
+    """On bar `on_bar` finds the raw `Ledger` behind its view (`how`: "slot", through the
+    view's private slot, or "gc", through the garbage collector's referents) and adds
+    `amount` to its cash, or to its position's mark ("mark"), or adds a position
+    ("position")."""
+
+    def __init__(self, how: str = "slot", what: str = "cash", on_bar: int = 3) -> None:
+        self.how, self.what, self.on_bar = how, what, on_bar
+
+    def initialize(self, context: Any) -> None:
+        context.bars = 0
+
+    def handle_data(self, context: Any, data: BarData, ledger: StrategyLedger) -> None:
+        context.bars += 1
+        if context.bars == 1:
+            ledger.order("AAA", 10)
+        if context.bars != self.on_bar:
+            return
+        raw = self._raw(ledger)
+        if self.what == "cash":
+            raw._cash += Decimal(1_000_000)
+        elif self.what == "mark":
+            raw._positions["AAA"].last_price *= 1000
+            raw._positions_value = None
+        else:
+            raw.add_position("BBB", Decimal(1000), Decimal(1), Decimal(1))
+
+    def _raw(self, ledger: StrategyLedger) -> Ledger:
+        if self.how == "slot":
+            return ledger._ledger
+        found = [obj for obj in gc.get_referents(ledger) if isinstance(obj, Ledger)]
+        return found[0]
+
+
+class OrdersThenFails(Strategy):
+    """Orders 10 AAA on every bar; on bar `fail_on` it orders, then raises `error`."""
+
+    def __init__(self, fail_on: int = 3, error: str = "RuntimeError") -> None:
+        self.fail_on = fail_on
+        self.error = error
+
+    def initialize(self, context: Any) -> None:
+        context.bars = 0
+
+    def handle_data(self, context: Any, data: BarData, ledger: StrategyLedger) -> None:
+        context.bars += 1
+        ledger.order("AAA", 10)
+        if context.bars == self.fail_on:
+            if self.error == "SystemExit":
+                raise SystemExit(3)
+            if self.error == "KeyboardInterrupt":
+                raise KeyboardInterrupt
+            raise RuntimeError("broken on purpose")
+
+
+class Steady(Strategy):
+    """Buys 5 AAA on its first bar and counts its bars."""
+
+    def initialize(self, context: Any) -> None:
+        context.bars = 0
+
+    def handle_data(self, context: Any, data: BarData, ledger: StrategyLedger) -> None:
+        context.bars += 1
+        if context.bars == 1:
+            ledger.order("AAA", 5)
