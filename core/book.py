@@ -208,6 +208,8 @@ class FundBook:
         rec.value = report.value
         rec.cash = report.cash
         rec.performance.update(report.ts, report.value)
+        if report.fault is not None:
+            return self.quarantine(rec, report.fault)
         if report.error is None:
             if report.traded:
                 rec.consecutive_errors = 0
@@ -223,6 +225,17 @@ class FundBook:
             )
             return True
         return False
+
+    def quarantine(self, rec: StrategyAllocation, fault: str) -> bool:
+        """A fault of the strategy: counted, and it is paused at once with the fault as
+        the reason. Returns True when this paused it (it was running)."""
+        rec.error_count += 1
+        rec.consecutive_errors += 1
+        rec.last_error = fault
+        if rec.state is not StrategyState.RUNNING:
+            return False
+        self.mark_paused(rec, f"quarantined: {fault}", quarantine=True)
+        return True
 
     # ---- transfers -------------------------------------------------------------------
     def settle_deposit(self, strategy_id: str, amount: Decimal, value_after: Decimal) -> None:

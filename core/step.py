@@ -16,6 +16,7 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 from core.errors import InvariantViolation
 from core.history import BarData
 from core.ledger import Ledger
+from core.ledger_guard import Holdings, check_holdings
 from core.orders import Fill
 from core.strategy_ledger import StrategyLedger
 
@@ -68,6 +69,10 @@ class StepReport(NamedTuple):
     error: str | None = None
     orders: int = 0
     """Orders the strategy placed in this step (rejected ones included)."""
+    fault: str | None = None
+    """A fault of the strategy that quarantines it at once (unlike `error`, which counts
+    towards `max_consecutive_errors`): its code changed its ledger outside fills
+    (`core.ledger_guard`; the change was undone)."""
 
 
 def initialize_strategy(strategy: Any, context: StrategyContext) -> None:
@@ -94,6 +99,8 @@ def run_step(
 
     - A strategy that raises in `handle_data`: whatever it did to its own ledger before
       raising stands (orders it placed stay open).
+    - Cash and positions that changed during `handle_data` (only code that reached past
+      its `StrategyLedger` can do that) are put back, and the report carries a `fault`.
     - Filling or marking that fails (any `Exception`, `decimal` signals such as `Overflow`
       included; bars beyond what the arithmetic can take): the ledger is left as it was
       before the slice (`Ledger.process_slice` is all or nothing) and `handle_data` is not
@@ -111,13 +118,17 @@ def run_step(
             strategy_id, data.slice.ts, ledger.portfolio_value, ledger.cash, (), trading, failure
         )
     error: str | None = None
+    fault: str | None = None
     orders = 0
     if trading:
         placed = ledger.orders_placed
+        before = Holdings(ledger)  # what only fills may change; see core.ledger_guard
         try:
             strategy.handle_data(context, data, ledger.strategy_view())
         except Exception as exc:  # strategy code is untrusted; isolate its failure
             error = f"{type(exc).__name__}: {exc}"
+        finally:
+            fault = check_holdings(ledger, before)
         orders = ledger.orders_placed - placed
     return StepReport(
         strategy_id,
@@ -128,4 +139,5 @@ def run_step(
         trading,
         error,
         orders,
+        fault,
     )
