@@ -22,7 +22,13 @@ from core.history import DEFAULT_HISTORY_BARS, BarData, MarketHistory
 from core.ledger import Ledger
 from core.market import Slice, check_next_timestamp
 from core.money import ZERO, to_decimal
-from core.records import RebalanceRecord, RebalanceTrigger, StrategyAllocation, StrategyState
+from core.records import (
+    QUARANTINE_CANCEL_REASON,
+    RebalanceRecord,
+    RebalanceTrigger,
+    StrategyAllocation,
+    StrategyState,
+)
 from core.step import StrategyContext, initialize_strategy, run_step
 from core.transfers import withdraw_from
 
@@ -197,6 +203,9 @@ class PortfolioAllocator:
         strategy's performance records the bar. Anything one strategy's step raises (its
         code, or fills and marks the arithmetic cannot compute) is that strategy's error,
         counted towards its quarantine (see `core.step.run_step`); it never stops the fund.
+        A strategy quarantined by this bar has its open orders cancelled at once
+        (`QUARANTINE_CANCEL_REASON`) and does not trade again until resumed, as in the
+        daemon.
         """
         timestamp = check_next_timestamp(timestamp, self._book.current_timestamp)
         market = Slice.coerce(timestamp, data)
@@ -207,16 +216,17 @@ class PortfolioAllocator:
         running = StrategyState.RUNNING
         on_report = self._book.on_report
         for sid, rec in self._book.records.items():
-            on_report(
-                run_step(
-                    sid,
-                    rec.strategy,
-                    rec.context,  # type: ignore[arg-type]
-                    rec.ledger,  # type: ignore[arg-type]
-                    bar_data,
-                    trading=rec.state is running,
-                )
+            ledger: Ledger = rec.ledger  # type: ignore[assignment]
+            report = run_step(
+                sid,
+                rec.strategy,
+                rec.context,  # type: ignore[arg-type]
+                ledger,
+                bar_data,
+                trading=rec.state is running,
             )
+            if on_report(report):  # quarantined: the daemon's rule, the same bytes
+                ledger.cancel_all_orders(QUARANTINE_CANCEL_REASON)
         self.execution_count += 1
 
     # ---- rebalancing -------------------------------------------------------------------

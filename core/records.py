@@ -13,6 +13,11 @@ from core.money import ZERO, format_pct
 from core.performance import StrategyPerformance
 from core.step import StrategyContext
 
+QUARANTINE_CANCEL_REASON = "strategy quarantined"
+"""The reason recorded on the open orders cancelled when the fund quarantines a strategy:
+in both drivers a quarantined strategy's open orders are cancelled at once and it steps no
+more (its ledger is still filled for nothing and marked), until it is resumed."""
+
 
 class StrategyState(Enum):
     """Strategy lifecycle states."""

@@ -21,7 +21,13 @@ from core.market import Slice
 from core.money import ZERO
 from core.performance import StrategyPerformance
 from core.rebalancer import AllocationRebalancer
-from core.records import RebalanceRecord, RebalanceTrigger, StrategyAllocation, StrategyState
+from core.records import (
+    QUARANTINE_CANCEL_REASON,
+    RebalanceRecord,
+    RebalanceTrigger,
+    StrategyAllocation,
+    StrategyState,
+)
 from daemon.history import FundHistory
 from daemon.recoverable import RecoverableWorker
 from workers.errors import WorkerCrashed, WorkerTimeout
@@ -139,11 +145,12 @@ class FundEngine:
                 events.append(self._event("overrun", report.strategy_id, took))
             if on_report(report):
                 rec = book.records[report.strategy_id]
-                await self.workers[report.strategy_id].cancel_orders("strategy quarantined")
+                await self.workers[report.strategy_id].cancel_orders(QUARANTINE_CANCEL_REASON)
                 events.append(self._event("quarantine", rec.strategy_id, rec.pause_reason or ""))
         if known or found:
             for sid, reason in {**known, **found}.items():
-                self._quarantine(sid, reason)
+                if self._quarantine(sid, reason):
+                    await self.workers[sid].cancel_orders(QUARANTINE_CANCEL_REASON)
                 kind = "fault" if sid in found else "fault_replayed"
                 events.append(self._event(kind, sid, reason))
         record = await self._scheduled_rebalance(market.ts)
@@ -173,8 +180,9 @@ class FundEngine:
         if observer is not None:
             observer([outcome.duration_s for outcome in outcomes])
 
-    def _quarantine(self, sid: str, reason: str) -> None:
-        """A timeout quarantines at once; a dead child counts as one consecutive failure."""
+    def _quarantine(self, sid: str, reason: str) -> bool:
+        """A timeout quarantines at once; a dead child counts as one consecutive failure.
+        Returns True when this quarantined the strategy (its orders are to be cancelled)."""
         rec = self.book.records[sid]
         rec.error_count += 1
         rec.consecutive_errors += 1
@@ -183,6 +191,8 @@ class FundEngine:
         timed_out = reason.startswith(TIMEOUT_PREFIX)
         if rec.state is StrategyState.RUNNING and (timed_out or rec.consecutive_errors >= limit):
             self.book.mark_paused(rec, f"quarantined: {reason}", quarantine=True)
+            return True
+        return False
 
     async def _step_all(
         self,
