@@ -4,6 +4,7 @@ path, so process workers can build them too)."""
 from __future__ import annotations
 
 import gc
+import threading
 from decimal import Decimal
 from typing import Any
 
@@ -94,3 +95,21 @@ class Steady(Strategy):
         context.bars += 1
         if context.bars == 1:
             ledger.order("AAA", 5)
+
+
+class LimitThenHangs(Strategy):
+    """Places a buy limit far below the market on its first bar (it stays open), then on bar
+    `on_bar` never returns (past any step deadline)."""
+
+    def __init__(self, on_bar: int = 3) -> None:
+        self.on_bar = on_bar
+
+    def initialize(self, context: Any) -> None:
+        context.bars = 0
+
+    def handle_data(self, context: Any, data: BarData, ledger: StrategyLedger) -> None:
+        context.bars += 1
+        if context.bars == 1:
+            ledger.order("AAA", 10, limit_price=1)
+        if context.bars == self.on_bar:
+            threading.Event().wait()
