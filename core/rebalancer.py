@@ -129,8 +129,32 @@ class AllocationRebalancer:
         self.min_transfer_pct = _check_fraction(
             min_transfer_pct, "min_transfer_pct", at_most_one=True
         )
-        self.last_rebalance_time: datetime | None = None
+        self._last_rebalance_time: datetime | None = None
         self.last_target_allocations: dict[str, Decimal] | None = None
+
+    @property
+    def last_rebalance_time(self) -> datetime | None:
+        """When the last rebalance happened (None: never; the next check is the initial one)."""
+        return self._last_rebalance_time
+
+    @last_rebalance_time.setter
+    def last_rebalance_time(self, value: datetime | None) -> None:
+        if value is not None and not isinstance(value, datetime):
+            raise InvalidInputError(
+                f"last rebalance time must be a datetime or None, got {type(value).__name__} "
+                f"{value!r}"
+            )
+        self._last_rebalance_time = value
+
+    # RustyBT's name for the same value: its users and tests read and set `last_rebalance`.
+    last_rebalance = last_rebalance_time
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Load pickles from before the two names shared one validated attribute."""
+        if "last_rebalance_time" in state:
+            state = dict(state)
+            state["_last_rebalance_time"] = state.pop("last_rebalance_time")
+        self.__dict__.update(state)
 
     def _resolve_cooldown(self, cooldown_days: float | _Unset | None) -> float:
         if cooldown_days is _UNSET:
