@@ -219,8 +219,9 @@ def _summary_html(book: FundBook) -> str:
             ]
         ],
     )
-    header = ["strategy", "value", "return", "sharpe", "max dd", "weight", "target", "state"]
-    keys = ["current_value", "return_pct", "sharpe_ratio", "max_drawdown"]
+    header = ["strategy", "value", "return (time-weighted)", "return on capital", "sharpe"]
+    header += ["max dd", "weight", "target", "state"]
+    keys = ["current_value", "time_weighted_return", "return_pct", "sharpe_ratio", "max_drawdown"]
     keys += ["current_weight", "target_weight", "state"]
     rows = [[sid, *(m[k] for k in keys)] for sid, m in strategy_metrics(book).items()]
     return fund + _table(header, rows)
