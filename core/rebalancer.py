@@ -106,6 +106,9 @@ class AllocationRebalancer:
     period (DAILY 1, WEEKLY 7, MONTHLY 28, QUARTERLY 90 days) would silently change the
     frequency and is rejected. `None` means no cooldown. `min_transfer_pct` is the fraction of
     the fund's value below which the fund skips a rebalancing transfer.
+
+    `last_rebalance` (RustyBT's name) and `last_rebalance_time` are one value; both can be read
+    and set, with a datetime or None (None makes the next check the initial rebalancing).
     """
 
     def __init__(
