@@ -107,7 +107,9 @@ class RebalanceRecord:
 
     `trigger` is what started it (a closed set); `reason` says why in words.
 
-    `transfers` maps strategy id to the cash moved (positive into the strategy).
+    `transfers` maps strategy id to the cash moved (positive into the strategy); `skipped`
+    the transfers not made because they were below the rebalance's `min_transfer_pct` (same
+    sign convention): those strategies kept their capital, the reserve the difference.
     """
 
     ts: datetime | None
@@ -120,3 +122,8 @@ class RebalanceRecord:
     fund_value_before: Decimal
     fund_value_after: Decimal
     trigger: RebalanceTrigger = RebalanceTrigger.MANUAL
+    skipped: dict[str, Decimal] = field(default_factory=dict)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Load records pickled before `skipped` existed (nothing was skipped then)."""
+        self.__dict__.update({"skipped": {}, **state})
