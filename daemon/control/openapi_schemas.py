@@ -109,7 +109,16 @@ def _view_schemas() -> dict[str, Schema]:
                 "weights_before": DECIMALS,
                 "weights_after": DECIMALS,
                 "targets": DECIMALS,
-                "transfers": DECIMALS,
+                "transfers": {
+                    **DECIMALS,
+                    "description": "cash moved, by strategy (positive into the strategy)",
+                },
+                "skipped": {
+                    **DECIMALS,
+                    "description": "transfers not made because they were smaller than the"
+                    " rebalancer's min_transfer_pct of the fund's value (same signs): those"
+                    " strategies kept their capital, the reserve the difference",
+                },
                 "costs": DECIMAL,
                 "fund_value_before": DECIMAL,
                 "fund_value_after": DECIMAL,

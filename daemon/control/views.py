@@ -79,6 +79,7 @@ def rebalance_view(record: RebalanceRecord) -> dict[str, Any]:
         "weights_after": weights(record.weights_after),
         "targets": weights(record.targets),
         "transfers": weights(record.transfers),
+        "skipped": weights(record.skipped),
         "costs": str(record.costs),
         "fund_value_before": str(record.fund_value_before),
         "fund_value_after": str(record.fund_value_after),
