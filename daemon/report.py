@@ -116,6 +116,10 @@ def _weight_changes(record: RebalanceRecord) -> list[str]:
         moved = record.transfers.get(sid)
         sign = "+" if moved is not None and moved > 0 else ""
         transfer = f" ({sign}{format_money(moved)})" if moved is not None else ""
+        skipped = record.skipped.get(sid)
+        if skipped is not None:
+            sign = "+" if skipped > 0 else ""
+            transfer += f" (skipped {sign}{format_money(skipped)}: below min_transfer_pct)"
         changes.append(f"{sid} {before} -> {after}{transfer}")
     return changes
 

@@ -13,6 +13,7 @@ import yaml
 
 from config import load_settings
 from core.records import RebalanceTrigger
+from daemon.report import _weight_changes
 from tests.support.fund import ROOT, Fund, demo_slices
 from tests.support.small_fund import get_json, price_slices, served, small_fund_settings
 
@@ -55,6 +56,11 @@ async def test_transfers_below_the_threshold_are_skipped_and_listed(
         assert (await fund.send(**explicit)).status == "applied"
         assert book.records["a"].value == D(502_000)  # an operator's weights are exact
 
+        first = book.rebalances[0]
+        assert _weight_changes(first) == [
+            "a 50.00% -> 50.00% (skipped +2000.00: below min_transfer_pct)",
+            "b 40.00% -> 35.00% (-50000.00)",
+        ]
         async with served(fund) as client:
             rebalances = await get_json(client, "/v1/rebalances")
     triggers = ["initial", "calendar", "manual", "calendar", "manual"]
