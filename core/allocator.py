@@ -235,6 +235,8 @@ class PortfolioAllocator:
         new_allocations: Mapping[str, Decimal],
         reason: str = "Manual rebalancing",
         trigger: RebalanceTrigger = RebalanceTrigger.MANUAL,
+        *,
+        min_transfer_pct: Decimal | None = None,
     ) -> RebalanceRecord:
         """Move capital so the named strategies hold the given fractions of the fund.
 
@@ -242,8 +244,13 @@ class PortfolioAllocator:
         cash by selling positions pro rata when needed), then deposits from the reserve.
         The fund's value after is its value before minus the transaction costs, exactly.
         `trigger` (a closed set) says what started it, `reason` says why in words.
+        `min_transfer_pct` (e.g. the rebalancer's): transfers smaller than that fraction of
+        the fund's value are not made and are listed in the record's `skipped`; a target of
+        0 always empties the strategy.
         """
-        plan = self._book.plan_rebalance(new_allocations, reason, trigger)
+        plan = self._book.plan_rebalance(
+            new_allocations, reason, trigger, min_transfer_pct=min_transfer_pct
+        )
         return self._apply(plan)
 
     def _apply(self, plan: RebalancePlan) -> RebalanceRecord:

@@ -35,6 +35,7 @@ from core.money import (
 from core.performance import StrategyPerformance
 from core.records import RebalanceRecord, RebalanceTrigger, StrategyAllocation, StrategyState
 from core.step import StepReport, StrategyContext
+from core.transfer_threshold import check_min_transfer_pct, is_material_transfer
 
 DEFAULT_MAX_CONSECUTIVE_ERRORS = 3
 
@@ -45,7 +46,8 @@ class RebalancePlan:
 
     Withdrawals run first; an amount of `None` means "everything" (target weight 0).
     Deposits run after, from the reserve, and may be scaled down if raising the reserve's
-    cash cost more than expected.
+    cash cost more than expected. `skipped`: the transfers below the plan's
+    `min_transfer_pct` that are not made (strategy id, amount; positive into the strategy).
     """
 
     reason: str
@@ -55,6 +57,7 @@ class RebalancePlan:
     withdrawals: tuple[tuple[str, Decimal | None], ...]
     deposits: tuple[tuple[str, Decimal], ...]
     trigger: RebalanceTrigger = RebalanceTrigger.MANUAL
+    skipped: tuple[tuple[str, Decimal], ...] = ()
 
 
 class FundBook:
@@ -275,8 +278,15 @@ class FundBook:
         new_allocations: Mapping[str, object],
         reason: str,
         trigger: RebalanceTrigger = RebalanceTrigger.MANUAL,
+        *,
+        min_transfer_pct: object = None,
     ) -> RebalancePlan:
-        """Validate every target first; strategies not named keep their current weight."""
+        """Validate every target first; strategies not named keep their current weight.
+
+        With `min_transfer_pct`, transfers smaller than that fraction of the fund's value are
+        skipped and listed in the plan (see `core.transfer_threshold`).
+        """
+        threshold = check_min_transfer_pct(min_transfer_pct)
         if not isinstance(new_allocations, Mapping):
             raise InvalidInputError("new_allocations must be a mapping of strategy id -> weight")
         unknown = [sid for sid in new_allocations if sid not in self.records]
@@ -297,7 +307,7 @@ class FundBook:
                 f"others keep {float(kept):.4%}); the total must be <= 100%"
             )
         targets = {sid: quantize_weight(w) for sid, w in targets.items()}
-        return self._plan_transfers(targets, weights, reason, trigger)
+        return self._plan_transfers(targets, weights, reason, trigger, threshold)
 
     def _plan_transfers(
         self,
@@ -305,23 +315,40 @@ class FundBook:
         weights: dict[str, Decimal],
         reason: str,
         trigger: RebalanceTrigger,
+        threshold: Decimal | None,
     ) -> RebalancePlan:
         fund_value = self.fund_value
         withdrawals: list[tuple[str, Decimal | None]] = []
         deposits: list[tuple[str, Decimal]] = []
+        skipped: list[tuple[str, Decimal]] = []
         for sid, weight in targets.items():
             value = self.records[sid].value
-            if weight == ZERO:
+            if weight == ZERO:  # emptied whatever the threshold: nothing may be stranded
                 if value != ZERO or self.records[sid].cash != ZERO:
                     withdrawals.append((sid, None))
                 continue
             delta = weight * fund_value - value
             if delta <= -CASH_QUANTUM:
-                withdrawals.append((sid, quantize_cash(-delta, ROUND_UP)))
+                amount = -quantize_cash(-delta, ROUND_UP)
             elif delta >= CASH_QUANTUM:
-                deposits.append((sid, quantize_cash(delta, ROUND_DOWN)))
+                amount = quantize_cash(delta, ROUND_DOWN)
+            else:
+                continue
+            if not is_material_transfer(amount, fund_value, threshold):
+                skipped.append((sid, amount))
+            elif amount < ZERO:
+                withdrawals.append((sid, -amount))
+            else:
+                deposits.append((sid, amount))
         return RebalancePlan(
-            reason, targets, weights, fund_value, tuple(withdrawals), tuple(deposits), trigger
+            reason,
+            targets,
+            weights,
+            fund_value,
+            tuple(withdrawals),
+            tuple(deposits),
+            trigger,
+            tuple(skipped),
         )
 
     def finish_rebalance(
@@ -341,6 +368,7 @@ class FundBook:
             fund_value_before=plan.fund_value,
             fund_value_after=after,
             trigger=plan.trigger,
+            skipped=dict(plan.skipped),
         )
         self.rebalances.append(record)
         return record

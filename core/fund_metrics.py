@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from core.book import FundBook
-from core.money import ZERO, format_money, format_pct
+from core.money import ZERO, format_money, format_pct, format_pct_or_na
 from core.records import StrategyState
 
 MIN_CORRELATION_POINTS = 3
@@ -44,7 +44,11 @@ def portfolio_metrics(book: FundBook) -> dict[str, Any]:
 
 
 def strategy_metrics(book: FundBook) -> dict[str, dict[str, Any]]:
-    """Per strategy: the performance metrics plus capital, value, weights and state."""
+    """Per strategy: the performance metrics plus capital, value, returns, weights and state.
+
+    `time_weighted_return` is the headline return; `return_pct` is the seed's return on the
+    net capital put in, 'n/a' when that capital is ≤ 0.
+    """
     weights = book.current_weights()
     result: dict[str, dict[str, Any]] = {}
     for sid, rec in book.records.items():
@@ -52,7 +56,8 @@ def strategy_metrics(book: FundBook) -> dict[str, dict[str, Any]]:
         metrics.update(
             allocated_capital=format_money(rec.allocated_capital),
             current_value=format_money(rec.current_value),
-            return_pct=format_pct(rec.return_pct),
+            time_weighted_return=format_pct(rec.time_weighted_return),
+            return_pct=format_pct_or_na(rec.return_pct),
             target_weight=format_pct(rec.target_weight),
             current_weight=format_pct(weights[sid]),
             state=rec.state.value,

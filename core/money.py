@@ -74,5 +74,10 @@ def format_pct(fraction: Decimal | float, places: int = 2) -> str:
     return f"{float(fraction) * 100:.{places}f}%"
 
 
+def format_pct_or_na(fraction: Decimal | float | None, places: int = 2) -> str:
+    """As `format_pct`, and 'n/a' for None: a ratio that is not defined is never shown as 0."""
+    return "n/a" if fraction is None else format_pct(fraction, places)
+
+
 def format_money(amount: Decimal) -> str:
     return str(amount.quantize(CASH_QUANTUM, rounding=ROUND_HALF_EVEN))

@@ -236,6 +236,13 @@ class StrategyPerformance:
         """
         return self._peak_value
 
+    @property
+    def total_return(self) -> float:
+        """Time-weighted return of the whole run (float): the product of 1 + r over every
+        return ever recorded, minus 1. Transfers are not performance, so a strategy that
+        tripled and paid out its gains reports +200 % whatever capital it holds now."""
+        return self._nav - 1.0
+
     # -------------------------------------------------------------- drawdowns
 
     @property

@@ -21,6 +21,7 @@ from core.errors import InvalidInputError
 from core.money import ZERO, format_pct, to_decimal
 from core.performance import StrategyPerformance
 from core.records import RebalanceTrigger
+from core.transfer_threshold import is_material_transfer
 
 STATE_VERSION = 1
 
@@ -105,7 +106,11 @@ class AllocationRebalancer:
     DAILY → 0, WEEKLY → 1. An explicit cooldown as long as the frequency's shortest calendar
     period (DAILY 1, WEEKLY 7, MONTHLY 28, QUARTERLY 90 days) would silently change the
     frequency and is rejected. `None` means no cooldown. `min_transfer_pct` is the fraction of
-    the fund's value below which the fund skips a rebalancing transfer.
+    the fund's value below which the fund skips a rebalancing transfer: pass it to
+    `PortfolioAllocator.rebalance` (the daemon does so for the rebalances it computes).
+
+    `last_rebalance` (RustyBT's name) and `last_rebalance_time` are one value; both can be read
+    and set, with a datetime or None (None makes the next check the initial rebalancing).
     """
 
     def __init__(
@@ -129,8 +134,32 @@ class AllocationRebalancer:
         self.min_transfer_pct = _check_fraction(
             min_transfer_pct, "min_transfer_pct", at_most_one=True
         )
-        self.last_rebalance_time: datetime | None = None
+        self._last_rebalance_time: datetime | None = None
         self.last_target_allocations: dict[str, Decimal] | None = None
+
+    @property
+    def last_rebalance_time(self) -> datetime | None:
+        """When the last rebalance happened (None: never; the next check is the initial one)."""
+        return self._last_rebalance_time
+
+    @last_rebalance_time.setter
+    def last_rebalance_time(self, value: datetime | None) -> None:
+        if value is not None and not isinstance(value, datetime):
+            raise InvalidInputError(
+                f"last rebalance time must be a datetime or None, got {type(value).__name__} "
+                f"{value!r}"
+            )
+        self._last_rebalance_time = value
+
+    # RustyBT's name for the same value: its users and tests read and set `last_rebalance`.
+    last_rebalance = last_rebalance_time
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Load pickles from before the two names shared one validated attribute."""
+        if "last_rebalance_time" in state:
+            state = dict(state)
+            state["_last_rebalance_time"] = state.pop("last_rebalance_time")
+        self.__dict__.update(state)
 
     def _resolve_cooldown(self, cooldown_days: float | _Unset | None) -> float:
         if cooldown_days is _UNSET:
@@ -207,10 +236,9 @@ class AllocationRebalancer:
         return max((abs(current.get(k, ZERO) - targets.get(k, ZERO)) for k in keys), default=ZERO)
 
     def is_material_transfer(self, amount: Decimal, fund_value: Decimal) -> bool:
-        """Whether a transfer is large enough to make, given `min_transfer_pct`."""
-        if self.min_transfer_pct is None:
-            return amount != 0
-        return abs(amount) >= self.min_transfer_pct * abs(fund_value) and amount != 0
+        """Whether a transfer is large enough to make, given `min_transfer_pct` (the rule
+        the fund's rebalance planner applies: `core.transfer_threshold`)."""
+        return is_material_transfer(amount, fund_value, self.min_transfer_pct)
 
     # ------------------------------------------------------------ rebalances
 

@@ -78,20 +78,30 @@ class StrategyAllocation:
         return self.value
 
     @property
-    def return_pct(self) -> Decimal:
-        """Return on the net capital put in (a fraction: 0.05 = 5 %)."""
+    def return_pct(self) -> Decimal | None:
+        """Return on the net capital put in (a fraction: 0.05 = 5 %), the seed's ratio.
+
+        None when the net capital put in is ≤ 0 (more was withdrawn than put in): the ratio
+        has no meaning then, and `time_weighted_return` is the strategy's return.
+        """
         if self.allocated_capital > ZERO:
             return (self.current_value - self.allocated_capital) / self.allocated_capital
-        return ZERO
+        return None
+
+    @property
+    def time_weighted_return(self) -> float:
+        """The headline return (float): time-weighted over its whole life, transfers excluded."""
+        return self.performance.total_return
 
     @property
     def is_active(self) -> bool:
         return self.state is StrategyState.RUNNING
 
     def __repr__(self) -> str:
+        """The seed's shape; `return` is the headline, time-weighted return."""
         return (
             f"StrategyAllocation(id={self.strategy_id}, capital={self.allocated_capital}, "
-            f"value={self.current_value}, return={format_pct(self.return_pct)}, "
+            f"value={self.current_value}, return={format_pct(self.time_weighted_return)}, "
             f"state={self.state.value})"
         )
 
@@ -102,7 +112,9 @@ class RebalanceRecord:
 
     `trigger` is what started it (a closed set); `reason` says why in words.
 
-    `transfers` maps strategy id to the cash moved (positive into the strategy).
+    `transfers` maps strategy id to the cash moved (positive into the strategy); `skipped`
+    the transfers not made because they were below the rebalance's `min_transfer_pct` (same
+    sign convention): those strategies kept their capital, the reserve the difference.
     """
 
     ts: datetime | None
@@ -115,3 +127,8 @@ class RebalanceRecord:
     fund_value_before: Decimal
     fund_value_after: Decimal
     trigger: RebalanceTrigger = RebalanceTrigger.MANUAL
+    skipped: dict[str, Decimal] = field(default_factory=dict)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Load records pickled before `skipped` existed (nothing was skipped then)."""
+        self.__dict__.update({"skipped": {}, **state})

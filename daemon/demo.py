@@ -49,6 +49,11 @@ def run_demo(
         if trigger is not None:
             performances = {sid: a.performance for sid, a in fund.strategies.items()}
             targets = rebalancer.rebalance(performances, market.ts)
-            fund.rebalance(targets, reason=reason, trigger=trigger)
+            fund.rebalance(
+                targets,
+                reason=reason,
+                trigger=trigger,
+                min_transfer_pct=rebalancer.min_transfer_pct,
+            )
     print_summary(fund.book, fund.name, out)
     return fund

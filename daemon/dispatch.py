@@ -71,7 +71,10 @@ async def apply_command(engine: FundEngine, command: Command, worker: Worker | N
 
 
 async def _rebalance(engine: FundEngine, command: Rebalance) -> str:
+    """Explicit weights are applied exactly; weights from the configured algorithm skip
+    the transfers below the rebalancer's min_transfer_pct, as its scheduled rebalances do."""
     rebalancer = engine.state.rebalancer
+    min_transfer_pct = None
     if command.weights is not None:
         targets: dict[str, Any] = dict(command.weights)
     elif rebalancer is None:
@@ -79,7 +82,8 @@ async def _rebalance(engine: FundEngine, command: Rebalance) -> str:
     else:
         performances = {sid: r.performance for sid, r in engine.book.records.items()}
         targets = rebalancer.algorithm.calculate_allocations(performances)
-    record = await engine.rebalance(targets, command.reason)
+        min_transfer_pct = rebalancer.min_transfer_pct
+    record = await engine.rebalance(targets, command.reason, min_transfer_pct=min_transfer_pct)
     if rebalancer is not None and engine.book.current_timestamp is not None:
         rebalancer.record_rebalance(engine.book.current_timestamp, record.targets)
     return f"costs {record.costs}"

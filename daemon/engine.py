@@ -244,7 +244,9 @@ class FundEngine:
         if trigger is None:
             return None
         targets = rebalancer.rebalance(self._performances(), ts)
-        return await self.rebalance(targets, reason, trigger)
+        return await self.rebalance(
+            targets, reason, trigger, min_transfer_pct=rebalancer.min_transfer_pct
+        )
 
     def _performances(self) -> dict[str, StrategyPerformance]:
         return {sid: r.performance for sid, r in self.book.records.items()}
@@ -333,8 +335,11 @@ class FundEngine:
         targets: Mapping[str, object],
         reason: str,
         trigger: RebalanceTrigger = RebalanceTrigger.MANUAL,
+        *,
+        min_transfer_pct: Decimal | None = None,
     ) -> RebalanceRecord:
-        plan = self.book.plan_rebalance(targets, reason, trigger)
+        """As `PortfolioAllocator.rebalance`, with the ledgers in workers."""
+        plan = self.book.plan_rebalance(targets, reason, trigger, min_transfer_pct=min_transfer_pct)
         return await self._apply(plan)
 
     async def _apply(self, plan: RebalancePlan) -> RebalanceRecord:

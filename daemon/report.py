@@ -116,6 +116,10 @@ def _weight_changes(record: RebalanceRecord) -> list[str]:
         moved = record.transfers.get(sid)
         sign = "+" if moved is not None and moved > 0 else ""
         transfer = f" ({sign}{format_money(moved)})" if moved is not None else ""
+        skipped = record.skipped.get(sid)
+        if skipped is not None:
+            sign = "+" if skipped > 0 else ""
+            transfer += f" (skipped {sign}{format_money(skipped)}: below min_transfer_pct)"
         changes.append(f"{sid} {before} -> {after}{transfer}")
     return changes
 
@@ -219,8 +223,9 @@ def _summary_html(book: FundBook) -> str:
             ]
         ],
     )
-    header = ["strategy", "value", "return", "sharpe", "max dd", "weight", "target", "state"]
-    keys = ["current_value", "return_pct", "sharpe_ratio", "max_drawdown"]
+    header = ["strategy", "value", "return (time-weighted)", "return on capital", "sharpe"]
+    header += ["max dd", "weight", "target", "state"]
+    keys = ["current_value", "time_weighted_return", "return_pct", "sharpe_ratio", "max_drawdown"]
     keys += ["current_weight", "target_weight", "state"]
     rows = [[sid, *(m[k] for k in keys)] for sid, m in strategy_metrics(book).items()]
     return fund + _table(header, rows)

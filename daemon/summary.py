@@ -14,11 +14,15 @@ def print_summary(book: FundBook, name: str, out: Out = print) -> None:
     metrics = portfolio_metrics(book)
     out(f"fund {name}: value {metrics['total_value']}  return {metrics['portfolio_return']}")
     out(f"  reserve {metrics['reserve_value']}  weighted Sharpe {metrics['weighted_avg_sharpe']}")
-    out(f"  {'strategy':<16}{'value':>14}{'return':>10}{'sharpe':>8}{'max dd':>9}{'weight':>9}")
+    out(
+        f"  {'strategy':<16}{'value':>14}{'return':>10}{'on capital':>11}{'sharpe':>8}"
+        f"{'max dd':>9}{'weight':>9}"
+    )
     for sid, m in strategy_metrics(book).items():
         out(
-            f"  {sid:<16}{m['current_value']:>14}{m['return_pct']:>10}{m['sharpe_ratio']:>8}"
-            f"{m['max_drawdown']:>9}{m['current_weight']:>9}  {m['state']}"
+            f"  {sid:<16}{m['current_value']:>14}{m['time_weighted_return']:>10}"
+            f"{m['return_pct']:>11}{m['sharpe_ratio']:>8}{m['max_drawdown']:>9}"
+            f"{m['current_weight']:>9}  {m['state']}"
         )
     corr = correlation_matrix(book)
     if corr is not None:

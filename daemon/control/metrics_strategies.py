@@ -21,7 +21,10 @@ _GAUGES = (
     ("paperfund_strategy_positions_value", "Marked value of the strategy's positions."),
     ("paperfund_strategy_target_weight_ratio", "Fraction of the fund last allocated to it."),
     ("paperfund_strategy_weight_ratio", "Its value as a fraction of the fund's value."),
-    ("paperfund_strategy_return_ratio", "Return on the net capital put in (0.05 is 5 %)."),
+    (
+        "paperfund_strategy_return_ratio",
+        "Time-weighted return since it joined, transfers excluded (0.05 is 5 %).",
+    ),
     ("paperfund_strategy_drawdown_ratio", "Current drawdown of its NAV from its peak (<= 0)."),
     ("paperfund_strategy_max_drawdown_ratio", "Deepest drawdown of its NAV so far (<= 0)."),
     ("paperfund_strategy_volatility_ratio", "Annualised volatility of its returns (window)."),
@@ -53,8 +56,8 @@ def strategy_families(engine: FundEngine) -> list[Family]:
         positions.append(float(rec.value - rec.cash))
         target.append(float(rec.target_weight))
         weight.append(value_f * scale)
-        ret.append(float(rec.return_pct))
         perf = rec.performance
+        ret.append(perf.total_return)
         dd.append(perf.current_drawdown)
         max_dd.append(perf.max_drawdown)
         vol.append(perf.volatility)

@@ -73,7 +73,17 @@ def _view_schemas() -> dict[str, Schema]:
                 "allocated_capital": DECIMAL,
                 "target_weight": DECIMAL,
                 "current_weight": DECIMAL,
-                "return": DECIMAL,
+                "return": {
+                    "type": "string",
+                    "description": "time-weighted return since it joined, transfers excluded"
+                    ' (a decimal fraction, "0.05" is 5 %): the headline return',
+                },
+                "return_on_capital": {
+                    "type": ["string", "null"],
+                    "description": "(value - allocated_capital) / allocated_capital, exact;"
+                    " null when the net capital put in is <= 0 (more was withdrawn than put"
+                    " in), where the ratio means nothing",
+                },
                 "errors": {
                     "type": "integer",
                     "description": "Errors of its steps: exceptions of its code, slices its "
@@ -99,7 +109,16 @@ def _view_schemas() -> dict[str, Schema]:
                 "weights_before": DECIMALS,
                 "weights_after": DECIMALS,
                 "targets": DECIMALS,
-                "transfers": DECIMALS,
+                "transfers": {
+                    **DECIMALS,
+                    "description": "cash moved, by strategy (positive into the strategy)",
+                },
+                "skipped": {
+                    **DECIMALS,
+                    "description": "transfers not made because they were smaller than the"
+                    " rebalancer's min_transfer_pct of the fund's value (same signs): those"
+                    " strategies kept their capital, the reserve the difference",
+                },
                 "costs": DECIMAL,
                 "fund_value_before": DECIMAL,
                 "fund_value_after": DECIMAL,
