@@ -7,8 +7,11 @@ Statistics are float64; only the final weights are Decimal (see `core.allocation
 
 Data policy (the same for every algorithm):
 
-- A strategy is **new** when its lookback window holds fewer than `min_observations` returns
-  (default min(20, lookback_window)).
+- A strategy is **new** when its lookback window holds fewer than `min_observations`
+  NON-ZERO returns (default min(20, lookback_window)). Days without a return (all cash, or
+  nothing held moved) are no measurement of risk: a strategy that was idle for most of the
+  window, e.g. one -0.1 % day in 60, would otherwise look like an almost riskless one and
+  take nearly the whole budget. Counted as new, it gets the neutral share, never more.
 - A series is **constant** when max == min or its std < 1e-12·max(1, |mean|) (the std of a
   constant series computes as ~1e-19, never exactly 0). Constancy only matters to algorithms
   that divide by a volatility or need a covariance; for them a constant strategy is treated
@@ -168,7 +171,7 @@ def observe(
             bad = members[int(np.argmin(np.isfinite(block).all(axis=0)))]
             raise InvalidInputError(f"returns of {series[bad].strategy_id!r} must be finite")
         constant[members] = constant_columns(block)
-    new = np.array([r.size < min_observations for r in returns], dtype=np.bool_)
+    new = np.array([np.count_nonzero(r) < min_observations for r in returns], dtype=np.bool_)
     return Observation(returns, new, constant)
 
 
