@@ -8,9 +8,9 @@ added strategy's code loads and initialises (`start_added`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from core.errors import CoreError
+from core.held_capital import allocatable_performances, scale_to_running
 from daemon.commands import Add, Command, Pause, Rebalance, Remove, Resume
 from daemon.engine import FundEngine, Worker
 from daemon.errors import CommandRejected, RecoveryError
@@ -71,15 +71,20 @@ async def apply_command(engine: FundEngine, command: Command, worker: Worker | N
 
 
 async def _rebalance(engine: FundEngine, command: Rebalance) -> str:
+    """Explicit weights move any strategy's capital, held or not; the configured algorithm
+    allocates among the running strategies, like a scheduled rebalance
+    (see `core.held_capital`)."""
     rebalancer = engine.state.rebalancer
+    ts = engine.book.current_timestamp
     if command.weights is not None:
-        targets: dict[str, Any] = dict(command.weights)
-    elif rebalancer is None:
+        record = await engine.rebalance(dict(command.weights), command.reason)
+        if rebalancer is not None and ts is not None:
+            rebalancer.record_rebalance(ts, record.targets)
+        return f"costs {record.costs}"
+    if rebalancer is None:
         raise CommandRejected("no allocation algorithm is configured")
-    else:
-        performances = {sid: r.performance for sid, r in engine.book.records.items()}
-        targets = rebalancer.algorithm.calculate_allocations(performances)
-    record = await engine.rebalance(targets, command.reason)
-    if rebalancer is not None and engine.book.current_timestamp is not None:
-        rebalancer.record_rebalance(engine.book.current_timestamp, record.targets)
+    weights = rebalancer.algorithm.calculate_allocations(allocatable_performances(engine.book))
+    record = await engine.rebalance(scale_to_running(engine.book, weights), command.reason)
+    if ts is not None:
+        rebalancer.record_rebalance(ts, weights)
     return f"costs {record.costs}"
