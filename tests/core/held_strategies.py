@@ -46,3 +46,23 @@ def holdings(ledger_state: dict[str, Any]) -> tuple[str, list[tuple[str, str, st
         (p["asset"], str(p["amount"]), str(p["cost_basis"])) for p in ledger_state["positions"]
     )
     return str(ledger_state["cash"]), positions
+
+
+class AlmostIdle(Strategy):
+    """Holds cash but for one round trip: buys `fraction` of its value in `symbol` on bar
+    `on_bar` and sells it on the next, so its series is zero but for a day or two."""
+
+    def __init__(self, symbol: str, on_bar: int = 10, fraction: float = 0.05) -> None:
+        self.symbol = symbol
+        self.on_bar = on_bar
+        self.fraction = fraction
+
+    def initialize(self, context: Any) -> None:
+        context.bars = 0
+
+    def handle_data(self, context: Any, data: BarData, ledger: Ledger) -> None:
+        context.bars += 1
+        if context.bars == self.on_bar:
+            ledger.order_target_percent(self.symbol, self.fraction)
+        elif context.bars == self.on_bar + 1:
+            ledger.order_target(self.symbol, 0)

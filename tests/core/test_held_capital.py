@@ -25,7 +25,7 @@ from core import (
 )
 from core.market import Bar, Slice
 from core.records import RebalanceRecord, RebalanceTrigger, StrategyState
-from tests.core.held_strategies import Hold, InvestThenFail, holdings
+from tests.core.held_strategies import AlmostIdle, Hold, InvestThenFail, holdings
 from tests.support.market_data import daily_slices, iter_window
 
 D = Decimal
@@ -144,3 +144,20 @@ def test_drift_is_measured_among_running_strategies() -> None:
     assert rebalancer.last_target_allocations == {"a": D("0.5"), "b": D("0.5")}
     assert fund.strategies["c"].value == D(27_000)
     assert_conserved(records)
+
+
+@pytest.mark.parametrize("name", sorted(ALGORITHMS))
+def test_an_almost_idle_strategy_gets_at_most_the_neutral_share(name: str) -> None:
+    fund = three_holders(AlmostIdle("YHOO"))
+    rebalancer = AllocationRebalancer(ALGORITHMS[name](), RebalancingFrequency.MONTHLY)
+    for market in SLICES:
+        fund.execute_bar(market.ts, market)
+        fund.rebalance_if_due(rebalancer)
+    returns = fund.strategies["yhoo"].performance.returns_array()
+    assert 0 < sum(1 for r in returns if r != 0) <= 3 < len(returns)
+    history = fund.rebalance_history
+    assert len(history) >= 8  # the initial one, then monthly
+    for record in history:
+        neutral = sum(record.targets.values(), D(0)) / 3
+        assert record.targets["yhoo"] <= neutral, record.targets
+    assert_conserved(history)
