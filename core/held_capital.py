@@ -107,12 +107,15 @@ def due_rebalance(
     With no running strategy nothing is due. Nothing changes here: the caller applies the
     targets, then `DueRebalance.record`s it, so a rebalance that fails is not recorded.
     """
-    performances = allocatable_performances(book)
-    if not performances:
-        return None
-    current, targets = drift_view(book, rebalancer.last_target_allocations)
+    current: dict[str, Decimal] | None = None
+    targets: dict[str, Decimal] | None = None
+    if rebalancer.drift_threshold is not None:  # weights are only needed to measure drift
+        current, targets = drift_view(book, rebalancer.last_target_allocations)
     trigger, reason = rebalancer.check(timestamp, current, targets)
     if trigger is None:
+        return None
+    performances = allocatable_performances(book)
+    if not performances:
         return None
     weights = rebalancer.algorithm.calculate_allocations(performances)
     return DueRebalance(timestamp, weights, scale_to_running(book, weights), reason, trigger)

@@ -23,6 +23,7 @@ from core import (
     RebalancingFrequency,
     RiskParityAllocation,
 )
+from core.errors import InvalidInputError
 from core.market import Bar, Slice
 from core.records import RebalanceRecord, RebalanceTrigger, StrategyState
 from tests.core.held_strategies import AlmostIdle, Hold, InvestThenFail, holdings
@@ -161,3 +162,17 @@ def test_an_almost_idle_strategy_gets_at_most_the_neutral_share(name: str) -> No
         neutral = sum(record.targets.values(), D(0)) / 3
         assert record.targets["yhoo"] <= neutral, record.targets
     assert_conserved(history)
+
+
+def test_with_no_running_strategy_nothing_is_due_and_nothing_is_recorded() -> None:
+    fund = PortfolioAllocator(D(10_000))
+    fund.add_strategy("a", Hold("AAA"), D("0.5"))
+    rebalancer = AllocationRebalancer(RiskParityAllocation(), RebalancingFrequency.DAILY)
+    with pytest.raises(InvalidInputError, match="before the first bar"):
+        fund.rebalance_if_due(rebalancer)
+    ts = datetime(2024, 1, 2, tzinfo=UTC)
+    fund.execute_bar(ts, Slice(ts, {"AAA": Bar.flat(ts, "AAA", 10)}))
+    fund.pause_strategy("a")
+    assert fund.allocatable_performances() == {}
+    assert fund.rebalance_if_due(rebalancer) is None
+    assert rebalancer.last_rebalance_time is None and fund.rebalance_history == []
