@@ -18,10 +18,13 @@ import pandas as pd
 from core.book import DEFAULT_MAX_CONSECUTIVE_ERRORS, FundBook, RebalancePlan, fund_deposits
 from core.errors import CoreError, InsufficientFundsError, InvalidInputError
 from core.fund_metrics import correlation_matrix, portfolio_metrics, strategy_metrics
+from core.held_capital import allocatable_performances, due_rebalance
 from core.history import DEFAULT_HISTORY_BARS, BarData, MarketHistory
 from core.ledger import Ledger
 from core.market import Slice, check_next_timestamp
 from core.money import ZERO, to_decimal
+from core.performance import StrategyPerformance
+from core.rebalancer import AllocationRebalancer
 from core.records import (
     QUARANTINE_CANCEL_REASON,
     RebalanceRecord,
@@ -252,6 +255,36 @@ class PortfolioAllocator:
             new_allocations, reason, trigger, min_transfer_pct=min_transfer_pct
         )
         return self._apply(plan)
+
+    def allocatable_performances(self) -> dict[str, StrategyPerformance]:
+        """The performances to allocate among: RUNNING strategies only, in insertion
+        order. Paused and quarantined strategies are left out, so their capital is held."""
+        return allocatable_performances(self._book)
+
+    def rebalance_if_due(
+        self, rebalancer: AllocationRebalancer, timestamp: datetime | None = None
+    ) -> RebalanceRecord | None:
+        """Rebalance among the running strategies if `rebalancer` says it is due.
+
+        `timestamp` defaults to the last bar's. Drift is measured over the running
+        strategies; their new targets share what the paused and quarantined strategies do
+        not hold, and those keep their cash and positions exactly (see
+        `core.held_capital`). Returns the rebalance made, or None.
+        """
+        when = timestamp if timestamp is not None else self._book.current_timestamp
+        if when is None:
+            raise InvalidInputError("rebalance_if_due needs a timestamp before the first bar")
+        due = due_rebalance(self._book, rebalancer, when)
+        if due is None:
+            return None
+        record = self.rebalance(
+            due.targets,
+            reason=due.reason,
+            trigger=due.trigger,
+            min_transfer_pct=rebalancer.min_transfer_pct,
+        )
+        due.record(rebalancer)
+        return record
 
     def _apply(self, plan: RebalancePlan) -> RebalanceRecord:
         transfers: dict[str, Decimal] = {}

@@ -45,15 +45,6 @@ def run_demo(
     )
     for market in feed:
         fund.execute_bar(market.ts, market)
-        trigger, reason = rebalancer.check(market.ts)
-        if trigger is not None:
-            performances = {sid: a.performance for sid, a in fund.strategies.items()}
-            targets = rebalancer.rebalance(performances, market.ts)
-            fund.rebalance(
-                targets,
-                reason=reason,
-                trigger=trigger,
-                min_transfer_pct=rebalancer.min_transfer_pct,
-            )
+        fund.rebalance_if_due(rebalancer)
     print_summary(fund.book, fund.name, out)
     return fund

@@ -8,9 +8,9 @@ added strategy's code loads and initialises (`start_added`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from core.errors import CoreError
+from core.held_capital import allocatable_performances, scale_to_running
 from daemon.commands import Add, Command, Pause, Rebalance, Remove, Resume
 from daemon.engine import FundEngine, Worker
 from daemon.errors import CommandRejected, RecoveryError
@@ -71,19 +71,25 @@ async def apply_command(engine: FundEngine, command: Command, worker: Worker | N
 
 
 async def _rebalance(engine: FundEngine, command: Rebalance) -> str:
-    """Explicit weights are applied exactly; weights from the configured algorithm skip
-    the transfers below the rebalancer's min_transfer_pct, as its scheduled rebalances do."""
+    """Explicit weights are applied exactly and may move any strategy's capital, held or
+    not; the configured algorithm allocates among the running strategies, like a scheduled
+    rebalance (see `core.held_capital`), and skips the transfers below the rebalancer's
+    min_transfer_pct."""
     rebalancer = engine.state.rebalancer
-    min_transfer_pct = None
+    ts = engine.book.current_timestamp
     if command.weights is not None:
-        targets: dict[str, Any] = dict(command.weights)
-    elif rebalancer is None:
+        record = await engine.rebalance(dict(command.weights), command.reason)
+        if rebalancer is not None and ts is not None:
+            rebalancer.record_rebalance(ts, record.targets)
+        return f"costs {record.costs}"
+    if rebalancer is None:
         raise CommandRejected("no allocation algorithm is configured")
-    else:
-        performances = {sid: r.performance for sid, r in engine.book.records.items()}
-        targets = rebalancer.algorithm.calculate_allocations(performances)
-        min_transfer_pct = rebalancer.min_transfer_pct
-    record = await engine.rebalance(targets, command.reason, min_transfer_pct=min_transfer_pct)
-    if rebalancer is not None and engine.book.current_timestamp is not None:
-        rebalancer.record_rebalance(engine.book.current_timestamp, record.targets)
+    weights = rebalancer.algorithm.calculate_allocations(allocatable_performances(engine.book))
+    record = await engine.rebalance(
+        scale_to_running(engine.book, weights),
+        command.reason,
+        min_transfer_pct=rebalancer.min_transfer_pct,
+    )
+    if ts is not None:
+        rebalancer.record_rebalance(ts, weights)
     return f"costs {record.costs}"

@@ -17,9 +17,9 @@ from decimal import Decimal
 
 from core.book import FundBook, RebalancePlan, fund_deposits
 from core.errors import CoreError
+from core.held_capital import due_rebalance
 from core.market import Slice
 from core.money import ZERO
-from core.performance import StrategyPerformance
 from core.rebalancer import AllocationRebalancer
 from core.records import (
     QUARANTINE_CANCEL_REASON,
@@ -237,19 +237,19 @@ class FundEngine:
         return outcomes, found
 
     async def _scheduled_rebalance(self, ts: datetime) -> RebalanceRecord | None:
+        """Among the running strategies only; paused and quarantined ones keep their capital
+        (see `core.held_capital`)."""
         rebalancer = self.state.rebalancer
-        if rebalancer is None or not self.book.records:
+        if rebalancer is None:
             return None
-        trigger, reason = rebalancer.check(ts, self.book.current_weights())
-        if trigger is None:
+        due = due_rebalance(self.book, rebalancer, ts)
+        if due is None:
             return None
-        targets = rebalancer.rebalance(self._performances(), ts)
-        return await self.rebalance(
-            targets, reason, trigger, min_transfer_pct=rebalancer.min_transfer_pct
+        record = await self.rebalance(
+            due.targets, due.reason, due.trigger, min_transfer_pct=rebalancer.min_transfer_pct
         )
-
-    def _performances(self) -> dict[str, StrategyPerformance]:
-        return {sid: r.performance for sid, r in self.book.records.items()}
+        due.record(rebalancer)
+        return record
 
     # ---- lifecycle ---------------------------------------------------------------------
     async def add(
