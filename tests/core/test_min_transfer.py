@@ -136,6 +136,22 @@ def test_the_rebalancer_threshold_in_the_core_loop() -> None:
     assert rebalancer.is_material_transfer(D("2000.00"), M) is False
 
 
+def test_rebalance_if_due_applies_the_rebalancer_threshold() -> None:
+    """The README's core loop (`rebalance_if_due`) skips like an explicit rebalance does."""
+    fund = idle_fund()
+    rebalancer = AllocationRebalancer(
+        _Weights({"a": D("0.502"), "b": D("0.35")}),
+        RebalancingFrequency.MONTHLY,
+        min_transfer_pct=HALF_PCT,
+    )
+    record = fund.rebalance_if_due(rebalancer, ts(1))
+    assert record is not None
+    assert record.skipped == {"a": D("2000.00")}
+    assert record.transfers == {"b": D("-50000.00")}
+    assert fund.strategies["a"].current_value == D(500_000)
+    assert fund.total_capital == M
+
+
 class _Weights:
     def __init__(self, weights: dict[str, Decimal]) -> None:
         self.weights = weights
