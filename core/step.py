@@ -16,7 +16,7 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 from core.errors import InvariantViolation
 from core.history import BarData
 from core.ledger import Ledger
-from core.ledger_guard import Holdings, check_holdings
+from core.ledger_guard import check_holdings, holdings
 from core.orders import Fill
 from core.strategy_ledger import StrategyLedger
 
@@ -127,10 +127,11 @@ def run_step(
     fault: str | None = None
     orders = 0
     if trading:
-        placed = ledger.orders_placed
-        before = Holdings(ledger)  # what only fills may change; see core.ledger_guard
+        book = ledger._orders  # its id counter counts the orders placed
+        placed = book.next_id
+        before = holdings(ledger)  # what only fills may change; see core.ledger_guard
         try:
-            strategy.handle_data(context, data, ledger.strategy_view())
+            strategy.handle_data(context, data, ledger._view or ledger.strategy_view())
         except Exception as exc:  # strategy code is untrusted; isolate its failure
             error = f"{type(exc).__name__}: {exc}"
         except BaseException as exc:
@@ -141,7 +142,7 @@ def run_step(
             changed = check_holdings(ledger, before)
         if changed is not None:
             fault = changed if fault is None else f"{fault}; {changed}"
-        orders = ledger.orders_placed - placed
+        orders = book.next_id - placed
     return StepReport(
         strategy_id,
         data.slice.ts,
