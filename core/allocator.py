@@ -32,7 +32,7 @@ from core.records import (
     StrategyAllocation,
     StrategyState,
 )
-from core.step import StrategyContext, initialize_strategy, run_step
+from core.step import StepReport, StrategyContext, initialize_strategy, run_step
 from core.transfers import withdraw_from
 
 LedgerFactory = Callable[[str], Ledger]
@@ -120,7 +120,9 @@ class PortfolioAllocator:
         context = StrategyContext(strategy_id)
         try:
             initialize_strategy(strategy, context)
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # SystemExit from strategy code is its failure too
             raise InvalidInputError(
                 f"strategy {strategy_id} failed to initialize: {type(exc).__name__}: {exc}"
             ) from exc
@@ -208,7 +210,12 @@ class PortfolioAllocator:
         counted towards its quarantine (see `core.step.run_step`); it never stops the fund.
         A strategy quarantined by this bar has its open orders cancelled at once
         (`QUARANTINE_CANCEL_REASON`) and does not trade again until resumed, as in the
-        daemon.
+        daemon. `SystemExit` (any `BaseException`) from strategy code quarantines it.
+
+        The bar is atomic for the fund: a `KeyboardInterrupt` (Ctrl-C) in the middle of it
+        finishes the bar without running any more strategy code (`_finish_bar`), so every
+        strategy recorded it and `execution_count` moved with `current_timestamp`, and only
+        then propagates. The next call continues with the next bar.
         """
         timestamp = check_next_timestamp(timestamp, self._book.current_timestamp)
         market = Slice.coerce(timestamp, data)
@@ -216,21 +223,63 @@ class PortfolioAllocator:
         bar_data = BarData(market, self._history)
         self._book.current_timestamp = timestamp
         self._book.mark_reserve(market)  # a bar it cannot take leaves the reserve's marks
+        records = list(self._book.records.values())
         running = StrategyState.RUNNING
         on_report = self._book.on_report
-        for sid, rec in self._book.records.items():
-            ledger: Ledger = rec.ledger  # type: ignore[assignment]
-            report = run_step(
-                sid,
-                rec.strategy,
-                rec.context,  # type: ignore[arg-type]
-                ledger,
-                bar_data,
-                trading=rec.state is running,
-            )
-            if on_report(report):  # quarantined: the daemon's rule, the same bytes
-                ledger.cancel_all_orders(QUARANTINE_CANCEL_REASON)
+        done = 0
+        try:
+            for rec in records:  # `_step`, inlined: this loop is the core's hot path
+                ledger: Ledger = rec.ledger  # type: ignore[assignment]
+                report = run_step(
+                    rec.strategy_id,
+                    rec.strategy,
+                    rec.context,  # type: ignore[arg-type]
+                    ledger,
+                    bar_data,
+                    trading=rec.state is running,
+                    interrupts=True,
+                )
+                if on_report(report):  # quarantined: the daemon's rule, the same bytes
+                    ledger.cancel_all_orders(QUARANTINE_CANCEL_REASON)
+                done += 1
+        except KeyboardInterrupt:
+            self._finish_bar(records[done:], bar_data)
+            self.execution_count += 1
+            raise
         self.execution_count += 1
+
+    def _step(self, rec: StrategyAllocation, bar_data: BarData, *, trading: bool) -> None:
+        ledger = _ledger(rec)
+        report = run_step(
+            rec.strategy_id,
+            rec.strategy,
+            rec.context,  # type: ignore[arg-type]
+            ledger,
+            bar_data,
+            trading=trading,
+            interrupts=True,
+        )
+        if self._book.on_report(report):  # quarantined: the daemon's rule, the same bytes
+            ledger.cancel_all_orders(QUARANTINE_CANCEL_REASON)
+
+    def _finish_bar(self, rest: list[StrategyAllocation], bar_data: BarData) -> None:
+        """After a Ctrl-C inside a bar: bring every strategy not done yet to the end of the
+        bar without running strategy code, so the bar is whole (every ledger filled and
+        marked, every strategy's performance recorded once) before the interrupt goes on.
+        The strategy that was interrupted keeps what its `handle_data` did so far (as if it
+        had raised), without counting an error; the later ones skip trading for this bar."""
+        ts = bar_data.slice.ts
+        for rec in rest:
+            ledger = _ledger(rec)
+            if _recorded(rec, ts):
+                continue  # interrupted after its report was recorded
+            if ledger.last_ts == ts:  # filled and marked; interrupted in handle_data
+                report = StepReport(
+                    rec.strategy_id, ts, ledger.portfolio_value, ledger.cash, (), False
+                )
+                self._book.on_report(report)
+            else:
+                self._step(rec, bar_data, trading=False)
 
     # ---- rebalancing -------------------------------------------------------------------
     def rebalance(
@@ -318,6 +367,11 @@ class PortfolioAllocator:
 
     def get_correlation_matrix(self) -> pd.DataFrame | None:
         return correlation_matrix(self._book)
+
+
+def _recorded(rec: StrategyAllocation, ts: datetime) -> bool:
+    timestamps = rec.performance.timestamps
+    return bool(timestamps) and timestamps[-1] == ts
 
 
 def _ledger(rec: StrategyAllocation) -> Ledger:

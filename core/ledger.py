@@ -207,7 +207,7 @@ class Ledger(TargetOrders, FundMoves):
             self._last_ts = market.ts
             fills = self._execute(market)
             self.mark(market)
-        except Exception:
+        except BaseException:  # a KeyboardInterrupt too: never leave half a fill behind
             checkpoint.restore(self)
             raise
         self._orders.sweep()
@@ -229,7 +229,7 @@ class Ledger(TargetOrders, FundMoves):
                     marked.append((position, position.last_price))
                     position.last_price = bar.close
                 total += position.amount * position.last_price
-        except Exception:
+        except BaseException:  # a KeyboardInterrupt too: never leave half the marks
             for position, price in marked:
                 position.last_price = price
             raise

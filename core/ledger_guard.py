@@ -2,8 +2,8 @@
 
 Strategy code gets a `StrategyLedger`, which cannot move money or positions; but Python
 cannot hide the `Ledger` behind it from code that goes looking (a private slot, the garbage
-collector). So the step takes a `Holdings` mark of the ledger's cash, positions and cached
-value just before `handle_data` and compares after it. Nothing a strategy may do during
+collector). So the step takes the `holdings` of the ledger (cash, positions, cached value) just
+before `handle_data` and compares after it. Nothing a strategy may do during
 `handle_data` changes them: orders fill on the next slice, and this slice's fills and costs
 were booked by `Ledger.process_slice` before the mark. Any difference was made outside a fill;
 `check_holdings` puts the cash and positions back as they were and says what changed, and the
@@ -27,72 +27,65 @@ if TYPE_CHECKING:
 FAULT_PREFIX = "ledger changed outside fills"
 
 _Held = tuple[str, Position, Decimal, Decimal, Decimal]
+Holdings = tuple[Decimal, "Decimal | None", dict[str, Position], "list[_Held] | None"]
+"""Cash, cached positions value, the positions dict and, per position, the object with its
+quantity, mark and cost basis. Realised P&L and the running totals are not money."""
 
 
-class Holdings:
-    """Cash, positions (objects, quantities, marks and cost bases) and cached value of a
-    ledger at one moment. Realised P&L and the running totals are not money: not kept."""
-
-    __slots__ = ("cash", "positions", "positions_value", "held")
-
-    def __init__(self, ledger: Ledger) -> None:
-        self.cash = ledger._cash
-        self.positions_value = ledger._positions_value
-        positions = self.positions = ledger._positions
-        self.held: list[_Held] | None = (
-            [(a, p, p.amount, p.last_price, p.cost_basis) for a, p in positions.items()]
-            if positions
-            else None
-        )
-
-    def same_objects(self, ledger: Ledger) -> bool:
-        """True when nothing was even reassigned (the fast path: identity tests only)."""
-        positions = self.positions
-        if (
-            ledger._cash is not self.cash
-            or ledger._positions_value is not self.positions_value
-            or ledger._positions is not positions
-        ):
-            return False
-        held = self.held
-        if held is None:
-            return not positions
-        if len(positions) != len(held):
-            return False
-        for asset, position, amount, last, basis in held:
-            if (
-                position.amount is not amount
-                or position.last_price is not last
-                or position.cost_basis is not basis
-                or positions.get(asset) is not position
-            ):
-                return False
-        return True
-
-    def restore(self, ledger: Ledger) -> None:
-        self.positions.clear()
-        for asset, position, amount, last, basis in self.held or ():
-            position.amount, position.last_price, position.cost_basis = amount, last, basis
-            self.positions[asset] = position
-        ledger._positions = self.positions
-        ledger._cash = self.cash
-        ledger._positions_value = self.positions_value
-
-    def value(self) -> Decimal:
-        held = self.held or ()
-        return self.cash + sum((amount * last for _, _, amount, last, _ in held), ZERO)
+def holdings(ledger: Ledger) -> Holdings:
+    """What only fills may change in `ledger`, at this moment (a tuple: this runs for every
+    strategy on every bar)."""
+    positions = ledger._positions
+    held = (
+        [(a, p, p.amount, p.last_price, p.cost_basis) for a, p in positions.items()]
+        if positions
+        else None
+    )
+    return ledger._cash, ledger._positions_value, positions, held
 
 
 def check_holdings(ledger: Ledger, before: Holdings) -> str | None:
     """None when `ledger` holds what it held at `before`; otherwise restore it and return
     the fault: what changed outside fills (cash, quantities, value)."""
-    if before.same_objects(ledger):
-        return None
+    cash, value, positions, held = before
+    if (
+        ledger._cash is cash and ledger._positions_value is value and ledger._positions is positions
+    ):  # the fast path: identity tests only, nothing was even reassigned
+        if held is None:
+            if not positions:
+                return None
+        elif len(positions) == len(held):
+            for asset, position, amount, last, basis in held:
+                if (
+                    position.amount is not amount
+                    or position.last_price is not last
+                    or position.cost_basis is not basis
+                    or positions.get(asset) is not position
+                ):
+                    break
+            else:
+                return None
     changes = _changes(ledger, before)
     if not changes:  # reassigned to equal values: nothing moved
         return None
-    before.restore(ledger)
+    _restore(ledger, before)
     return f"{FAULT_PREFIX}: {', '.join(changes)}"
+
+
+def _restore(ledger: Ledger, before: Holdings) -> None:
+    cash, value, positions, held = before
+    positions.clear()
+    for asset, position, amount, last, basis in held or ():
+        position.amount, position.last_price, position.cost_basis = amount, last, basis
+        positions[asset] = position
+    ledger._positions = positions
+    ledger._cash = cash
+    ledger._positions_value = value
+
+
+def _value_of(before: Holdings) -> Decimal:
+    cash, _, _, held = before
+    return cash + sum((amount * last for _, _, amount, last, _ in held or ()), ZERO)
 
 
 def _changes(ledger: Ledger, before: Holdings) -> list[str]:
@@ -102,14 +95,15 @@ def _changes(ledger: Ledger, before: Holdings) -> list[str]:
     except Exception:  # the state was replaced by something that is not a ledger's
         return ["state replaced"]
     changes = []
-    if cash != before.cash:
-        changes.append(f"cash {_signed(cash - before.cash)}")
-    then = {asset: amount for asset, _, amount, _, _ in before.held or ()}
+    cash_before, _, _, held = before
+    if cash != cash_before:
+        changes.append(f"cash {_signed(cash - cash_before)}")
+    then = {asset: amount for asset, _, amount, _, _ in held or ()}
     for asset in sorted(now.keys() | then.keys()):
         delta = now.get(asset, ZERO) - then.get(asset, ZERO)
         if delta:
             changes.append(f"{asset} {_signed(delta)}")
-    value, value_before = _value(ledger), before.value()
+    value, value_before = _value(ledger), _value_of(before)
     if value is None:
         changes.append("value changed")
     elif value != value_before:

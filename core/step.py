@@ -16,7 +16,7 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 from core.errors import InvariantViolation
 from core.history import BarData
 from core.ledger import Ledger
-from core.ledger_guard import Holdings, check_holdings
+from core.ledger_guard import check_holdings, holdings
 from core.orders import Fill
 from core.strategy_ledger import StrategyLedger
 
@@ -71,8 +71,8 @@ class StepReport(NamedTuple):
     """Orders the strategy placed in this step (rejected ones included)."""
     fault: str | None = None
     """A fault of the strategy that quarantines it at once (unlike `error`, which counts
-    towards `max_consecutive_errors`): its code changed its ledger outside fills
-    (`core.ledger_guard`; the change was undone)."""
+    towards `max_consecutive_errors`): its code raised a `BaseException` such as
+    `SystemExit`, or changed its ledger outside fills (`core.ledger_guard`; undone)."""
 
 
 def initialize_strategy(strategy: Any, context: StrategyContext) -> None:
@@ -90,6 +90,7 @@ def run_step(
     data: BarData,
     *,
     trading: bool,
+    interrupts: bool = False,
 ) -> StepReport:
     """Fill pending orders at this slice, mark to market, then let the strategy trade.
 
@@ -105,6 +106,11 @@ def run_step(
       included; bars beyond what the arithmetic can take): the ledger is left as it was
       before the slice (`Ledger.process_slice` is all or nothing) and `handle_data` is not
       called for this slice.
+    - A `BaseException` from `handle_data` (`SystemExit`, `GeneratorExit`...) is a fault of
+      the strategy (quarantine), not the end of the fund. `KeyboardInterrupt` too, unless
+      `interrupts` is set: `PortfolioAllocator` lets it propagate (a real Ctrl-C at the
+      terminal; it finishes the bar first), while a worker host, which never receives
+      SIGINT as an exception, counts it as the strategy's fault.
 
     An `InvariantViolation` is a bug of the fund, not of the strategy: it propagates.
     """
@@ -121,15 +127,22 @@ def run_step(
     fault: str | None = None
     orders = 0
     if trading:
-        placed = ledger.orders_placed
-        before = Holdings(ledger)  # what only fills may change; see core.ledger_guard
+        book = ledger._orders  # its id counter counts the orders placed
+        placed = book.next_id
+        before = holdings(ledger)  # what only fills may change; see core.ledger_guard
         try:
-            strategy.handle_data(context, data, ledger.strategy_view())
+            strategy.handle_data(context, data, ledger._view or ledger.strategy_view())
         except Exception as exc:  # strategy code is untrusted; isolate its failure
             error = f"{type(exc).__name__}: {exc}"
+        except BaseException as exc:
+            if interrupts and isinstance(exc, KeyboardInterrupt):
+                raise
+            fault = f"{type(exc).__name__} raised by strategy code: {exc}"
         finally:
-            fault = check_holdings(ledger, before)
-        orders = ledger.orders_placed - placed
+            changed = check_holdings(ledger, before)
+        if changed is not None:
+            fault = changed if fault is None else f"{fault}; {changed}"
+        orders = book.next_id - placed
     return StepReport(
         strategy_id,
         data.slice.ts,

@@ -144,7 +144,9 @@ class StrategyHost:
     def initialize(self) -> None:
         try:
             initialize_strategy(self.strategy, self.context)
-        except Exception as exc:  # untrusted strategy code
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # untrusted strategy code; SystemExit is its failure
             raise StrategyLoadError(
                 f"strategy {self.strategy_id} failed to initialize: {type(exc).__name__}: {exc}"
             ) from exc

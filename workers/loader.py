@@ -33,7 +33,9 @@ def _import(module_name: str, path: str) -> Any:
         if module_name == missing or module_name.startswith(missing + "."):
             raise StrategyLoadError(f"{path}: module {missing!r} not found") from exc
         raise StrategyLoadError(f"{path}: importing {module_name} failed: {exc}") from exc
-    except Exception as exc:  # anything the module runs at import time
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # anything the module runs at import time, SystemExit too
         raise StrategyLoadError(
             f"{path}: importing {module_name} failed: {type(exc).__name__}: {exc}"
         ) from exc
@@ -68,7 +70,9 @@ def build_strategy(path: str, params: dict[str, Any]) -> object:
         raise StrategyLoadError(f"{path}: params must be a dict of keyword arguments")
     try:
         return cls(**params)
-    except Exception as exc:  # untrusted constructor
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # untrusted constructor; SystemExit is its failure
         raise StrategyLoadError(
             f"{path}: {cls.__name__}(**{params!r}) failed: {type(exc).__name__}: {exc}"
         ) from exc

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from core.ledger import Ledger
-from core.ledger_guard import Holdings, check_holdings
+from core.ledger_guard import check_holdings, holdings
 from tests.support.drivers import CAPITAL, DRIVERS, Planned, flat_slices, run
 
 ROGUE = "tests.support.rogue_strategies:ReachesTheLedger"
@@ -49,7 +49,7 @@ async def test_a_change_outside_fills_is_undone_and_quarantines(
 def test_the_guard_lets_legitimate_steps_through_and_restores_exactly() -> None:
     ledger = Ledger(1000)
     ledger.add_position("AAA", Decimal(10), Decimal(5), Decimal(7))
-    before = Holdings(ledger)
+    before = holdings(ledger)
     ledger.order("AAA", 1)
     assert ledger.portfolio_value == Decimal(1070)
     assert check_holdings(ledger, before) is None

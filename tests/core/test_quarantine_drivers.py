@@ -21,7 +21,7 @@ async def _all_drivers(plan: list[Planned], bars: int) -> dict[str, RunResult]:
     return {driver: await run(driver, plan, slices) for driver in DRIVERS}
 
 
-@pytest.mark.parametrize("error", ["RuntimeError"])
+@pytest.mark.parametrize("error", ["RuntimeError", "SystemExit"])
 async def test_every_driver_cancels_a_quarantined_strategys_orders(error: str) -> None:
     plan = [
         Planned("failing", FAILS, {"fail_on": 3, "error": error}, Decimal("0.5")),

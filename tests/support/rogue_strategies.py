@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -113,3 +114,21 @@ class LimitThenHangs(Strategy):
             ledger.order("AAA", 10, limit_price=1)
         if context.bars == self.on_bar:
             threading.Event().wait()
+
+
+class SaysReadyThenSlow(Strategy):
+    """On bar `on_bar` writes one line to stdout (the test's signal that it is inside
+    `handle_data`) and then takes `slow_s` seconds: a slow strategy to press Ctrl-C in."""
+
+    def __init__(self, on_bar: int = 3, slow_s: float = 60.0) -> None:
+        self.on_bar, self.slow_s = on_bar, slow_s
+
+    def initialize(self, context: Any) -> None:
+        context.bars = 0
+
+    def handle_data(self, context: Any, data: BarData, ledger: StrategyLedger) -> None:
+        context.bars += 1
+        ledger.order("AAA", 1)
+        if context.bars == self.on_bar:
+            print("inside handle_data", flush=True)
+            time.sleep(self.slow_s)
