@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from core.book import DEFAULT_MAX_CONSECUTIVE_ERRORS, FundBook, RebalancePlan, fund_deposits
-from core.errors import CoreError, InsufficientFundsError, InvalidInputError
+from core.errors import InsufficientFundsError, InvalidInputError
 from core.fund_metrics import correlation_matrix, portfolio_metrics, strategy_metrics
 from core.held_capital import allocatable_performances, due_rebalance
 from core.history import DEFAULT_HISTORY_BARS, BarData, MarketHistory
@@ -159,7 +159,8 @@ class PortfolioAllocator:
         With `liquidate=True` positions are sold at the current mark (costs applied);
         otherwise they move into the reserve, which marks them like any ledger. A strategy
         left in debt has its debt paid by the reserve; when the reserve cannot pay,
-        `InsufficientFundsError` is raised and nothing has changed.
+        `InsufficientFundsError` is raised and nothing has changed (nor when anything else,
+        a `KeyboardInterrupt` included, interrupts it).
         Returns the value that came back to the fund.
         """
         rec = self._book.record(strategy_id)
@@ -167,7 +168,7 @@ class PortfolioAllocator:
         kept = copy.deepcopy((ledger, self._book.reserve)), rec.state, rec.value
         try:
             final_value = self._empty(rec, ledger, liquidate)
-        except CoreError:
+        except BaseException:  # a Ctrl-C half-way too: nothing has changed
             (rec.ledger, self._book.reserve), rec.state, rec.value = kept
             raise
         rec.state = StrategyState.STOPPED

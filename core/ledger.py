@@ -82,10 +82,14 @@ class Ledger(TargetOrders, FundMoves):
 
     def strategy_view(self) -> StrategyLedger:
         """What strategy code gets of this ledger (`core.strategy_ledger`), built once."""
-        view = getattr(self, "_view", None)  # ledgers pickled before views existed lack it
+        view = self._view
         if view is None:
             view = self._view = StrategyLedger(self)
         return view
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.__dict__.setdefault("_view", None)  # pickled before ledgers had views
 
     # ---- state -----------------------------------------------------------------------------
     @property

@@ -10,7 +10,9 @@
 Errors of the core raised inside a host (`InvalidInputError`, `InsufficientFundsError`,
 `InvariantViolation`...) come back as the same core classes, whichever kind of worker ran
 the operation. Exceptions raised by strategy code while it trades are not errors of the
-worker: `run_step` catches them and they come back in `StepReport.error`.
+worker: `run_step` catches them and they come back in `StepReport.error`, or, for a
+`BaseException` such as `SystemExit` or `KeyboardInterrupt` (a host never receives SIGINT as
+one), in `StepReport.fault`, which quarantines the strategy.
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ Failure handling:
 - EOF on the pipe (the child exited or was killed) raises `WorkerCrashed`;
 - cancelling a request kills the child too, since its reply could no longer be matched.
 After any of these the worker is down; `await worker.restart(snapshot)` spawns a new child
-and restores a snapshot. Exceptions in strategy code do not end the child: `run_step` puts
-them in `StepReport.error`.
+and restores a snapshot. Exceptions in strategy code do not end the child, `SystemExit` and
+`KeyboardInterrupt` included: `run_step` puts them in `StepReport.error` or `.fault`.
 
 The child ignores SIGINT (Ctrl-C at a terminal is for the parent to handle) and exits on EOF,
 so it never outlives the parent's end of the pipe. Children are daemonic: multiprocessing

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from core import PortfolioAllocator
+from core.ledger import Ledger
+from core.orders import Position
 from tests.support.drivers import DRIVERS, Planned, flat_slices, run
 from tests.support.rogue_strategies import OrdersThenFails, Steady
 
@@ -106,3 +108,26 @@ def test_ctrl_c_stops_an_allocator_loop_cleanly_with_every_bar_whole() -> None:
     assert set(state["observations"].values()) == {1 + 3}
     assert set(state["last_ts"].values()) == {state["current_timestamp"]}
     assert state["fund_value"] == "100000.00"
+
+
+class _InterruptedOnRelease(Ledger):
+    """A ledger whose hand-over of positions is interrupted (a Ctrl-C at that moment)."""
+
+    def release_positions(self) -> list[Position]:
+        raise KeyboardInterrupt
+
+
+def test_remove_strategy_interrupted_half_way_changes_nothing() -> None:
+    fund = PortfolioAllocator(Decimal(100_000), ledger_factory=lambda sid: _InterruptedOnRelease())
+    fund.add_strategy("steady", Steady(), Decimal("0.5"))
+    slices = flat_slices(3)
+    for market in slices:
+        fund.execute_bar(market.ts, market)
+    rec = fund.strategies["steady"]
+    before = rec.ledger.to_state(), fund.reserve.to_state(), rec.state, rec.value  # type: ignore[union-attr]
+    with pytest.raises(KeyboardInterrupt):
+        fund.remove_strategy("steady", liquidate=True)  # sells, then is interrupted
+    rec = fund.strategies["steady"]
+    after = rec.ledger.to_state(), fund.reserve.to_state(), rec.state, rec.value  # type: ignore[union-attr]
+    assert after == before
+    assert fund.total_capital == Decimal(100_000)

@@ -3,13 +3,17 @@ value; nothing that moves money or positions outside a fill. The same in every d
 
 from __future__ import annotations
 
+import pickle
 from decimal import Decimal
 
 import pytest
 
+from core.history import BarData, MarketHistory
 from core.ledger import Ledger
+from core.step import StrategyContext, run_step
 from core.strategy_ledger import FUND_ONLY, STRATEGY_API, StrategyLedger
 from tests.support.drivers import CAPITAL, DRIVERS, Planned, flat_slices, run
+from workers.loader import build_strategy
 
 ROGUE = "tests.support.rogue_strategies:CallsFundOperation"
 FUND_OPERATIONS = ("transfer_in", "transfer_out", "add_position", "release_positions", "liquidate")
@@ -73,3 +77,19 @@ def test_orders_through_the_view_are_the_ledgers() -> None:
     assert ledger.open_orders == []
     assert (view.cash, view.positions_value) == (Decimal(1000), Decimal(50))
     assert view.allow_short is False
+
+
+def test_a_ledger_pickled_before_views_existed_still_gets_one() -> None:
+    ledger = Ledger(1000)
+    del ledger.__dict__["_view"]  # what a ledger pickled by an earlier version holds
+    restored = pickle.loads(pickle.dumps(ledger))
+    market = flat_slices(1)[0]
+    history = MarketHistory(10)
+    history.append(market)
+    strategy = build_strategy("tests.support.rogue_strategies:Steady", {})
+    context = StrategyContext("s")
+    strategy.initialize(context)  # type: ignore[attr-defined]
+    report = run_step("s", strategy, context, restored, BarData(market, history), trading=True)
+    assert (report.error, report.fault, report.orders) == (None, None, 1)
+    again = pickle.loads(pickle.dumps(restored))  # the view travels with its ledger
+    assert again.strategy_view() is again._view and again.strategy_view().cash == 1000
