@@ -157,18 +157,27 @@ class StrategyPerformance:
                 self._max_dd = min(self._max_dd, dd)
 
     def _push(self, timestamp: Any, r: float) -> None:
-        """Append one return to the ring, evicting the oldest when full."""
+        """Append one return to the ring, evicting the oldest when full (inlined: this runs
+        for every strategy on every bar)."""
         q = int(r * _SCALE)
         pos = self._pos
-        if self._count == self.lookback_window:
-            self._evict(pos)
+        if self._count == self.lookback_window:  # evict the oldest return from the sums
+            old, old_q = self._ret[pos], self._ret_q[pos]
+            self._s1 += q - old_q
+            self._s2 += q * q - old_q * old_q
+            if old > 0.0:
+                self._wins -= 1
+                self._gain -= old_q
+            elif old < 0.0:
+                self._losses -= 1
+                self._loss -= old_q
         else:
             self._count += 1
+            self._s1 += q
+            self._s2 += q * q
         self._ret[pos] = r
         self._ret_q[pos] = q
         self._ret_ts[pos] = timestamp
-        self._s1 += q
-        self._s2 += q * q
         if r > 0.0:
             self._wins += 1
             self._gain += q
@@ -177,18 +186,6 @@ class StrategyPerformance:
             self._loss += q
         pos += 1
         self._pos = 0 if pos == self.lookback_window else pos
-
-    def _evict(self, pos: int) -> None:
-        old = self._ret[pos]
-        q = self._ret_q[pos]
-        self._s1 -= q
-        self._s2 -= q * q
-        if old > 0.0:
-            self._wins -= 1
-            self._gain -= q
-        elif old < 0.0:
-            self._losses -= 1
-            self._loss -= q
 
     # ------------------------------------------------------------ window data
 
