@@ -13,7 +13,8 @@
 Exit codes: 0 success, 1 the fund cannot run (port taken, storage failure), 2 invalid
 configuration or usage, or no fund state to report on, 3 another daemon runs this fund,
 4 the state directory cannot be resumed from (a journal record that fails on replay, a
-damaged or newer database): restarting cannot help, an operator must act.
+damaged or newer database): restarting cannot help, an operator must act. Ctrl-C exits 130
+and a reader closing the output early (`| head`) 141, quietly (`daemon.exits`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import asyncio
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+
+from daemon.exits import quiet_exits
 
 EXIT_CONFIG = 2
 EXIT_RUNTIME = 1
@@ -40,7 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-config", help="validate a settings file and exit")
     check.add_argument("config", type=Path)
     demo = commands.add_parser("demo", help="run the example fund on the synthetic feed")
-    demo.add_argument("--bars", type=int, default=504, help="daily bars to simulate")
+    demo.add_argument(
+        "--bars", type=_positive_int, default=504, help="daily bars to simulate (default: 504)"
+    )
     demo.add_argument("--seed", type=int, default=7, help="seed of the synthetic feed")
     report = commands.add_parser("report", help="summary, charts and an HTML page of a fund")
     report.add_argument("--state", type=Path, required=True, help="the fund's state directory")
@@ -58,6 +63,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, not {text!r}")
+    return value
+
+
+@quiet_exits
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["ctl"]:
