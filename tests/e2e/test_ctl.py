@@ -5,6 +5,8 @@ answers."""
 from __future__ import annotations
 
 import json
+import select
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from daemon.exits import EXIT_INTERRUPTED
 from tests.e2e.control_daemon import control_daemon, http_of, started_redis
 from tests.support.channels import HttpChannel
 from tests.support.daemon_process import ROOT, Daemon
@@ -135,3 +138,38 @@ def test_watch_follows_the_fund(daemon: Daemon, redis_url: str) -> None:
             watcher.communicate()
     assert watcher.returncode == 0
     assert out.startswith("accepted ctl-")  # the first reply of a status command
+
+
+def first_line(watcher: subprocess.Popen[str], poke: list[str] | None) -> str:
+    """The watcher's first line; `poke`: a ctl command to send until it prints one (a Redis
+    watcher sees only the replies to commands sent after it connects)."""
+    assert watcher.stdout is not None
+    for _ in range(100):
+        if poke is not None:
+            ctl(*poke)
+        readable, _, _ = select.select([watcher.stdout], [], [], 0.5 if poke else 30)
+        if readable:
+            return watcher.stdout.readline()
+    raise AssertionError("the watcher printed nothing")
+
+
+def test_ctrl_c_ends_watch_quietly(where: list[str]) -> None:
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "daemon.cli", "ctl", *where, "watch", "--interval", "0.2"],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        poke = [*where, "status"] if "--redis" in where else None
+        assert first_line(watcher, poke).strip()
+        watcher.send_signal(signal.SIGINT)  # what Ctrl-C at a terminal sends
+        _, err = watcher.communicate(timeout=30)
+    finally:
+        if watcher.poll() is None:
+            watcher.kill()
+            watcher.communicate()
+    assert err == ""
+    assert watcher.returncode == EXIT_INTERRUPTED
