@@ -18,10 +18,11 @@ After any of these the worker is down; `await worker.restart(snapshot)` spawns a
 and restores a snapshot. Exceptions in strategy code do not end the child, `SystemExit` and
 `KeyboardInterrupt` included: `run_step` puts them in `StepReport.error` or `.fault`.
 
-The child ignores SIGINT (Ctrl-C at a terminal is for the parent to handle) and exits on EOF,
-so it never outlives the parent's end of the pipe. Children are daemonic: multiprocessing
-terminates any still running when the parent exits, and they cannot start processes of
-their own.
+The child ignores SIGINT (Ctrl-C at a terminal is for the parent to handle) and exits,
+quietly, once the parent's end of the pipe is closed (EOF, reset or broken pipe), so it
+never outlives the parent, not even one killed with SIGKILL. Children are daemonic:
+multiprocessing terminates any still running when the parent exits, and they cannot start
+processes of their own.
 """
 
 from __future__ import annotations
@@ -113,15 +114,24 @@ def _encode_reply(reply: Reply) -> bytes:
 
 
 def serve(conn: Connection) -> None:
-    """The child's loop: one reply per message, until "close" or EOF."""
+    """The child's loop: one reply per message, until "close" or the parent is gone.
+
+    The parent's end closing is how a child learns that the daemon died or killed it: EOF,
+    a reset (the parent left a reply unread) or a broken pipe (it left during a step) all
+    end the loop quietly, since none of them is the child's error to report.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     server = _Server()
     while not server.closed:
         try:
             data = conn.recv_bytes()
-        except EOFError:
+        except (EOFError, OSError):
             return
-        conn.send_bytes(_encode_reply(server.answer(data)))
+        reply = _encode_reply(server.answer(data))
+        try:
+            conn.send_bytes(reply)
+        except OSError:
+            return
 
 
 class ProcessWorker(HostClient):

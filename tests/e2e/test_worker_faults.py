@@ -1,15 +1,17 @@
 """A strategy whose child process hangs is quarantined, one that dies is rebuilt and counted;
 the fund keeps running, and
-recovery from the journal alone reproduces the quarantine without waiting again."""
+recovery from the journal alone reproduces the quarantine without waiting again. Children of
+a daemon killed outright exit quietly."""
 
 from __future__ import annotations
 
 import json
+import signal
 import sqlite3
 import time
 from pathlib import Path
 
-from tests.support.daemon_process import STRATEGIES, env_for, run
+from tests.support.daemon_process import STRATEGIES, Daemon, env_for, run, wait_for_slices
 
 FAULTY = [
     {
@@ -62,3 +64,46 @@ def test_hung_and_dead_children_are_quarantined_and_replayed(tmp_path: Path) -> 
     assert time.monotonic() - started < 30  # the 60 s sleep was not waited for again
     assert "ready at slice 504" in replayed.stderr
     assert replayed.stdout == first.stdout
+
+
+def children_of(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found.update(int(child) for child in (task / "children").read_text().split())
+    return found
+
+
+def running(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"  # a zombie has exited
+
+
+def test_the_children_of_a_killed_daemon_exit_without_a_traceback(tmp_path: Path) -> None:
+    """SIGKILL while one child is in the middle of a step (its answer meets a broken pipe)
+    and the others wait for the next (their read meets EOF or a reset): every child exits,
+    and the log stream they share with the daemon stays JSON."""
+    sleepy = {**FAULTY[0], "params": {"on_bar": 5, "sleep_s": 3, "symbol": "AAA"}}
+    env = env_for(
+        tmp_path / "state",
+        "process",
+        PAPERFUND_FEED__BARS="null",
+        PAPERFUND_DEADLINES__STEP_TIMEOUT_S="300",
+    )
+    env["PAPERFUND_STRATEGIES"] = json.dumps([*json.loads(env["PAPERFUND_STRATEGIES"]), sleepy])
+    daemon = Daemon(env).wait_ready()
+    try:
+        wait_for_slices(tmp_path / "state", 5)  # the fifth slice is journaled: its step sleeps
+        children = children_of(daemon.proc.pid)
+        workers = [c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+        assert len(workers) == 4  # and multiprocessing's resource tracker
+    finally:
+        assert daemon.stop(signal.SIGKILL) == -signal.SIGKILL
+    # the log stream ended: every child closed its end of it
+    assert daemon.output_ended
+    assert not [pid for pid in children if running(pid)]
+    lines = "".join(daemon.lines)
+    assert "Traceback" not in lines
+    assert all(isinstance(json.loads(line), dict) for line in daemon.lines), lines

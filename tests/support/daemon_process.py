@@ -168,6 +168,12 @@ class Daemon:
                 return event
         raise AssertionError(f"no {name!r} event in:\n" + "".join(self.lines))
 
+    @property
+    def output_ended(self) -> bool:
+        """Its output pipes reached their end: every process holding them (its worker
+        processes too) has closed them."""
+        return not any(thread.is_alive() for thread in self._threads)
+
     def stop(self, signum: int = signal.SIGTERM, timeout_s: float = 60.0) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(signum)
