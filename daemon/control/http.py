@@ -40,6 +40,7 @@ Metrics = Callable[[], tuple[bytes, str]]
 API_PREFIX = "/v1/"
 SHUTDOWN_TIMEOUT_S = 5.0
 TOO_LARGE = f"the command body is larger than {MAX_COMMAND_BYTES} bytes"
+INCOMPLETE = "the connection closed before the body was complete"
 _KEPT_HEADERS = (hdrs.ALLOW, hdrs.WWW_AUTHENTICATE)
 
 _log = logging.getLogger(__name__)
@@ -126,6 +127,11 @@ async def _read_body(request: web.Request) -> bytes:
         return await request.read()  # the app's client_max_size stops a body without a length
     except web.HTTPRequestEntityTooLarge:
         raise web.HTTPRequestEntityTooLarge(MAX_COMMAND_BYTES, text=TOO_LARGE) from None
+    except ConnectionResetError:
+        # the client hung up before its body was complete: nothing failed here, and the
+        # answer below reaches no one
+        _log.info("client closed the connection during %s %s", request.method, request.path)
+        raise web.HTTPBadRequest(text=INCOMPLETE) from None
 
 
 def _limit(request: web.Request) -> int | None:
