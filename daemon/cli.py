@@ -19,7 +19,6 @@ damaged or newer database): restarting cannot help, an operator must act.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -86,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check-config":
         print(f"{args.config}: ok ({len(settings.strategies)} strategies)")
         return 0
+    import asyncio
+
     from daemon import logs
     from daemon.app import run_fund
     from daemon.errors import RecoveryError
