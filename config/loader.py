@@ -20,7 +20,6 @@ import yaml
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
-from config.builders import check_buildable
 from config.errors import ConfigError, Problem, problems_from_validation_error
 from config.settings import (
     DISCRIMINATOR_TAGS,
@@ -42,9 +41,16 @@ TOML_SUFFIXES = (".toml",)
 
 
 def load_settings(
-    path: str | Path | None = None, env: Mapping[str, str] | None = None
+    path: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    buildable: bool = True,
 ) -> FundSettings:
-    """Load `path` (None: the embedded demo config) with `env` (None: `os.environ`) on top."""
+    """Load `path` (None: the embedded demo config) with `env` (None: `os.environ`) on top.
+
+    `buildable=False` leaves out the check that the core accepts the allocation and ledger
+    settings (it imports the core's numerics): for clients that only read the control
+    settings of a fund whose daemon checked them (`paperfund ctl`)."""
     source = Path(path) if path is not None else DEFAULT_CONFIG
     environ: Mapping[str, str] = os.environ if env is None else env
     data = read_config_file(source)
@@ -57,7 +63,9 @@ def load_settings(
         problems += problems_from_validation_error(exc, DISCRIMINATOR_TAGS)
     except SettingsError as exc:
         problems.append(_environment_problem(exc, environ))
-    if settings is not None:
+    if settings is not None and buildable:
+        from config.builders import check_buildable
+
         problems += check_buildable(settings)
     if problems or settings is None:
         raise ConfigError(problems, str(source))

@@ -163,7 +163,8 @@ async def _stream(
     flusher = asyncio.create_task(flush_periodically(store))
     async with feed:
         try:
-            await supervisor.run(feed, stop, on_slice=progress.update)
+            with logs.status_line(progress):
+                await supervisor.run(feed, stop, on_slice=progress.update)
         finally:
             flusher.cancel()
             progress.finish()

@@ -20,7 +20,6 @@ and a reader closing the output early (`| head`) 141, quietly (`daemon.exits`).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -102,6 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check-config":
         print(f"{args.config}: ok ({len(settings.strategies)} strategies)")
         return 0
+    import asyncio
+
     from daemon import logs
     from daemon.app import run_fund
     from daemon.errors import RecoveryError

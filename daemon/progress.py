@@ -2,7 +2,9 @@
 
 On a TTY the line is redrawn in place (`\\r`) at most every `interval_s` seconds: a bar when
 the feed knows how many slices it has, else a count of slices and the latest timestamp.
-Anywhere else (a pipe, a log file) nothing is written at all.
+Anywhere else (a pipe, a log file) nothing is written at all. While it is drawn, log
+records erase it and draw it again after themselves (`logs.status_line`), so a record never
+continues the progress line.
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ from collections.abc import Callable
 from typing import TextIO
 
 from core.market import Slice
+from daemon import logs
 from daemon.feeds import Feed, SyntheticFeed
 
 DEFAULT_INTERVAL_S = 0.1
 BAR_WIDTH = 30
+ERASE_LINE = "\r\x1b[2K"
+"""Carriage return, then ANSI "erase the whole line"."""
 
 
 def feed_length(feed: Feed) -> int | None:
@@ -44,6 +49,8 @@ class Progress:
         self._clock = clock
         self._drawn_at: float | None = None
         self._width = 0
+        self._text = ""
+        self._showing = False
 
     def update(self, market: Slice) -> None:
         self.count += 1
@@ -58,8 +65,22 @@ class Progress:
 
     def finish(self) -> None:
         """End the line, so what follows starts on a fresh one."""
-        if self.enabled and self._drawn_at is not None:
-            self._stream.write("\n")
+        with logs.TERMINAL_LOCK:
+            if self.enabled and self._drawn_at is not None:
+                self._stream.write("\n")
+                self._stream.flush()
+            self._showing = False
+
+    def clear(self) -> None:
+        """Erase the drawn line (other output is about to be written)."""
+        if self._showing:
+            self._stream.write(ERASE_LINE)
+            self._stream.flush()
+
+    def redraw(self) -> None:
+        """Draw the line again after other output."""
+        if self._showing:
+            self._stream.write(f"\r{self._text}")
             self._stream.flush()
 
     def line(self, market: Slice) -> str:
@@ -75,5 +96,7 @@ class Progress:
         # Pad over the previous line: a shorter line must not leave its tail behind.
         padding = " " * max(self._width - len(text), 0)
         self._width = len(text)
-        self._stream.write(f"\r{text}{padding}")
-        self._stream.flush()
+        with logs.TERMINAL_LOCK:
+            self._text, self._showing = text, True
+            self._stream.write(f"\r{text}{padding}")
+            self._stream.flush()

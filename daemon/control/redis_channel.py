@@ -50,20 +50,13 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from daemon import logs
 from daemon.control.service import CommandService, Reply
 from daemon.control.stream_trim import trim_acknowledged
+from daemon.control.wire import command_stream, reply_stream
 from daemon.redis_url import redact_url
 
 _log = logs.get("paperfund.control.redis")
 
 CONNECTION_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
 Sleep = Callable[[float], Awaitable[None]]
-
-
-def command_stream(fund: str) -> str:
-    return f"paperfund:{fund}:commands"
-
-
-def reply_stream(fund: str) -> str:
-    return f"paperfund:{fund}:replies"
 
 
 def reply_fields(reply: Reply, entry_id: str) -> dict[str, str]:
@@ -78,18 +71,6 @@ def reply_fields(reply: Reply, entry_id: str) -> dict[str, str]:
     if reply.data is not None:
         fields["data"] = json.dumps(reply.data, sort_keys=True)
     return fields
-
-
-def reply_from_fields(fields: Mapping[str, str]) -> dict[str, Any]:
-    """A reply stream entry read back (`reply_fields` inverted): numbers, flags and data
-    decoded, plus the command's `entry` id."""
-    reply: dict[str, Any] = dict(fields)
-    reply["command_id"] = fields.get("command_id") or None
-    reply["slice_index"] = int(fields["slice_index"]) if fields.get("slice_index") else None
-    reply["duplicate"] = fields.get("duplicate") == "true"
-    if "data" in fields:
-        reply["data"] = json.loads(fields["data"])
-    return reply
 
 
 class RedisCommandChannel:

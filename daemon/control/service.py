@@ -18,7 +18,6 @@ reports, through `on_reply`, the same reply sequence for every transport:
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 from collections import Counter
@@ -29,6 +28,7 @@ from typing import Any
 from daemon import logs
 from daemon.commands import Command, Status, parse_command
 from daemon.control.views import fund_status
+from daemon.control.wire import sign
 from daemon.errors import CommandRejected
 from daemon.outcomes import Outcome
 from daemon.supervisor import Supervisor
@@ -55,11 +55,6 @@ class Reply:
 
 
 OnReply = Callable[[Reply], None]
-
-
-def sign(key: bytes, payload: bytes) -> str:
-    """The signature of a command: hex HMAC-SHA256 of its exact bytes."""
-    return hmac.new(key, payload, hashlib.sha256).hexdigest()
 
 
 class CommandService:

@@ -45,7 +45,7 @@ def _transport(args: argparse.Namespace) -> RedisTransport | HttpTransport:
     from config import ConfigError, load_settings
 
     try:
-        settings = load_settings(args.config)
+        settings = load_settings(args.config, buildable=False)
     except ConfigError as exc:
         raise UsageError(f"invalid configuration:\n{exc}") from None
     control = settings.control

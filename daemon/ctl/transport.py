@@ -13,11 +13,13 @@ import urllib.request
 from collections.abc import Iterator
 from typing import Any, cast
 
-import redis
-
-from daemon.control.redis_channel import command_stream, reply_from_fields, reply_stream
-from daemon.control.service import sign
-from daemon.feeds.redis_stream import stream_entries
+from daemon.control.wire import (
+    command_stream,
+    reply_from_fields,
+    reply_stream,
+    sign,
+    stream_entries,
+)
 from daemon.redis_url import redact_url
 
 FINAL = frozenset({"applied", "rejected"})
@@ -30,7 +32,10 @@ class NoAnswer(Exception):
 
 class RedisTransport:
     def __init__(self, url: str, fund: str, key: bytes | None, timeout_s: float) -> None:
+        import redis  # only this transport needs the client library: HTTP starts faster
+
         self.url, self.fund, self.key, self.timeout_s = url, fund, key, timeout_s
+        self._errors: tuple[type[Exception], ...] = (redis.RedisError,)
         self.client = redis.Redis.from_url(
             url, decode_responses=True, socket_connect_timeout=5, socket_timeout=timeout_s + 5
         )
@@ -44,7 +49,7 @@ class RedisTransport:
             last = self._last_reply_id()
             entry = str(self.client.xadd(command_stream(self.fund), cast(dict[Any, Any], fields)))
             return self._replies_to(entry, last)
-        except redis.RedisError as exc:
+        except self._errors as exc:
             raise NoAnswer(f"redis at {redact_url(self.url)}: {exc}") from None
 
     def _last_reply_id(self) -> str:
@@ -71,7 +76,7 @@ class RedisTransport:
         while True:
             try:
                 answer: Any = self.client.xread({reply_stream(self.fund): after}, block=1000)
-            except redis.RedisError as exc:
+            except self._errors as exc:
                 raise NoAnswer(f"redis at {redact_url(self.url)}: {exc}") from None
             for entry_id, fields in stream_entries(answer):
                 after = entry_id

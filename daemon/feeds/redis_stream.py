@@ -67,6 +67,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.typing import KeyT, StreamIdT
 
 from core.market import Bar, Slice
+from daemon.control.wire import stream_entries
 from daemon.feeds.base import Clock, Feed, Sleep
 from daemon.feeds.errors import FeedConfigError, FeedError
 from daemon.feeds.timestamps import to_utc
@@ -117,13 +118,6 @@ def parse_entry(fields: Mapping[str, str]) -> RawBar | str:
         fields.get("close"),
         fields.get("volume"),
     )
-
-
-def stream_entries(reply: Any) -> list[tuple[str, Mapping[str, str]]]:
-    """(id, fields) of an XREAD or XREADGROUP reply of a client that decodes responses
-    (RESP2 list or RESP3 map, one stream)."""
-    per_stream = reply.values() if isinstance(reply, Mapping) else (s for _, s in reply or ())
-    return [(entry_id, fields or {}) for entries in per_stream for entry_id, fields in entries]
 
 
 class RedisStreamFeed(Feed):

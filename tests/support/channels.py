@@ -13,9 +13,13 @@ from typing import Any
 
 import redis
 
-from daemon.control.redis_channel import command_stream, reply_from_fields, reply_stream
-from daemon.control.service import sign
-from daemon.feeds.redis_stream import stream_entries
+from daemon.control.wire import (
+    command_stream,
+    reply_from_fields,
+    reply_stream,
+    sign,
+    stream_entries,
+)
 
 FINAL = {"applied", "rejected"}
 WAIT_S = 60.0
