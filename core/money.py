@@ -81,3 +81,29 @@ def format_pct_or_na(fraction: Decimal | float | None, places: int = 2) -> str:
 
 def format_money(amount: Decimal) -> str:
     return str(amount.quantize(CASH_QUANTUM, rounding=ROUND_HALF_EVEN))
+
+
+PERCENT_PLACES = 2
+"""Percentages (returns, weights, drawdowns) shown to people have this many decimal places."""
+
+
+def format_amount(amount: Decimal | float) -> str:
+    """Money for people: cents, thousands separated, '-' for negatives: '-1,234,567.80'.
+
+    The text summary, the report page and the charts' axes write money this way; a Decimal
+    is rounded half-even to cents, so the same amount always reads the same.
+    """
+    cents = to_decimal(amount, field="amount").quantize(CASH_QUANTUM, rounding=ROUND_HALF_EVEN)
+    return f"{cents.copy_abs() if cents.is_zero() else cents:,.2f}"
+
+
+def decimal_string(value: Decimal | float | int) -> str:
+    """An exact decimal string in positional notation, for JSON: never an exponent.
+
+    `Decimal("0E-10")` gives '0.0000000000' and `Decimal("1E+3")` '1000', where `str` gives
+    '0E-10' and '1E+3'; a float goes through its shortest repr (`1e-05` gives '0.00001').
+    Digits are kept, never rounded, and a zero has no sign. Raises `InvalidInputError` for
+    NaN and infinities, which JSON cannot carry as numbers either.
+    """
+    exact = to_decimal(value, field="decimal")
+    return format(exact.copy_abs() if exact.is_zero() else exact, "f")

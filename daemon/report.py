@@ -5,13 +5,14 @@ replayed: a fund that ended normally wrote its last snapshot at the end). It pri
 summary as the end of a run plus every rebalance, and writes to the output directory:
 
 - `equity.png`: fund value and reserve value over time;
-- `allocation.png`: current weights stacked over time, with the cumulative target weights
-  dashed, so each dashed line is the target of the top edge of the band of the same colour;
+- `allocation.png`: each strategy's share of the fund stacked over time, with the targets
+  stacked the same way as dashed lines (`daemon.charts` says how to read them);
 - `report.html`: the summary table, both charts (embedded as base64 PNGs) and the rebalance
   list, in one self-contained page that loads nothing from elsewhere.
 
 Opening the store takes its lock, so a directory in use by a running daemon is refused.
-Charts are drawn with matplotlib's Agg canvas; no display is needed.
+Figures are formatted as in the end-of-run summary (`daemon.summary`): money to cents with
+thousands separators, percentages to two places.
 """
 
 from __future__ import annotations
@@ -24,32 +25,33 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-import numpy as np
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
 from matplotlib.figure import Figure
 
 from core.book import FundBook
-from core.fund_metrics import portfolio_metrics, strategy_metrics
-from core.money import format_money, format_pct
+from core.money import format_amount, format_pct
 from core.records import RebalanceRecord
+from daemon.charts import allocation_figure, equity_figure
 from daemon.engine import EngineState
 from daemon.errors import DaemonError
 from daemon.history import FundHistory
 from daemon.persistence import StateStore, StoreError, StoreLocked
 from daemon.persistence.database import DB_FILENAME
 from daemon.startup import SNAPSHOT_VERSION
-from daemon.summary import Out, print_summary
+from daemon.summary import (
+    Out,
+    fund_figures,
+    legend,
+    print_summary,
+    sharpe_header,
+    strategy_figures,
+)
 
 EXIT_UNREADABLE = 2
 EQUITY_PNG = "equity.png"
 ALLOCATION_PNG = "allocation.png"
 REPORT_HTML = "report.html"
-FIGURE_SIZE_IN = (9.0, 4.0)
-FIGURE_DPI = 100
 
 
 class ReportError(DaemonError):
@@ -101,9 +103,10 @@ def print_report(report: FundReport, out: Out = print) -> None:
     out(f"as of slice {report.state.slice_index} ({report.book.current_timestamp})")
     out(f"rebalance list ({len(report.book.rebalances)}):")
     for i, record in enumerate(report.book.rebalances, 1):
-        before = format_money(record.fund_value_before)
-        after = format_money(record.fund_value_after)
-        out(f"  #{i} {record.ts}  {record.reason}  costs {record.costs}  fund {before} -> {after}")
+        before = format_amount(record.fund_value_before)
+        after = format_amount(record.fund_value_after)
+        costs = format_amount(record.costs)
+        out(f"  #{i} {record.ts}  {record.reason}  costs {costs}  fund {before} -> {after}")
         out(f"     {'  '.join(_weight_changes(record))}")
 
 
@@ -115,73 +118,16 @@ def _weight_changes(record: RebalanceRecord) -> list[str]:
         after = format_pct(record.weights_after.get(sid, 0))
         moved = record.transfers.get(sid)
         sign = "+" if moved is not None and moved > 0 else ""
-        transfer = f" ({sign}{format_money(moved)})" if moved is not None else ""
+        transfer = f" ({sign}{format_amount(moved)})" if moved is not None else ""
         skipped = record.skipped.get(sid)
         if skipped is not None:
             sign = "+" if skipped > 0 else ""
-            transfer += f" (skipped {sign}{format_money(skipped)}: below min_transfer_pct)"
+            transfer += f" (skipped {sign}{format_amount(skipped)}: below min_transfer_pct)"
         changes.append(f"{sid} {before} -> {after}{transfer}")
     return changes
 
 
 # ---- charts ------------------------------------------------------------------------------
-def _figure() -> Figure:
-    fig = Figure(figsize=FIGURE_SIZE_IN, dpi=FIGURE_DPI, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _date_numbers(history: FundHistory) -> Any:
-    return date2num(history.ts)  # type: ignore[no-untyped-call]
-
-
-def _dates(ax: Axes, history: FundHistory) -> None:
-    locator = AutoDateLocator()  # type: ignore[no-untyped-call]
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
-    if not history:
-        ax.text(0.5, 0.5, "no slices recorded", ha="center", va="center", transform=ax.transAxes)
-
-
-def equity_figure(history: FundHistory, name: str) -> Figure:
-    """Fund value above, reserve below: on one axis the reserve would flatten the fund."""
-    fig = _figure()
-    fund_ax, reserve_ax = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
-    if history:
-        x = _date_numbers(history)
-        fund_ax.plot(x, history.fund_value, color="C0")
-        reserve_ax.plot(x, history.reserve_value, color="C7")
-    for ax, label in ((fund_ax, "fund value"), (reserve_ax, "reserve")):
-        _dates(ax, history)
-        ax.set_ylabel(label)
-        ax.ticklabel_format(axis="y", style="plain", useOffset=False)
-        ax.grid(alpha=0.3)
-    fund_ax.set_title(f"{name}: equity")
-    return fig
-
-
-def allocation_figure(history: FundHistory, name: str) -> Figure:
-    fig = _figure()
-    ax = fig.subplots()
-    ids = history.strategy_ids
-    if history and ids:
-        x = _date_numbers(history)
-        colors = [f"C{i % 10}" for i in range(len(ids))]
-        current = np.nan_to_num(np.array([history.weights[s] for s in ids]))
-        ax.stackplot(x, current, labels=ids, colors=colors, alpha=0.6)
-        targets = np.cumsum(np.nan_to_num(np.array([history.targets[s] for s in ids])), axis=0)
-        for row, color in zip(targets, colors, strict=True):
-            ax.plot(x, row, linestyle="--", linewidth=1.2, color=color)
-        ax.plot([], [], linestyle="--", color="black", label="target (cumulative)")
-        ax.legend(loc="upper left", fontsize="small")
-    _dates(ax, history)
-    ax.set_title(f"{name}: allocation (share of the fund; the rest is the reserve)")
-    ax.set_ylabel("weight")
-    ax.set_ylim(0, 1)
-    ax.grid(alpha=0.3)
-    return fig
-
-
 def png_bytes(fig: Figure) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
@@ -195,6 +141,8 @@ table { border-collapse: collapse; margin: 1em 0; }
 th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 img { max-width: 100%; display: block; margin: 1em 0; }
+td { font-variant-numeric: tabular-nums; }
+.note { color: #555; font-size: 0.9em; max-width: 60em; }
 """
 
 
@@ -208,36 +156,31 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 
 
 def _summary_html(book: FundBook) -> str:
-    metrics = portfolio_metrics(book)
-    fund = _table(
-        ["fund value", "return", "reserve", "cash", "strategies", "running", "weighted Sharpe"],
-        [
-            [
-                metrics["total_value"],
-                metrics["portfolio_return"],
-                metrics["reserve_value"],
-                metrics["total_cash"],
-                metrics["num_strategies"],
-                metrics["active_strategies"],
-                metrics["weighted_avg_sharpe"],
-            ]
-        ],
+    fund = fund_figures(book)
+    sharpe = sharpe_header(book)
+    fund_header = ["fund value", "return", "reserve", "cash", "strategies", "running"]
+    fund_row = [fund.value, fund.return_, fund.reserve, fund.cash, fund.strategies, fund.running]
+    fund_table = _table(
+        [*fund_header, f"value-weighted {sharpe}"], [[*fund_row, fund.weighted_sharpe]]
     )
-    header = ["strategy", "value", "return (time-weighted)", "return on capital", "sharpe"]
-    header += ["max dd", "weight", "target", "state"]
-    keys = ["current_value", "time_weighted_return", "return_pct", "sharpe_ratio", "max_drawdown"]
-    keys += ["current_weight", "target_weight", "state"]
-    rows = [[sid, *(m[k] for k in keys)] for sid, m in strategy_metrics(book).items()]
-    return fund + _table(header, rows)
+    header = ["strategy", "value", "return (time-weighted)", "return on capital", sharpe]
+    header += ["max drawdown", "weight", "target", "state"]
+    rows = [
+        [r.strategy_id, r.value, r.return_, r.return_on_capital, r.sharpe, r.max_drawdown, *tail]
+        for r in strategy_figures(book)
+        for tail in [(r.weight, r.target, r.state)]
+    ]
+    notes = html.escape(" ".join(legend(book)))
+    return f"{fund_table}{_table(header, rows)}<p class='note'>{notes}</p>"
 
 
 def _rebalances_html(records: Sequence[RebalanceRecord]) -> str:
     if not records:
         return "<p>No rebalances.</p>"
     rows = [
-        [i, r.ts, r.reason, r.costs, format_money(r.fund_value_after), "; ".join(changes)]
+        [i, r.ts, r.reason, format_amount(r.costs), format_amount(r.fund_value_after), changes]
         for i, r in enumerate(records, 1)
-        for changes in [_weight_changes(r)]
+        for changes in ["; ".join(_weight_changes(r))]
     ]
     return _table(["#", "time", "reason", "costs", "fund after", "weights (transfer)"], rows)
 
