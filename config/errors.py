@@ -11,16 +11,19 @@ into a validation error) to report several problems at paths below the field the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+
+from config.suggest import did_you_mean, unknown_option_hint
 
 MAX_INPUT_REPR = 60
 
 
 class Problem(NamedTuple):
-    """One invalid setting: its dotted path (`strategies.1.allocation`) and the reason."""
+    """One invalid setting: its dotted path (`strategies.slow.allocation`) and the reason."""
 
     path: str
     reason: str
@@ -91,13 +94,26 @@ def _unknown_tag(ctx: dict[str, Any]) -> str:
     return f"unknown value {ctx['tag']!r}; expected one of {ctx.get('expected_tags', '?')}"
 
 
+def unknown_option(name: str, options: Iterable[str]) -> str:
+    """The reason for an unknown option `name` where `options` are the known ones."""
+    return f"{_FRIENDLY['extra_forbidden']}{did_you_mean(name, options)}"
+
+
 def problems_from_validation_error(
-    exc: ValidationError, tags: frozenset[str] = frozenset()
+    exc: ValidationError, tags: frozenset[str] = frozenset(), root: type[BaseModel] | None = None
 ) -> list[Problem]:
-    """One `Problem` per error; `tags` are the discriminator values to drop from paths."""
+    """One `Problem` per error; `tags` are the discriminator values to drop from paths;
+    `root` (the validated model) is where close matches for unknown options come from."""
     problems: list[Problem] = []
     for err in exc.errors():
-        parts = _clean_loc(tuple(err["loc"]), tags)
+        loc = tuple(err["loc"])
+        parts = _clean_loc(loc, tags)
+        if err["type"] == "extra_forbidden" and root is not None and loc:
+            reason = _FRIENDLY["extra_forbidden"] + unknown_option_hint(
+                root, loc, join_path(*parts[:-1])
+            )
+            problems.append(Problem(join_path(*parts), reason))
+            continue
         ctx = err.get("ctx") or {}
         nested = ctx.get("error")
         if isinstance(nested, FieldProblems):
@@ -110,3 +126,37 @@ def problems_from_validation_error(
             continue
         problems.append(Problem(join_path(*parts), _describe(err)))
     return problems
+
+
+# ---------------------------------------------------------------- strategies by id
+
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_\-]+")
+_STRATEGY_INDEX = re.compile(r"^strategies\.(\d+)(?=\.|$)")
+
+
+def strategy_labels(entries: object) -> dict[int, str]:
+    """{index: id} of the `strategies` entries (as given) whose id can stand for them in a
+    path: a plain name (no dots) that no other entry has."""
+    if not isinstance(entries, list):
+        return {}
+    ids = [e.get("id") if isinstance(e, dict) else getattr(e, "id", None) for e in entries]
+    return {
+        i: sid
+        for i, sid in enumerate(ids)
+        if isinstance(sid, str) and _PLAIN_ID.fullmatch(sid) and ids.count(sid) == 1
+    }
+
+
+def strategy_path(index: int, labels: dict[int, str]) -> str:
+    """`strategies.slow` for the entry with that id, `strategies.3` when it has none."""
+    return f"strategies.{labels.get(index, index)}"
+
+
+def name_strategies(problems: Iterable[Problem], entries: object) -> list[Problem]:
+    """`problems` with `strategies.<index>` paths written with the entry's id instead."""
+    labels = strategy_labels(entries)
+
+    def relabel(match: re.Match[str]) -> str:
+        return strategy_path(int(match.group(1)), labels)
+
+    return [Problem(_STRATEGY_INDEX.sub(relabel, p.path), p.reason) for p in problems]

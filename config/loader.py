@@ -20,7 +20,13 @@ import yaml
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
-from config.errors import ConfigError, Problem, problems_from_validation_error
+from config.errors import (
+    ConfigError,
+    Problem,
+    name_strategies,
+    problems_from_validation_error,
+    unknown_option,
+)
 from config.settings import (
     DISCRIMINATOR_TAGS,
     ENV_NESTED_DELIMITER,
@@ -28,6 +34,8 @@ from config.settings import (
     FundSettings,
     environment,
 )
+from config.suggest import closest
+from config.syntax import parse_problem
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 DEFAULT_CONFIG = EXAMPLES_DIR / "demo.yaml"
@@ -60,7 +68,8 @@ def load_settings(
         with environment(environ):
             settings = FundSettings(**data)
     except ValidationError as exc:
-        problems += problems_from_validation_error(exc, DISCRIMINATOR_TAGS)
+        found = problems_from_validation_error(exc, DISCRIMINATOR_TAGS, FundSettings)
+        problems += name_strategies(found, _strategy_entries(data, environ))
     except SettingsError as exc:
         problems.append(_environment_problem(exc, environ))
     if settings is not None and buildable:
@@ -70,6 +79,18 @@ def load_settings(
     if problems or settings is None:
         raise ConfigError(problems, str(source))
     return settings
+
+
+def _strategy_entries(data: Mapping[str, Any], env: Mapping[str, str]) -> object:
+    """The `strategies` list that was validated: the environment's (JSON) when it gives one,
+    which replaces the file's whole, else the file's."""
+    for name, value in env.items():
+        if name.upper() == f"{ENV_PREFIX}STRATEGIES":
+            try:
+                return json.loads(value)
+            except ValueError:
+                break
+    return data.get("strategies")
 
 
 def _environment_problem(exc: SettingsError, env: Mapping[str, str]) -> Problem:
@@ -93,19 +114,24 @@ def read_config_file(path: Path) -> dict[str, Any]:
     suffix = path.suffix.lower()
     if suffix not in YAML_SUFFIXES + TOML_SUFFIXES:
         raise ConfigError(
-            [Problem("(file)", f"unsupported extension {suffix!r}: use .yaml, .yml or .toml")],
+            [Problem(str(path), f"unsupported extension {suffix!r}: use .yaml, .yml or .toml")],
             str(path),
         )
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(
-            [Problem("(file)", f"cannot read: {exc.strerror or exc}")], str(path)
+            [Problem(str(path), f"cannot read: {exc.strerror or exc}")], str(path)
         ) from None
+    except UnicodeDecodeError as exc:
+        reason = (
+            f"cannot read: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start})"
+        )
+        raise ConfigError([Problem(str(path), reason)], str(path)) from None
     try:
         data = tomllib.loads(text) if suffix in TOML_SUFFIXES else yaml.safe_load(text)
     except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError([Problem("(file)", f"cannot parse: {exc}")], str(path)) from None
+        raise ConfigError([parse_problem(exc, path)], str(path)) from None
     return _top_level(data, path)
 
 
@@ -114,10 +140,12 @@ def _top_level(data: object, path: Path) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         reason = f"the top level must be a mapping of options, got {type(data).__name__}"
-        raise ConfigError([Problem("(file)", reason)], str(path))
+        raise ConfigError([Problem(str(path), reason)], str(path))
     bad = [key for key in data if not isinstance(key, str) or key.startswith("_")]
     if bad:
-        raise ConfigError([Problem(str(key), "unknown option") for key in bad], str(path))
+        known = FundSettings.model_fields
+        unknown = [Problem(str(key), unknown_option(str(key), known)) for key in bad]
+        raise ConfigError(unknown, str(path))
     return data
 
 
@@ -132,5 +160,10 @@ def unknown_env_problems(env: Mapping[str, str]) -> list[Problem]:
             continue
         head = upper[len(ENV_PREFIX) :].split(ENV_NESTED_DELIMITER, 1)[0].lower()
         if head not in fields:
-            problems.append(Problem(name, f"unknown setting {head!r} in the environment"))
+            reason = f"unknown setting {head!r} in the environment"
+            like = closest(head, fields)
+            if like is not None:
+                rest = upper[len(ENV_PREFIX) + len(head) :]
+                reason += f"; did you mean `{ENV_PREFIX}{like.upper()}{rest}`?"
+            problems.append(Problem(name, reason))
     return problems

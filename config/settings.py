@@ -118,10 +118,11 @@ class FundSettings(BaseSettings):
         first: dict[str, int] = {}
         for i, strategy in enumerate(strategies):
             if strategy.id in first:
-                where = f"strategies.{first[strategy.id]}.id"
-                problems.append(
-                    Problem(f"{i}.id", f"duplicate strategy id {strategy.id!r} ({where})")
+                where = f"strategies.{first[strategy.id]}"
+                reason = (
+                    f"duplicate strategy id {strategy.id!r} ({where} has it too): ids must differ"
                 )
+                problems.append(Problem(f"{i}.id", reason))
             first.setdefault(strategy.id, i)
         total = sum((s.allocation for s in strategies), Decimal(0))
         if total > 1:

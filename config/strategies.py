@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.metadata
 import inspect
 
-from config.errors import ConfigError, Problem
+from config.errors import ConfigError, Problem, strategy_labels, strategy_path
 from config.models import StrategyTemplate
 from config.settings import FundSettings
 from workers.errors import StrategyLoadError
@@ -46,8 +46,9 @@ def resolve_strategy_class(class_path: str) -> type:
 
 def _entries(settings: FundSettings) -> list[tuple[str, str, StrategyTemplate]]:
     """(settings path, catalog name, template) of every strategy the settings name."""
+    labels = strategy_labels(settings.strategies)
     entries: list[tuple[str, str, StrategyTemplate]] = [
-        (f"strategies.{i}", s.id, s) for i, s in enumerate(settings.strategies)
+        (strategy_path(i, labels), s.id, s) for i, s in enumerate(settings.strategies)
     ]
     entries += [(f"catalog.{name}", name, t) for name, t in settings.catalog.items()]
     return entries
