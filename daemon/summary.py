@@ -105,7 +105,7 @@ def sharpe_window(book: FundBook) -> str:
 def legend(book: FundBook) -> list[str]:
     """What the table's columns cover, for the lines under it."""
     return [
-        "return: time-weighted (transfers excluded) and max dd: over the whole run;",
+        "return: time-weighted (transfers excluded) and max dd (drawdown): over the whole run;",
         "return on capital: on the net capital put in, n/a when that is not positive;",
         f"{sharpe_header(book)}: annualised, over {sharpe_window(book)}.",
     ]

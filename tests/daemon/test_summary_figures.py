@@ -13,7 +13,7 @@ import pytest
 from core.allocator import PortfolioAllocator
 from core.records import RebalanceRecord
 from daemon.demo import run_demo
-from daemon.report import _summary_html, _weight_changes
+from daemon.report import _rebalances_html, _summary_html, _weight_changes
 from daemon.summary import RECENT_REBALANCES, print_summary, rebalance_line
 
 COLUMNS = ["value", "return", "return on capital", "Sharpe (252)", "max dd", "weight"]
@@ -59,7 +59,8 @@ def test_the_summary_says_what_each_figure_covers(
     assert re.search(
         r"^fund demo: value \d{1,3}(,\d{3})*\.\d{2}  return -?\d+\.\d{2}%$", text, re.M
     )
-    assert "return: time-weighted (transfers excluded) and max dd: over the whole run" in text
+    covered = "return: time-weighted (transfers excluded) and max dd (drawdown): over the whole run"
+    assert covered in text
     assert "Sharpe (252): annualised, over the last 252 returns" in text
     assert "value-weighted Sharpe (252) " in text
 
@@ -128,3 +129,9 @@ def test_the_report_page_has_the_same_figures_and_names_the_sharpe_window(
     for row in rows:  # the page shows what the text shows
         for cell in row.split()[1:7]:
             assert cell in cells
+
+
+def test_the_page_lists_rebalances_with_words_left_and_one_weight_per_line() -> None:
+    page = _rebalances_html([_record("5.820000")])
+    assert "<td class='text'>Monthly rebalancing</td><td>5.82</td><td>999,994.18</td>" in page
+    assert "<td class='text'>a 0.00% -&gt; 25.00% (+250,000.00)\nb 23.75% -&gt; 23.75%</td>" in page
