@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from core.errors import CoreError
 from core.held_capital import allocatable_performances, scale_to_running
+from core.money import format_money
 from daemon.commands import Add, Command, Pause, Rebalance, Remove, Resume
 from daemon.engine import FundEngine, Worker
 from daemon.errors import CommandRejected, RecoveryError
@@ -64,7 +65,7 @@ async def apply_command(engine: FundEngine, command: Command, worker: Worker | N
         await engine.resume(command.strategy_id)
     elif isinstance(command, Remove):
         value = await engine.remove(command.strategy_id, command.liquidate)
-        return f"returned {value}"
+        return f"returned {format_money(value)}"
     elif isinstance(command, Rebalance):
         return await _rebalance(engine, command)
     return "ok"
@@ -81,7 +82,7 @@ async def _rebalance(engine: FundEngine, command: Rebalance) -> str:
         record = await engine.rebalance(dict(command.weights), command.reason)
         if rebalancer is not None and ts is not None:
             rebalancer.record_rebalance(ts, record.targets)
-        return f"costs {record.costs}"
+        return f"costs {format_money(record.costs)}"
     if rebalancer is None:
         raise CommandRejected("no allocation algorithm is configured")
     weights = rebalancer.algorithm.calculate_allocations(allocatable_performances(engine.book))
@@ -92,4 +93,4 @@ async def _rebalance(engine: FundEngine, command: Rebalance) -> str:
     )
     if ts is not None:
         rebalancer.record_rebalance(ts, weights)
-    return f"costs {record.costs}"
+    return f"costs {format_money(record.costs)}"

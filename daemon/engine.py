@@ -19,7 +19,7 @@ from core.book import FundBook, RebalancePlan, fund_deposits
 from core.errors import CoreError
 from core.held_capital import due_rebalance
 from core.market import Slice
-from core.money import ZERO
+from core.money import ZERO, decimal_string
 from core.rebalancer import AllocationRebalancer
 from core.records import (
     QUARANTINE_CANCEL_REASON,
@@ -266,7 +266,7 @@ class FundEngine:
         record = self.book.admit(strategy_id, weight, value)
         self.workers[strategy_id] = worker
         self.state.catalog_of[strategy_id] = catalog
-        self._event("add", strategy_id, f"{catalog} at {weight}")
+        self._event("add", strategy_id, f"{catalog} at weight {decimal_string(weight)}")
         return record
 
     async def pause(self, strategy_id: str, reason: str) -> None:
@@ -301,7 +301,7 @@ class FundEngine:
         del self.workers[strategy_id]
         self.activity.pop(strategy_id, None)
         await worker.close()
-        self._event("remove", strategy_id, f"liquidate={liquidate} value={value}")
+        self._event("remove", strategy_id, f"liquidate={liquidate} value={decimal_string(value)}")
         return value
 
     async def _empty(

@@ -142,17 +142,28 @@ th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 img { max-width: 100%; display: block; margin: 1em 0; }
 td { font-variant-numeric: tabular-nums; }
+th.text, td.text { text-align: left; white-space: pre-line; }
 .note { color: #555; font-size: 0.9em; max-width: 60em; }
 """
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+def _table(
+    header: Sequence[str], rows: Sequence[Sequence[object]], text: Sequence[int] = ()
+) -> str:
+    """Figures align right; the columns numbered in `text` are words, left-aligned, with a
+    line break wherever a cell has one."""
+    kinds = ["text" if i in text else "" for i in range(len(header))]
+    head = "".join(_cell("th", h, k) for h, k in zip(header, kinds, strict=True))
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in row) + "</tr>"
+        "<tr>" + "".join(_cell("td", c, k) for c, k in zip(row, kinds, strict=True)) + "</tr>"
         for row in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _cell(tag: str, content: object, kind: str) -> str:
+    attribute = f" class='{kind}'" if kind else ""
+    return f"<{tag}{attribute}>{html.escape(str(content))}</{tag}>"
 
 
 def _summary_html(book: FundBook) -> str:
@@ -164,14 +175,14 @@ def _summary_html(book: FundBook) -> str:
         [*fund_header, f"value-weighted {sharpe}"], [[*fund_row, fund.weighted_sharpe]]
     )
     header = ["strategy", "value", "return (time-weighted)", "return on capital", sharpe]
-    header += ["max drawdown", "weight", "target", "state"]
+    header += ["max dd", "weight", "target", "state"]
     rows = [
         [r.strategy_id, r.value, r.return_, r.return_on_capital, r.sharpe, r.max_drawdown, *tail]
         for r in strategy_figures(book)
         for tail in [(r.weight, r.target, r.state)]
     ]
     notes = html.escape(" ".join(legend(book)))
-    return f"{fund_table}{_table(header, rows)}<p class='note'>{notes}</p>"
+    return f"{fund_table}{_table(header, rows, text=(8,))}<p class='note'>{notes}</p>"
 
 
 def _rebalances_html(records: Sequence[RebalanceRecord]) -> str:
@@ -180,9 +191,10 @@ def _rebalances_html(records: Sequence[RebalanceRecord]) -> str:
     rows = [
         [i, r.ts, r.reason, format_amount(r.costs), format_amount(r.fund_value_after), changes]
         for i, r in enumerate(records, 1)
-        for changes in ["; ".join(_weight_changes(r))]
+        for changes in ["\n".join(_weight_changes(r))]
     ]
-    return _table(["#", "time", "reason", "costs", "fund after", "weights (transfer)"], rows)
+    header = ["#", "time", "reason", "costs", "fund after", "weights (transfer)"]
+    return _table(header, rows, text=(1, 2, 5))
 
 
 def _img(png: bytes, alt: str) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from core.book import FundBook
-from core.fund_metrics import correlation_matrix
+from core.fund_metrics import correlation_matrix, portfolio_metrics
 from core.money import PERCENT_PLACES, ZERO, format_amount, format_pct, format_pct_or_na
 from core.records import RebalanceRecord, StrategyAllocation
 
@@ -57,22 +57,16 @@ def fund_figures(book: FundBook) -> FundFigures:
     """The fund's return is (value − initial capital) / initial capital. Money only moves
     between the reserve and the strategies, never into or out of the fund, so this is also
     the fund's time-weighted return."""
-    records = list(book.records.values())
-    value, initial = book.fund_value, book.initial_capital
-    invested = sum((r.value for r in records if r.value > ZERO), ZERO)
-    weighted = 0.0
-    if invested > ZERO:
-        weighted = sum(
-            float(r.value / invested) * r.performance.sharpe_ratio for r in records if r.value > 0
-        )
+    seed = portfolio_metrics(book)  # the seed's figures, without thousands separators
+    records = book.records.values()
     return FundFigures(
-        value=format_amount(value),
-        return_=format_pct((value - initial) / initial if initial > ZERO else ZERO),
+        value=format_amount(book.fund_value),
+        return_=seed["portfolio_return"],
         reserve=format_amount(book.reserve.portfolio_value),
         cash=format_amount(book.reserve.cash + sum((r.cash for r in records), ZERO)),
-        weighted_sharpe=f"{weighted:.2f}",
-        strategies=len(records),
-        running=sum(1 for r in records if r.is_active),
+        weighted_sharpe=seed["weighted_avg_sharpe"],
+        strategies=seed["num_strategies"],
+        running=seed["active_strategies"],
     )
 
 
@@ -105,7 +99,7 @@ def sharpe_window(book: FundBook) -> str:
 def legend(book: FundBook) -> list[str]:
     """What the table's columns cover, for the lines under it."""
     return [
-        "return: time-weighted (transfers excluded) and max dd: over the whole run;",
+        "return: time-weighted (transfers excluded) and max dd (drawdown): over the whole run;",
         "return on capital: on the net capital put in, n/a when that is not positive;",
         f"{sharpe_header(book)}: annualised, over {sharpe_window(book)}.",
     ]

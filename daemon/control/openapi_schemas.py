@@ -37,7 +37,13 @@ def _object(properties: dict[str, Schema], description: str = "") -> Schema:
     return schema
 
 
-DECIMAL: Schema = {"type": "string", "description": 'an exact decimal, e.g. "1000000.00"'}
+DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+"""An exact decimal in positional notation, never an exponent (`core.money.decimal_string`)."""
+DECIMAL: Schema = {
+    "type": "string",
+    "pattern": DECIMAL_PATTERN,
+    "description": 'an exact decimal, never with an exponent, e.g. "1000000.00" or "0.0000000000"',
+}
 TIMESTAMP: Schema = {"type": ["string", "null"], "description": "ISO 8601, or null"}
 DECIMALS: Schema = {"type": "object", "additionalProperties": DECIMAL}
 
@@ -54,7 +60,13 @@ def _view_schemas() -> dict[str, Schema]:
                 "value": DECIMAL,
                 "reserve": DECIMAL,
                 "initial_capital": DECIMAL,
-                "return": DECIMAL,
+                "return": {
+                    **DECIMAL,
+                    "description": "(value - initial_capital) / initial_capital, a decimal"
+                    ' fraction ("0.05" is 5 %). Money only moves between the reserve and the'
+                    " strategies, never into or out of the fund, so this is also the fund's"
+                    " time-weighted return: the headline return.",
+                },
                 "strategies": integer,
                 "strategy_states": {"type": "object", "additionalProperties": integer},
                 "rebalances": integer,
@@ -74,12 +86,14 @@ def _view_schemas() -> dict[str, Schema]:
                 "target_weight": DECIMAL,
                 "current_weight": DECIMAL,
                 "return": {
-                    "type": "string",
-                    "description": "time-weighted return since it joined, transfers excluded"
-                    ' (a decimal fraction, "0.05" is 5 %): the headline return',
+                    **DECIMAL,
+                    "description": "time-weighted return over its whole life in the fund,"
+                    ' transfers excluded (a decimal fraction, "0.05" is 5 %): the headline'
+                    " return",
                 },
                 "return_on_capital": {
                     "type": ["string", "null"],
+                    "pattern": DECIMAL_PATTERN,
                     "description": "(value - allocated_capital) / allocated_capital, exact;"
                     " null when the net capital put in is <= 0 (more was withdrawn than put"
                     " in), where the ratio means nothing",
@@ -93,7 +107,21 @@ def _view_schemas() -> dict[str, Schema]:
                 },
                 "consecutive_errors": integer,
                 "last_error": nullable,
-                "metrics": {"type": "object", "description": "performance statistics"},
+                "metrics": {
+                    "type": "object",
+                    "description": "performance statistics as display strings (percentages"
+                    " to 2 places, money to cents). sharpe_ratio, mean_return, volatility"
+                    " (annualised), win_rate, profit_factor, winning_periods and"
+                    " losing_periods cover only the last `metrics_window` returns;"
+                    " max_drawdown, current_drawdown, peak_value and num_observations cover"
+                    " the whole run, as `return` does",
+                },
+                "metrics_window": {
+                    "type": "integer",
+                    "description": "how many of the latest returns the windowed statistics in"
+                    " `metrics` (sharpe_ratio...) cover: the fund's lookback_window; fewer"
+                    " while the strategy has fewer returns",
+                },
             },
             "One strategy of the fund.",
         ),

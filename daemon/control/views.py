@@ -1,6 +1,7 @@
 """JSON views of the running fund (status, strategies, rebalances), for the transports.
 
-Money and weights are exact decimal strings; nothing here changes the fund.
+Money, weights and returns are exact decimal strings in positional notation, written by
+`core.money.decimal_string` (never `0E-10` or `1e-05`); nothing here changes the fund.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from core.book import FundBook
+from core.money import decimal_string
 from core.records import RebalanceRecord, StrategyAllocation
 from daemon.engine import FundEngine
 
@@ -29,10 +31,10 @@ def fund_status(name: str, engine: FundEngine, *, recovering: bool = False) -> d
         "fund": name,
         "slice_index": engine.state.slice_index,
         "last_slice_ts": _iso(book.current_timestamp),
-        "value": str(value),
-        "reserve": str(book.reserve.portfolio_value),
-        "initial_capital": str(initial),
-        "return": str((value - initial) / initial) if initial else "0",
+        "value": decimal_string(value),
+        "reserve": decimal_string(book.reserve.portfolio_value),
+        "initial_capital": decimal_string(initial),
+        "return": decimal_string((value - initial) / initial) if initial else "0",
         "strategies": len(book.records),
         "strategy_states": states,
         "rebalances": len(book.rebalances),
@@ -49,17 +51,18 @@ def strategy_view(engine: FundEngine, rec: StrategyAllocation) -> dict[str, Any]
         "catalog": engine.state.catalog_of.get(rec.strategy_id),
         "state": rec.state.value,
         "pause_reason": rec.pause_reason,
-        "value": str(rec.value),
-        "cash": str(rec.cash),
-        "allocated_capital": str(rec.allocated_capital),
-        "target_weight": str(rec.target_weight),
-        "current_weight": str(weight),
-        "return": repr(rec.time_weighted_return),
-        "return_on_capital": None if rec.return_pct is None else str(rec.return_pct),
+        "value": decimal_string(rec.value),
+        "cash": decimal_string(rec.cash),
+        "allocated_capital": decimal_string(rec.allocated_capital),
+        "target_weight": decimal_string(rec.target_weight),
+        "current_weight": decimal_string(weight),
+        "return": decimal_string(rec.time_weighted_return),
+        "return_on_capital": None if rec.return_pct is None else decimal_string(rec.return_pct),
         "errors": rec.error_count,
         "consecutive_errors": rec.consecutive_errors,
         "last_error": rec.last_error,
         "metrics": rec.performance.get_metrics(),
+        "metrics_window": rec.performance.lookback_window,
     }
 
 
@@ -69,7 +72,7 @@ def strategies_view(engine: FundEngine) -> list[dict[str, Any]]:
 
 def rebalance_view(record: RebalanceRecord) -> dict[str, Any]:
     def weights(mapping: dict[str, Decimal]) -> dict[str, str]:
-        return {sid: str(w) for sid, w in mapping.items()}
+        return {sid: decimal_string(w) for sid, w in mapping.items()}
 
     return {
         "ts": _iso(record.ts),
@@ -80,9 +83,9 @@ def rebalance_view(record: RebalanceRecord) -> dict[str, Any]:
         "targets": weights(record.targets),
         "transfers": weights(record.transfers),
         "skipped": weights(record.skipped),
-        "costs": str(record.costs),
-        "fund_value_before": str(record.fund_value_before),
-        "fund_value_after": str(record.fund_value_after),
+        "costs": decimal_string(record.costs),
+        "fund_value_before": decimal_string(record.fund_value_before),
+        "fund_value_after": decimal_string(record.fund_value_after),
     }
 
 

@@ -58,8 +58,8 @@ async def test_transfers_below_the_threshold_are_skipped_and_listed(
 
         first = book.rebalances[0]
         assert _weight_changes(first) == [
-            "a 50.00% -> 50.00% (skipped +2000.00: below min_transfer_pct)",
-            "b 40.00% -> 35.00% (-50000.00)",
+            "a 50.00% -> 50.00% (skipped +2,000.00: below min_transfer_pct)",
+            "b 40.00% -> 35.00% (-50,000.00)",
         ]
         async with served(fund) as client:
             rebalances = await get_json(client, "/v1/rebalances")

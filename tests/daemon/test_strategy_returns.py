@@ -53,5 +53,5 @@ async def test_a_strategy_that_tripled_and_paid_out(tmp_path: Path, worker: str)
         lines: list[str] = []
         print_summary(engine.book, "small", lines.append)
         row = next(line for line in lines if line.strip().startswith("tripler"))
-        assert row.split()[1:4] == ["40000.00", "200.00%", "n/a"]
+        assert row.split()[1:4] == ["40,000.00", "200.00%", "n/a"]
         assert "<td>200.00%</td><td>n/a</td>" in _summary_html(engine.book)
