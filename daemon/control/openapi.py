@@ -57,6 +57,10 @@ def _get(summary: str, schema: Schema, **errors: dict[str, Any]) -> dict[str, An
     }
 
 
+def _head(summary: str, **errors: dict[str, Any]) -> dict[str, Any]:
+    return {"summary": summary, "responses": {"200": {"description": "OK"}, **errors}}
+
+
 def _secure(paths: dict[str, Any]) -> None:
     """Bearer auth on every /v1 operation."""
     for path, item in paths.items():
@@ -164,6 +168,7 @@ def _paths(signing: bool) -> dict[str, Any]:
     rebalances["parameters"] = [limit]
     many = {"type": "array", "items": ref("Strategy")}
     ready = _get("Readiness", ref("Readiness"), **{"503": _json(ref("Readiness"), "not ready")})
+    routes = _get("Every route, with what it does", {"type": "array", "items": ref("Route")})
     metrics = {
         "summary": "Prometheus metrics",
         "description": "paperfund_feed_bars_rejected_total counts the bars the feed rejected, "
@@ -177,14 +182,21 @@ def _paths(signing: bool) -> dict[str, Any]:
         },
     }
     return {
+        "/": {"get": routes},
         "/v1/commands": {"post": _post_command(signing)},
         "/v1/commands/{command_id}": {"get": replies},
         "/v1/status": {"get": _get("The fund", ref("FundStatus"), **{"503": NOT_STARTED})},
         "/v1/strategies": {"get": _get("Every strategy", many, **{"503": NOT_STARTED})},
         "/v1/strategies/{strategy_id}": {"get": strategy},
         "/v1/rebalances": {"get": rebalances},
-        "/healthz": {"get": _get("Liveness: the event loop answers", ref("Liveness"))},
-        "/readyz": {"get": ready},
+        "/healthz": {
+            "get": _get("Liveness: the event loop answers", ref("Liveness")),
+            "head": _head("Liveness, without a body (for probes and load balancers)"),
+        },
+        "/readyz": {
+            "get": ready,
+            "head": _head("Readiness, without a body", **{"503": {"description": "not ready"}}),
+        },
         "/metrics": {"get": metrics},
         "/openapi.json": {"get": _get("This document", {"type": "object"})},
     }
