@@ -18,6 +18,7 @@ token (`requires_token`).
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -74,6 +75,10 @@ async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResp
     except Exception:
         _log.exception("control request %s %s failed", request.method, request.path)
         return _json_error(500, "internal error")
+
+
+def _indented(value: Any) -> str:
+    return json.dumps(value, indent=1)
 
 
 def _protected(request: web.Request) -> bool:
@@ -243,7 +248,7 @@ class _Routes:
         return web.json_response(rebalances_view(self._engine().book, limit))
 
     async def index(self, request: web.Request) -> web.Response:
-        return web.json_response(self.routes)
+        return web.json_response(self.routes, dumps=_indented)  # read by people: one a line
 
     async def healthz(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})

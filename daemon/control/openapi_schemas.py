@@ -150,6 +150,7 @@ def _health_and_error_schemas() -> dict[str, Schema]:
             },
             "One route the control plane serves.",
         ),
+        "Routes": {"type": "array", "items": ref("Route"), "description": "Every route."},
         "Error": _object({"error": string}, "Why the request was refused."),
     }
 
