@@ -189,6 +189,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RecoveryError as exc:
         log.error("cannot resume the fund from its state directory", error=str(exc))
         return EXIT_RECOVERY
+    except BrokenPipeError:
+        raise  # the summary's reader left early (`| head`): not the fund's failure
     except (OSError, StoreError) as exc:  # the HTTP port is taken, the disk is full...
         log.error("cannot run the fund", error=str(exc))
         return EXIT_RUNTIME
