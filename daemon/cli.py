@@ -32,34 +32,100 @@ EXIT_LOCKED = 3
 EXIT_RECOVERY = 4
 
 
+DEFAULT_CONFIG_HELP = "config/examples/demo.yaml"
+"""The embedded default config (`config.loader.DEFAULT_CONFIG`; not imported to parse)."""
+DEFAULT_STATE_DIR_HELP = "./state/demo"
+"""Its `state.dir` (a test checks both against the real ones)."""
+
+RUN_DESCRIPTION = f"""\
+Run a fund: build it from its settings, resume from its state directory (state.dir, created
+if missing), then stream its feed until the feed ends or SIGTERM/Ctrl-C stops it (the slice
+finishes and a snapshot is written; a second signal exits at once). Settings come from
+--config, with PAPERFUND_* environment variables on top (e.g. PAPERFUND_STATE__DIR=...).
+Without --config: the demo fund of {DEFAULT_CONFIG_HELP} (shipped with paperfund), its
+state in {DEFAULT_STATE_DIR_HELP} under the working directory."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="paperfund", description="paperfund: multi-strategy paper trading"
+        prog="paperfund",
+        description="paperfund: multi-strategy paper trading",
+        epilog="`paperfund COMMAND --help` describes a command.",
     )
-    commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="run a fund: recover its state, then stream its feed")
-    run.add_argument("--config", type=Path, default=None, help="YAML or TOML settings file")
-    check = commands.add_parser("check-config", help="validate a settings file and exit")
-    check.add_argument("config", type=Path)
-    demo = commands.add_parser("demo", help="run the example fund on the synthetic feed")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = commands.add_parser(
+        "run",
+        help="run a fund: recover its state, then stream its feed",
+        description=RUN_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help=f"YAML or TOML settings file (default: {DEFAULT_CONFIG_HELP})",
+    )
+    check = commands.add_parser(
+        "check-config",
+        help="validate a settings file and exit",
+        description="Validate a settings file (and import its strategy classes); exit 0 when"
+        " it is valid, 2 naming every problem when not.",
+    )
+    check.add_argument("config", type=Path, metavar="FILE", help="YAML or TOML settings file")
+    demo = commands.add_parser(
+        "demo",
+        help="run the example fund on the synthetic feed",
+        description="Run three example strategies with monthly risk-parity rebalancing on a"
+        " seeded synthetic feed, in this process, and print the summary. Nothing is kept.",
+    )
     demo.add_argument(
         "--bars", type=_positive_int, default=504, help="daily bars to simulate (default: 504)"
     )
-    demo.add_argument("--seed", type=int, default=7, help="seed of the synthetic feed")
-    report = commands.add_parser("report", help="summary, charts and an HTML page of a fund")
-    report.add_argument("--state", type=Path, required=True, help="the fund's state directory")
-    report.add_argument(
-        "--out", type=Path, default=None, help="where to write the files (default: --state)"
-    )
-    report.add_argument("--name", default=None, help="fund name (default: the state dir's)")
+    demo.add_argument("--seed", type=int, default=7, help="seed of the synthetic feed (default: 7)")
+    _report_parser(commands)
     commands.add_parser("ctl", help="command a running fund over Redis or HTTP", add_help=False)
-    cut = commands.add_parser(
-        "cut-journal", help="delete a journal record that fails on replay, and all after it"
-    )
-    cut.add_argument("--config", type=Path, default=None, help="YAML or TOML settings file")
-    cut.add_argument("--at", type=int, required=True, help="the record's seq, as reported")
-    cut.add_argument("--yes", action="store_true", help="delete (default: only report)")
+    _cut_parser(commands)
     return parser
+
+
+def _report_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    report = commands.add_parser(
+        "report",
+        help="summary, charts and an HTML page of a fund",
+        description="Print a stopped fund's summary and write its charts and an HTML page,"
+        " from the newest snapshot in its state directory (a running daemon holds the"
+        " directory's lock).",
+    )
+    report.add_argument(
+        "--state", type=Path, required=True, metavar="DIR", help="the fund's state directory"
+    )
+    report.add_argument(
+        "--out", type=Path, metavar="DIR", help="where to write the files (default: --state)"
+    )
+    report.add_argument(
+        "--name", metavar="NAME", help="the fund's name (default: the state directory's)"
+    )
+
+
+def _cut_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    cut = commands.add_parser(
+        "cut-journal",
+        help="delete a journal record that fails on replay, and all after it",
+        description="Delete journal record SEQ (one that fails on replay, as reported at"
+        " startup) and every record after it, so that the fund can resume from the one"
+        " before. Without --yes, only say what would be deleted.",
+    )
+    cut.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help=f"the fund's settings, for its state.dir (default: {DEFAULT_CONFIG_HELP})",
+    )
+    cut.add_argument(
+        "--at", type=int, required=True, metavar="SEQ", help="the record's seq, as reported"
+    )
+    cut.add_argument("--yes", action="store_true", help="delete (default: only report)")
 
 
 def _positive_int(text: str) -> int:
@@ -124,6 +190,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RecoveryError as exc:
         log.error("cannot resume the fund from its state directory", error=str(exc))
         return EXIT_RECOVERY
+    except BrokenPipeError:
+        raise  # the summary's reader left early (`| head`): not the fund's failure
     except (OSError, StoreError) as exc:  # the HTTP port is taken, the disk is full...
         log.error("cannot run the fund", error=str(exc))
         return EXIT_RUNTIME

@@ -1,9 +1,10 @@
 """The systemd notify protocol: datagrams to `$NOTIFY_SOCKET` (sd_notify(3)).
 
-`READY=1` once the fund is ready (as `/readyz` would say), `STOPPING=1` when a stop is
-requested, `WATCHDOG=1` every half `WatchdogSec` while the event loop runs (a loop stalled
-by a runaway in-process step stops the pings, and systemd restarts the service), `STATUS=`
-lines for `systemctl status`. Without `$NOTIFY_SOCKET` (not under systemd) nothing is sent.
+`READY=1` once the fund is ready (as `/readyz` would say), `STOPPING=1` once, when a stop
+is requested or the feed ends (whichever comes first), `WATCHDOG=1` every half `WatchdogSec`
+while the event loop runs (a loop stalled by a runaway in-process step stops the pings, and
+systemd restarts the service), `STATUS=` lines for `systemctl status`. Without
+`$NOTIFY_SOCKET` (not under systemd) nothing is sent.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class Notifier:
             path = "\0" + path[1:]  # an abstract socket
         self.address = path
         self.watchdog_s: float | None = None
+        self._stopping_sent = False
         usec = env.get("WATCHDOG_USEC")
         pid = env.get("WATCHDOG_PID")
         if usec and usec.isdigit() and int(usec) > 0 and (not pid or pid == str(os.getpid())):
@@ -54,6 +56,11 @@ class Notifier:
         return self.send("READY=1", f"STATUS={status}")
 
     def stopping(self, status: str = "stopping") -> bool:
+        """Send STOPPING=1 the first time only (a signal and the end of the run both stop
+        the fund; systemd is told once)."""
+        if self._stopping_sent:
+            return False
+        self._stopping_sent = True
         return self.send("STOPPING=1", f"STATUS={status}")
 
     async def keep_alive(self) -> None:

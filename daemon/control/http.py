@@ -5,7 +5,8 @@
                                      409 valid but refused by the fund's state
     GET  /v1/commands/{command_id}   a remembered command's replies (`daemon.outcomes`)
     GET  /v1/status, /v1/strategies, /v1/strategies/{strategy_id}, /v1/rebalances[?limit=N]
-    GET  /healthz, /readyz, /metrics, /openapi.json
+    GET  /healthz, /readyz (HEAD too, for probes), /metrics, /openapi.json
+    GET  /                           every route: method, path and what it does
 
 `daemon.control.openapi` documents every route. Answers are JSON (metrics aside) and every
 error is `{"error": "..."}`, without a stack trace. With a token, the /v1 routes need
@@ -17,6 +18,7 @@ token (`requires_token`).
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -73,6 +75,10 @@ async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResp
     except Exception:
         _log.exception("control request %s %s failed", request.method, request.path)
         return _json_error(500, "internal error")
+
+
+def _indented(value: Any) -> str:
+    return json.dumps(value, indent=1)
 
 
 def _protected(request: web.Request) -> bool:
@@ -157,6 +163,11 @@ class _Routes:
         self.health = health
         self.metrics_of = metrics
         self.document = openapi_document(token=token, signing=service.signing)
+        self.routes = [
+            {"method": method.upper(), "path": path, "description": operation["summary"]}
+            for path, item in self.document["paths"].items()
+            for method, operation in item.items()
+        ]
 
     def table(self) -> list[web.RouteDef]:
         return [
@@ -166,8 +177,9 @@ class _Routes:
             web.get("/v1/strategies", self.strategies, allow_head=False),
             web.get("/v1/strategies/{strategy_id}", self.strategy, allow_head=False),
             web.get("/v1/rebalances", self.rebalances, allow_head=False),
-            web.get("/healthz", self.healthz, allow_head=False),
-            web.get("/readyz", self.readyz, allow_head=False),
+            web.get("/", self.index, allow_head=False),
+            web.get("/healthz", self.healthz),  # and HEAD: probes and load balancers send it
+            web.get("/readyz", self.readyz),
             web.get("/metrics", self.metrics, allow_head=False),
             web.get("/openapi.json", self.openapi, allow_head=False),
         ]
@@ -234,6 +246,9 @@ class _Routes:
     async def rebalances(self, request: web.Request) -> web.Response:
         limit = _limit(request)
         return web.json_response(rebalances_view(self._engine().book, limit))
+
+    async def index(self, request: web.Request) -> web.Response:
+        return web.json_response(self.routes, dumps=_indented)  # read by people: one a line
 
     async def healthz(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})

@@ -57,6 +57,10 @@ def _get(summary: str, schema: Schema, **errors: dict[str, Any]) -> dict[str, An
     }
 
 
+def _head(summary: str, **errors: dict[str, Any]) -> dict[str, Any]:
+    return {"summary": summary, "responses": {"200": {"description": "OK"}, **errors}}
+
+
 def _secure(paths: dict[str, Any]) -> None:
     """Bearer auth on every /v1 operation."""
     for path, item in paths.items():
@@ -124,6 +128,7 @@ def _post_command(signing: bool) -> dict[str, Any]:
     }
 
 
+READINESS = "Readiness: recovered, journal open, a recent slice, Redis connected (503 if not)"
 MALFORMED = "a malformed or oversized request line or header, refused by the HTTP server itself"
 
 
@@ -148,7 +153,11 @@ def _paths(signing: bool) -> dict[str, Any]:
         "description": "only the newest `limit` rebalancings",
         "schema": {"type": "integer", "minimum": 1},
     }
-    strategy = _get("One strategy", ref("Strategy"), **{"404": _error("no such strategy")})
+    strategy = _get(
+        "One strategy: its value, return, weight and state",
+        ref("Strategy"),
+        **{"404": _error("no such strategy")},
+    )
     strategy["parameters"] = [strategy_id]
     replies = _get(
         "A remembered command's replies (kept across restarts)",
@@ -163,7 +172,31 @@ def _paths(signing: bool) -> dict[str, Any]:
     )
     rebalances["parameters"] = [limit]
     many = {"type": "array", "items": ref("Strategy")}
-    ready = _get("Readiness", ref("Readiness"), **{"503": _json(ref("Readiness"), "not ready")})
+    return {
+        "/": {"get": _get("Every route, with what it does", ref("Routes"))},
+        "/v1/commands": {"post": _post_command(signing)},
+        "/v1/commands/{command_id}": {"get": replies},
+        "/v1/status": {
+            "get": _get(
+                "The fund: value, return, reserve, strategies",
+                ref("FundStatus"),
+                **{"503": NOT_STARTED},
+            )
+        },
+        "/v1/strategies": {
+            "get": _get(
+                "Every strategy: value, return, weight, state", many, **{"503": NOT_STARTED}
+            )
+        },
+        "/v1/strategies/{strategy_id}": {"get": strategy},
+        "/v1/rebalances": {"get": rebalances},
+        **_probe_paths(),
+    }
+
+
+def _probe_paths() -> dict[str, Any]:
+    """The routes that need no token: health, metrics and this document."""
+    ready = _get(READINESS, ref("Readiness"), **{"503": _json(ref("Readiness"), "not ready")})
     metrics = {
         "summary": "Prometheus metrics",
         "description": "paperfund_feed_bars_rejected_total counts the bars the feed rejected, "
@@ -177,16 +210,16 @@ def _paths(signing: bool) -> dict[str, Any]:
         },
     }
     return {
-        "/v1/commands": {"post": _post_command(signing)},
-        "/v1/commands/{command_id}": {"get": replies},
-        "/v1/status": {"get": _get("The fund", ref("FundStatus"), **{"503": NOT_STARTED})},
-        "/v1/strategies": {"get": _get("Every strategy", many, **{"503": NOT_STARTED})},
-        "/v1/strategies/{strategy_id}": {"get": strategy},
-        "/v1/rebalances": {"get": rebalances},
-        "/healthz": {"get": _get("Liveness: the event loop answers", ref("Liveness"))},
-        "/readyz": {"get": ready},
+        "/healthz": {
+            "get": _get("Liveness: the event loop answers", ref("Liveness")),
+            "head": _head("Liveness, without a body (for probes and load balancers)"),
+        },
+        "/readyz": {
+            "get": ready,
+            "head": _head(f"{READINESS}, without a body", **{"503": {"description": "not ready"}}),
+        },
         "/metrics": {"get": metrics},
-        "/openapi.json": {"get": _get("This document", {"type": "object"})},
+        "/openapi.json": {"get": _get("This OpenAPI 3.1 document", {"type": "object"})},
     }
 
 

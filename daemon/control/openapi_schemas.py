@@ -170,6 +170,15 @@ def _health_and_error_schemas() -> dict[str, Schema]:
             "Each readiness check by name; ready when all are ok.",
         ),
         "Liveness": _object({"status": {"const": "ok"}}),
+        "Route": _object(
+            {
+                "method": {"type": "string", "examples": ["GET"]},
+                "path": {"type": "string", "examples": ["/v1/status"]},
+                "description": string,
+            },
+            "One route the control plane serves.",
+        ),
+        "Routes": {"type": "array", "items": ref("Route"), "description": "Every route."},
         "Error": _object({"error": string}, "Why the request was refused."),
     }
 

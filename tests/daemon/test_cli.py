@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from core.records import RebalanceTrigger
 from daemon.demo import run_demo
 from daemon.exits import EXIT_BROKEN_PIPE
-from tests.support.daemon_process import ROOT, cli
+from tests.support.daemon_process import ROOT, cli, env_for
 
 
 def test_demo_runs_and_is_deterministic() -> None:
@@ -45,14 +46,18 @@ def test_demo_refuses_a_bar_count_below_one_or_not_whole(bars: str) -> None:
     assert f"argument --bars: expected a whole number >= 1, not '{bars}'" in result.stderr
 
 
-def test_a_reader_closing_the_pipe_early_ends_the_demo_quietly() -> None:
-    """`paperfund demo | head -3`, with the reader gone before the first line is written."""
+def closed_stdout(
+    *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`paperfund ARGS` writing to a pipe whose reader is gone before the first line is
+    written (`paperfund ... | head -3`, with `head` quicker than it)."""
     read_end, write_end = os.pipe()
     os.close(read_end)  # every write to the pipe now fails with EPIPE
     try:
-        result = subprocess.run(
-            [sys.executable, "-m", "daemon.cli", "demo", "--bars", "60"],
+        return subprocess.run(
+            [sys.executable, "-m", "daemon.cli", *args],
             cwd=ROOT,
+            env=env,
             stdout=write_end,
             stderr=subprocess.PIPE,
             text=True,
@@ -61,5 +66,17 @@ def test_a_reader_closing_the_pipe_early_ends_the_demo_quietly() -> None:
         )
     finally:
         os.close(write_end)
+
+
+def test_a_reader_closing_the_pipe_early_ends_the_demo_quietly() -> None:
+    result = closed_stdout("demo", "--bars", "60")
     assert result.stderr == ""  # no BrokenPipeError traceback, no "Exception ignored"
     assert result.returncode == EXIT_BROKEN_PIPE
+
+
+def test_a_reader_closing_the_pipe_early_is_not_a_failure_of_the_fund(tmp_path: Path) -> None:
+    env = env_for(tmp_path / "state", PAPERFUND_FEED__BARS="30", PAPERFUND_LOGGING__FORMAT="json")
+    result = closed_stdout("run", env=env)
+    assert result.returncode == EXIT_BROKEN_PIPE, result.stderr
+    assert "Traceback" not in result.stderr
+    assert '"level": "error"' not in result.stderr  # no "cannot run the fund"

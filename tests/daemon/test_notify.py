@@ -32,6 +32,16 @@ def test_ready_stopping_and_status_reach_the_socket(listener: tuple[socket.socke
     assert sock.recv(4096) == b"STOPPING=1\nSTATUS=stopping"
 
 
+def test_stopping_is_sent_once(listener: tuple[socket.socket, str]) -> None:
+    sock, path = listener
+    notifier = Notifier({"NOTIFY_SOCKET": path})
+    assert notifier.stopping()
+    assert not notifier.stopping()  # a signal, then the end of the run: told once
+    assert notifier.send("WATCHDOG=1")
+    assert sock.recv(4096) == b"STOPPING=1\nSTATUS=stopping"
+    assert sock.recv(4096) == b"WATCHDOG=1"  # nothing between them
+
+
 def test_an_abstract_socket_name() -> None:
     name = f"paperfund-test-{uuid.uuid4().hex}"
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:

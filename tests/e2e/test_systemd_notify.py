@@ -1,5 +1,5 @@
 """The real daemon under the systemd notify protocol (a real datagram socket standing in for
-systemd): READY=1 once ready, WATCHDOG=1 while the loop runs, STOPPING=1 on SIGTERM; and a
+systemd): READY=1 once ready, WATCHDOG=1 while the loop runs, STOPPING=1 once on SIGTERM; and a
 shutdown that outlasts its grace exits at once."""
 
 from __future__ import annotations
@@ -21,6 +21,17 @@ def messages(sock: socket.socket, until: bytes) -> list[bytes]:
     while not got or not got[-1].startswith(until):
         got.append(sock.recv(4096))
     return got
+
+
+def rest(sock: socket.socket) -> list[bytes]:
+    """The datagrams still queued (once the daemon has exited, every one it sent)."""
+    sock.setblocking(False)
+    got = []
+    while True:
+        try:
+            got.append(sock.recv(4096))
+        except BlockingIOError:
+            return got
 
 
 def test_ready_watchdog_and_stopping(tmp_path: Path) -> None:
@@ -45,6 +56,7 @@ def test_ready_watchdog_and_stopping(tmp_path: Path) -> None:
             daemon.proc.send_signal(signal.SIGTERM)
             assert messages(sock, b"STOPPING=1")[-1] == b"STOPPING=1\nSTATUS=stopping"
             assert daemon.proc.wait(WAIT_S) == 0
+            assert b"STOPPING=1" not in b"".join(rest(sock))  # told once, not again at the end
         finally:
             daemon.stop(signal.SIGKILL)
 

@@ -6,6 +6,8 @@ a daemon killed outright exit quietly."""
 from __future__ import annotations
 
 import json
+import os
+import select
 import signal
 import sqlite3
 import time
@@ -73,12 +75,11 @@ def children_of(pid: int) -> set[int]:
     return found
 
 
-def running(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rpartition(")")[2].split()[0] != "Z"  # a zombie has exited
+def exited(pidfd: int, timeout_s: float = 30.0) -> bool:
+    """Whether the process of `pidfd` exits within `timeout_s` (a pidfd turns readable when
+    its process exits, whoever its parent is)."""
+    readable, _, _ = select.select([pidfd], [], [], timeout_s)
+    return bool(readable)
 
 
 def test_the_children_of_a_killed_daemon_exit_without_a_traceback(tmp_path: Path) -> None:
@@ -99,11 +100,15 @@ def test_the_children_of_a_killed_daemon_exit_without_a_traceback(tmp_path: Path
         children = children_of(daemon.proc.pid)
         workers = [c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
         assert len(workers) == 4  # and multiprocessing's resource tracker
+        pidfds = {pid: os.pidfd_open(pid) for pid in children}
     finally:
         assert daemon.stop(signal.SIGKILL) == -signal.SIGKILL
-    # the log stream ended: every child closed its end of it
-    assert daemon.output_ended
-    assert not [pid for pid in children if running(pid)]
+    try:
+        assert not [pid for pid, pidfd in pidfds.items() if not exited(pidfd)]
+    finally:
+        for pidfd in pidfds.values():
+            os.close(pidfd)
+    assert daemon.output_ended  # every child closed its end of the log stream
     lines = "".join(daemon.lines)
     assert "Traceback" not in lines
     assert all(isinstance(json.loads(line), dict) for line in daemon.lines), lines

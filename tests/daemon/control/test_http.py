@@ -4,7 +4,6 @@ the token and signatures are enforced, health and metrics answer."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -327,43 +326,3 @@ async def test_serve_binds_a_free_port_logs_access_when_asked_and_closes(
                 pass
     lines = [r.getMessage() for r in caplog.records if r.name == "aiohttp.access"]
     assert len(lines) == 1 and "GET /readyz" in lines[0], lines
-
-
-class _Records(logging.Handler):
-    """The records of one logger, and an event set on the first."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-        self.first = asyncio.Event()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-        self.first.set()
-
-
-async def test_a_client_hanging_up_mid_body_is_one_info_line(tmp_path: Path) -> None:
-    logger = logging.getLogger("daemon.control.http")
-    records = _Records()
-    logger.addHandler(records)
-    level = logger.level
-    logger.setLevel(logging.DEBUG)
-    try:
-        async with control(tmp_path) as c:
-            _, writer = await asyncio.open_connection("127.0.0.1", c.server.port)
-            writer.write(
-                b"POST /v1/commands HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
-                b'{"type": "'  # 10 of the 1000 bytes promised
-            )
-            await writer.drain()
-            writer.close()
-            await writer.wait_closed()
-            await asyncio.wait_for(records.first.wait(), 10)
-            assert await c.get("/healthz") == (200, {"status": "ok"})
-    finally:
-        logger.removeHandler(records)
-        logger.setLevel(level)
-    [record] = records.records
-    assert record.levelno == logging.INFO and record.exc_info is None
-    assert record.getMessage() == "client closed the connection during POST /v1/commands"

@@ -133,6 +133,7 @@ async def answers(tmp_path: Path) -> dict[str, list[Any]]:
             "RebalanceRecord": rebalances,
             "Readiness": [(await c.get("/readyz"))[1]],
             "Liveness": [(await c.get("/healthz"))[1]],
+            "Route": (await c.get("/"))[1],
             "CommandResult": [rebalanced, status, rejected],
             "Reply": [rebalanced["reply"], rebalanced["accepted"], rejected["reply"]],
             "CommandReplies": [(await c.get("/v1/commands/c-5"))[1]],
