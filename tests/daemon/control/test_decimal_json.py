@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from daemon.control.openapi_schemas import DECIMAL_PATTERN
-from daemon.control.redis_channel import reply_fields, reply_from_fields
+from daemon.control.redis_channel import reply_fields
 from daemon.control.service import Reply
+from daemon.control.wire import reply_from_fields
 from tests.support.control_plane import control
 
 EXPONENT = re.compile(r"^-?[0-9.]+[eE][-+]?[0-9]+$")
