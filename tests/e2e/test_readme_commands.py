@@ -172,6 +172,11 @@ def test_every_readme_control_command_succeeds_on_the_paced_demo(directory: Path
     assert (directory / "state" / "paced" / "state.sqlite3").is_file()
     assert not any("Ctrl-C stops it" in line for line in fund.err)  # not a terminal: no greeting
     assert not any("Traceback" in line for line in fund.err), "".join(fund.err)
+    text = section(README.read_text(encoding="utf-8"), "### Control it from a second terminal")
+    (report,) = re.findall(r"`(\.venv/bin/paperfund report [^`]+)`", text)
+    reported = run_line(report, directory, env, port)
+    assert reported.returncode == 0, reported.stderr
+    assert (directory / "state" / "paced" / "report.html").is_file()
 
 
 def test_on_a_terminal_the_daemon_says_once_where_it_listens_and_how_to_stop(
