@@ -23,6 +23,7 @@ from daemon.control.plane import ControlPlane
 from daemon.digest import fund_digest
 from daemon.engine import Worker
 from daemon.feeds import build_feed
+from daemon.greeting import greet
 from daemon.notify import Notifier
 from daemon.persistence import StateStore
 from daemon.persistence.durability import FsyncMode
@@ -124,6 +125,7 @@ async def run_fund(settings: FundSettings, out: Out = print) -> RunResult:
                 slice_index=at,
                 replayed=replayed,
             )
+            greet(sys.stderr, name, plane.http_url, plane.command_stream)
             background = [
                 asyncio.create_task(notifier.keep_alive()),
                 asyncio.create_task(

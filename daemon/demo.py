@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from core import (
+    AllocationConstraints,
     AllocationRebalancer,
     PortfolioAllocator,
     RebalancingFrequency,
@@ -26,13 +27,19 @@ SYMBOLS = ("AAA", "BBB", "CCC", "DDD", "EEE")
 def run_demo(
     bars: int = 504, seed: int = 7, out: Callable[[str], None] = print
 ) -> PortfolioAllocator:
-    """Run three strategies for `bars` daily bars with monthly risk-parity rebalancing."""
+    """Run three strategies for `bars` daily bars with monthly risk-parity rebalancing, as
+    `config/examples/demo.yaml` does: at most 25 % in one strategy, 30 % kept in reserve."""
     fund = PortfolioAllocator(Decimal("1000000"), name="demo")
-    fund.add_strategy("trend", MovingAverageCrossover(fast=10, slow=40), Decimal("0.30"))
-    fund.add_strategy("momentum", MomentumStrategy(lookback=20, top=2), Decimal("0.30"))
-    fund.add_strategy("mean_reversion", MeanReversionStrategy(threshold=30), Decimal("0.30"))
+    fund.add_strategy("trend", MovingAverageCrossover(fast=10, slow=40), Decimal("0.25"))
+    fund.add_strategy("momentum", MomentumStrategy(lookback=20, top=2), Decimal("0.25"))
+    fund.add_strategy("mean_reversion", MeanReversionStrategy(threshold=30), Decimal("0.20"))
     rebalancer = AllocationRebalancer(
-        RiskParityAllocation(lookback_window=63),
+        RiskParityAllocation(
+            lookback_window=63,
+            constraints=AllocationConstraints(
+                default_max=Decimal("0.25"), max_total=Decimal("0.70")
+            ),
+        ),
         frequency=RebalancingFrequency.MONTHLY,
         cooldown_days=7,
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,10 @@ def test_the_readme_core_loop_runs_and_holds_a_paused_strategys_capital() -> Non
     assert all("mean_rev" not in r.targets and "mean_rev" not in r.transfers for r in after)
     for record in history:
         assert record.fund_value_after == record.fund_value_before - record.costs
+    # the reserve the example keeps: 20 % after every rebalance while both strategies run
+    before = [r for r in history if r.ts < paused_at]
+    assert len(before) >= 5
+    assert all(sum(r.weights_after.values()) <= Decimal("0.8001") for r in before)
 
 
 def mean_rev_holdings(fund: PortfolioAllocator) -> Any:

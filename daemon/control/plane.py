@@ -53,6 +53,20 @@ class ControlPlane:
     def _redis_connected(self) -> bool:
         return self.channel is not None and self.channel.connected
 
+    @property
+    def http_url(self) -> str | None:
+        """The HTTP API's base URL once it listens (the bound port, also with port 0)."""
+        if self._server is None:
+            return None
+        host = self._settings.control.http.host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self._server.port}"
+
+    @property
+    def command_stream(self) -> str | None:
+        """The Redis stream commands are read from, when the Redis channel is configured."""
+        return None if self.channel is None else self.channel.commands
+
     def attach_feed(self, feed: Any) -> None:
         self.metrics.feed_stats = getattr(feed, "stats", None)
 

@@ -49,10 +49,12 @@ def test_the_embedded_default_is_the_demo_fund() -> None:
     assert len(settings.feed.symbols) == 5
     assert (settings.feed.bars, settings.feed.seed) == (504, 7)
     assert [(s.id, s.allocation) for s in settings.strategies] == [
-        ("trend", Decimal("0.30")),
-        ("momentum", Decimal("0.30")),
-        ("mean_reversion", Decimal("0.30")),
+        ("trend", Decimal("0.25")),
+        ("momentum", Decimal("0.25")),
+        ("mean_reversion", Decimal("0.20")),
     ]
+    constraints = settings.allocation.algorithm.constraints
+    assert (constraints.default_max, constraints.max_total) == (Decimal("0.25"), Decimal("0.70"))
     assert settings.state.dir == Path("state/demo")
     assert set(settings.strategy_catalog()) == {"trend", "momentum", "mean_reversion", "slow_trend"}
     algorithm = build_algorithm(settings)

@@ -48,7 +48,10 @@ def test_run_on_a_terminal_keeps_progress_and_log_lines_apart(tmp_path: Path) ->
     env = env_for(tmp_path / "state", PAPERFUND_FEED__BARS="70")
     result = run_on_terminal(["run"], env)
     assert result.returncode == 0, result.text
-    lines = [line for line in screen_lines(result.text) if line]
+    shown = [line for line in screen_lines(result.text) if line]
+    start = shown.index("paperfund: fund demo is running.")  # the greeting, once
+    lines = shown[:start] + shown[start + 4 :]
+    assert shown[start + 3].startswith("  Ctrl-C stops it")
     records = [line for line in lines if "rebalance " in line]
     assert len(records) == 3, lines
     for line in lines:

@@ -199,6 +199,7 @@ def check_clock_feed_and_store(families: dict[str, Metric], book: FundBook) -> N
     assert rejected == dict.fromkeys(REJECT_REASONS, 0.0)
 
 
+@pytest.mark.system
 async def test_promtool_accepts_the_exposition(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, bars=30)
     async with Fund(settings, tmp_path / "state") as fund:
@@ -212,6 +213,7 @@ async def test_promtool_accepts_the_exposition(tmp_path: Path) -> None:
     assert (returncode, output) == (0, "")
 
 
+@pytest.mark.system
 def test_promtool_does_find_problems() -> None:
     """The check above is not vacuous: a counter without `_total` is reported."""
     returncode, output = promtool(b"# HELP bad_count A.\n# TYPE bad_count counter\nbad_count 1\n")

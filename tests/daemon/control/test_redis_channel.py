@@ -21,6 +21,8 @@ from daemon.feeds import build_feed
 from tests.support.fund import Fund, make_settings
 from tests.support.redis_server import RedisServer, redis_server_binary
 
+pytestmark = pytest.mark.system  # a real redis-server
+
 FUND = "demo"
 TIMEOUT_S = 10.0
 

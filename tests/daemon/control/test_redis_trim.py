@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import redis.asyncio as aioredis
 
 from config import FundSettings
@@ -22,6 +23,8 @@ from tests.daemon.control.test_redis_channel import (  # noqa: F401 (fixtures)
     settings,
 )
 from tests.support.redis_server import RedisServer, redis_server_binary
+
+pytestmark = pytest.mark.system  # a real redis-server
 
 STREAM = command_stream(FUND)
 

@@ -17,6 +17,8 @@ from daemon.feeds import RedisStreamFeed, build_feed
 from daemon.feeds.errors import FeedConfigError, FeedError
 from tests.support.redis_server import RedisServer, free_port, redis_server_binary
 
+pytestmark = pytest.mark.system  # a real redis-server
+
 TIMEOUT_S = 5.0
 
 
