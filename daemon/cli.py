@@ -127,8 +127,11 @@ def _run(settings: FundSettings, source: str) -> int:
         return EXIT_CONFIG
     try:
         asyncio.run(run_fund(settings, sockets=sockets))
-    except (FeedError, StrategyLoadError) as exc:  # a file changed, or `initialize` failed
-        log.error("cannot run the fund: fix the settings or the input", error=str(exc))
+    except StrategyLoadError as exc:  # its `initialize` failed (building it was checked)
+        log.error("a strategy cannot start: fix its code or its params", error=str(exc))
+        return EXIT_CONFIG
+    except FeedError as exc:  # a replay file changed since it was checked
+        log.error("the feed cannot go on: fix its input", error=str(exc))
         return EXIT_CONFIG
     except StoreLocked:
         log.error(LOCKED, state_dir=str(settings.state.dir))

@@ -210,3 +210,20 @@ def test_a_port_in_use_names_the_setting_and_creates_no_state(tmp_path: Path) ->
     assert f"control.http.port: 127.0.0.1:{port} is already in use" in result.stderr
     assert "PAPERFUND_CONTROL__HTTP__PORT" in result.stderr
     assert not (tmp_path / "state").exists()
+
+
+@pytest.mark.parametrize("worker", ["inprocess", "process"])
+def test_a_strategy_that_fails_to_initialize_stops_run_naming_it(
+    tmp_path: Path, worker: str
+) -> None:
+    data = tmp_path / "aaa.csv"
+    data.write_text(HEADER + rows([2, 3]))
+    failing = "tests.support.rogue_strategies:FailsToInitialize"
+    strategies = [{"id": "fragile", "class": failing, "allocation": 0.2, "worker": worker}]
+    config = settings_file(tmp_path, {"paths": [str(data)]}, strategies=strategies)
+    assert cli("check-config", str(config), env=clean_env()).returncode == 0  # it builds
+    result = cli("run", "--config", str(config), env=clean_env())
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "strategy fragile failed to initialize" in result.stderr
+    assert "no data source configured" in result.stderr
