@@ -16,7 +16,7 @@ replay file that cannot be replayed, the HTTP port in use), or no fund state to 
 3 another daemon runs this fund, 4 the state directory cannot be resumed from (a journal
 record that fails on replay, a damaged or newer database): restarting cannot help, an
 operator must act; 124 a stop overran `deadlines.shutdown_grace_s`, 130 a second stop
-signal (Ctrl-C twice) ended the daemon at once.
+signal (Ctrl-C twice) ended the daemon at once, or Ctrl-C came during the checks.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ EXIT_CONFIG = 2
 EXIT_RUNTIME = 1
 EXIT_LOCKED = 3
 EXIT_RECOVERY = 4
+EXIT_INTERRUPTED = 130  # as a shell reports a process ended by SIGINT
 
 LOCKED = "another paperfund daemon is running this fund: its state directory is locked"
 
@@ -95,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"paperfund: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except KeyboardInterrupt:  # Ctrl-C while the files are read: nothing was started
+        return EXIT_INTERRUPTED
     if args.command == "check-config":
         print(f"{args.config}: ok ({len(settings.strategies)} strategies)")
         return 0
@@ -112,7 +115,7 @@ def _run(settings: FundSettings, source: str) -> int:
     from daemon.feeds import FeedError
     from daemon.persistence import StoreError, StoreLocked
     from daemon.persistence.directory import locked_elsewhere
-    from daemon.preflight import bind_http
+    from daemon.preflight import bind_http, check_state_dir
     from workers.errors import StrategyLoadError
 
     logs.configure(settings.logging.format, settings.logging.level)
@@ -121,6 +124,7 @@ def _run(settings: FundSettings, source: str) -> int:
         log.error(LOCKED, state_dir=str(settings.state.dir))
         return EXIT_LOCKED
     try:
+        check_state_dir(settings, source)
         sockets = bind_http(settings, source)
     except ConfigError as exc:
         print(f"paperfund: {exc}", file=sys.stderr)

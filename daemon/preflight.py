@@ -9,14 +9,16 @@ first, then create state.
   process, so that only child processes import its code, as in the run;
 - each file of a replay feed reads through as the feed will read it (`daemon.feeds.checks`).
 
-`bind_http(settings, source)` then opens the HTTP API's listening sockets (`run` only), so
-that a port in use is reported, naming `control.http.port`, before the state directory is
-created. Problems name strategies by id and files by path.
+`run` then checks that it can create its state directory (`check_state_dir`) and opens the
+HTTP API's listening sockets (`bind_http`), so that an unwritable `state.dir` or a port in
+use is reported, naming the setting, before the state directory is created. Problems name
+strategies by id and files by path.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import socket
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
@@ -32,6 +34,25 @@ def check_fund(settings: FundSettings, source: str | None = None) -> None:
     problems = strategy_problems(settings) + feed_problems(settings)
     if problems:
         raise ConfigError(problems, source)
+
+
+def check_state_dir(settings: FundSettings, source: str | None = None) -> None:
+    """Raise `ConfigError` naming `state.dir` when the run could not create or write it
+    (`run` only: the directory belongs to the machine the fund runs on)."""
+    path = settings.state.dir
+    existing = path
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    reason = None
+    if existing == path and not path.is_dir():
+        reason = f"{path} exists and is not a directory"
+    elif not existing.is_dir():
+        reason = f"cannot create {path}: {existing} is not a directory"
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        reason = f"cannot create or write {path}: {existing} is not writable"
+    if reason is not None:
+        hint = "; choose another state.dir (or PAPERFUND_STATE__DIR)"
+        raise ConfigError([Problem("state.dir", reason + hint)], source)
 
 
 def bind_http(settings: FundSettings, source: str | None = None) -> list[socket.socket]:

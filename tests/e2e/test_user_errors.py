@@ -5,7 +5,9 @@ never a traceback, and `run` creates no state directory."""
 from __future__ import annotations
 
 import gzip
+import json
 import os
+import signal
 import socket
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from tests.support.daemon_process import ROOT, cli
+from tests.support.daemon_process import ROOT, cli, env_for, spawn
 
 HEADER = "date,open,high,low,close,volume\n"
 ROW = "{day},10,11,9,10.5,100\n"
@@ -227,3 +229,38 @@ def test_a_strategy_that_fails_to_initialize_stops_run_naming_it(
     assert "Traceback" not in result.stderr, result.stderr
     assert "strategy fragile failed to initialize" in result.stderr
     assert "no data source configured" in result.stderr
+
+
+def test_a_second_daemon_on_the_same_fund_and_port_says_the_fund_is_taken(
+    tmp_path: Path,
+) -> None:
+    env = env_for(tmp_path / "state", PAPERFUND_FEED__SPEED=str(86400 / 10))
+    first = spawn(env)
+    assert first.stderr is not None
+    port = ""
+    for line in first.stderr:
+        if "http api listening" in line:
+            port = json.loads(line)["port"]
+        if "ready at slice" in line:
+            break
+    try:
+        second = cli("run", env={**env, "PAPERFUND_CONTROL__HTTP__PORT": str(port)})
+        assert second.returncode == 3, second.stderr  # not the port: the fund is in use
+        assert "another paperfund daemon is running this fund" in second.stderr
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=60)
+    assert first.returncode == 0
+
+
+@pytest.mark.parametrize("where", ["a-file", "a-file/state"])
+def test_a_state_dir_that_cannot_be_created_is_refused_by_run(tmp_path: Path, where: str) -> None:
+    data = tmp_path / "aaa.csv"
+    data.write_text(HEADER + rows([2, 3]))
+    (tmp_path / "a-file").write_text("not a directory")
+    config = settings_file(tmp_path, {"paths": [str(data)]}, state={"dir": str(tmp_path / where)})
+    result = cli("run", "--config", str(config), env=clean_env())
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "state.dir: " in result.stderr and "is not a directory" in result.stderr
+    assert "PAPERFUND_STATE__DIR" in result.stderr
