@@ -29,8 +29,8 @@ from typing import Any
 
 import pyarrow
 
-from daemon.feeds.errors import FeedColumnError, FeedConfigError, FeedTimestampError
-from daemon.feeds.replay import ReplayFeed
+from daemon.feeds.errors import FeedColumnError, FeedError, FeedTimestampError
+from daemon.feeds.replay import Paths, ReplayFeed
 from daemon.feeds.tables import PARQUET_SUFFIXES
 
 SEPARATORS = (";", "\t", "|", ",")
@@ -59,21 +59,20 @@ def check_replay_files(options: Mapping[str, Any]) -> list[tuple[str, str]]:
     options of `ReplayFeed`) that the feed could not replay as the user means it."""
     paths = options["paths"]
     rest = {key: value for key, value in options.items() if key != "paths"}
-    named = (
-        [(f"feed.paths.{symbol}", {symbol: path}) for symbol, path in paths.items()]
+    named: list[tuple[str, Path, Paths]] = (
+        [(f"feed.paths.{sym}", Path(path), {sym: path}) for sym, path in paths.items()]
         if isinstance(paths, Mapping)
-        else [("feed.paths", [path]) for path in paths]
+        else [("feed.paths", Path(path), [path]) for path in paths]
     )
     problems = []
-    for setting, one in named:
-        path = Path(next(iter(one.values())) if isinstance(one, dict) else one[0])
+    for setting, path, one in named:
         problem = check_file(path, one, rest)
         if problem is not None:
             problems.append((setting, f"{path}: {problem}"))
     return problems
 
 
-def check_file(path: Path, paths: object, options: Mapping[str, Any]) -> str | None:
+def check_file(path: Path, paths: Paths, options: Mapping[str, Any]) -> str | None:
     """What keeps the file `path` from being replayed, or None."""
     if path.is_dir():
         return "is a directory, not a file; give the path of a CSV or Parquet file"
@@ -83,8 +82,8 @@ def check_file(path: Path, paths: object, options: Mapping[str, Any]) -> str | N
         return "is not a regular file (a pipe, a socket or a device); give a CSV or Parquet file"
     report = FileReport()
     try:
-        feed = ReplayFeed(paths, **options, on_reject=report.on_reject)  # type: ignore[arg-type]
-        for market in feed._validated():
+        feed = ReplayFeed(paths, **options, on_reject=report.on_reject)
+        for market in feed.read_through():
             report.bars += len(market)
     except FeedColumnError as exc:
         return _column_problem(exc, path, options)
@@ -93,7 +92,7 @@ def check_file(path: Path, paths: object, options: Mapping[str, Any]) -> str | N
             f"line {exc.line}: cannot parse the timestamp {exc.value!r}; use ISO 8601 dates "
             "(2024-01-31) or set feed.date_format (a strptime format such as %d/%m/%Y)"
         )
-    except FeedConfigError as exc:
+    except FeedError as exc:  # an option this file cannot be read with
         return str(exc).removeprefix(f"{path}: ")
     except (
         OSError,
@@ -104,9 +103,11 @@ def check_file(path: Path, paths: object, options: Mapping[str, Any]) -> str | N
         zlib.error,
     ) as exc:
         return _read_problem(exc, path)
+    if not feed.plans:  # a file of a symbol that feed.symbols leaves out: never read
+        return None
     report.rejected = {k: v for k, v in feed.validator.rejected.items() if v}
-    if feed.plans and feed.plans[0].layout == "wide_close" and not feed.plans[0].wide:
-        return _no_symbols(feed, options)
+    if feed.plans[0].layout == "wide_close" and not feed.plans[0].wide:
+        return _no_symbols(options)
     return _bars_problem(report, options)
 
 
@@ -139,7 +140,7 @@ def _column_problem(exc: FeedColumnError, path: Path, options: Mapping[str, Any]
     return f"{what}; rename it in the file or set feed.columns to the header's names"
 
 
-def _no_symbols(feed: ReplayFeed, options: Mapping[str, Any]) -> str:
+def _no_symbols(options: Mapping[str, Any]) -> str:
     if options.get("symbols"):
         return "none of feed.symbols is a column of this wide file of closes"
     return (

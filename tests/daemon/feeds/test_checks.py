@@ -70,3 +70,10 @@ def test_files_given_by_symbol_are_named_by_symbol(tmp_path: Path) -> None:
     found = check_replay_files({"paths": {"AAA": good, "BBB": missing}})
     assert [setting for setting, _ in found] == ["feed.paths.BBB"]
     assert found[0][1].startswith(f"{missing}: no such file")
+
+
+def test_a_file_the_symbols_filter_leaves_out_is_not_judged(tmp_path: Path) -> None:
+    kept, skipped = tmp_path / "aaa.csv", tmp_path / "bbb.csv"
+    kept.write_text(HEADER + day_rows(range(2, 4)))
+    skipped.write_text(HEADER)  # would be refused if the feed read it
+    assert check_replay_files({"paths": [kept, skipped], "symbols": ["AAA"]}) == []
