@@ -97,6 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"paperfund: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except KeyboardInterrupt:  # Ctrl-C while the files are read: nothing was started
+        print("paperfund: interrupted before anything started", file=sys.stderr)
         return EXIT_INTERRUPTED
     if args.command == "check-config":
         print(f"{args.config}: ok ({len(settings.strategies)} strategies)")
