@@ -264,3 +264,17 @@ def test_a_state_dir_that_cannot_be_created_is_refused_by_run(tmp_path: Path, wh
     assert "Traceback" not in result.stderr
     assert "state.dir: " in result.stderr and "is not a directory" in result.stderr
     assert "PAPERFUND_STATE__DIR" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args", [("check-config", "{}"), ("run", "--config", "{}"), ("ctl", "--config", "{}", "status")]
+)
+def test_the_config_error_header_is_printed_once(tmp_path: Path, args: tuple[str, ...]) -> None:
+    config = tmp_path / "fund.yaml"
+    config.write_text("fund: {name: x, captial: 5}\n")
+    result = cli(*(arg.format(config) for arg in args), env=clean_env())
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("invalid configuration") == 1, result.stderr
+    assert f"invalid configuration ({config}):" in result.stderr
+    assert "fund.captial: unknown option; did you mean `capital`?" in result.stderr
+    assert not (tmp_path / "state").exists()
