@@ -33,13 +33,14 @@ class Problem(NamedTuple):
 
 
 class ConfigError(Exception):
-    """Invalid configuration; the message lists every problem, one `path: reason` per line."""
+    """Invalid configuration; the message lists every problem, one `path: reason` per line
+    (a reason that spans lines, such as an error from strategy code, is joined into one)."""
 
     def __init__(self, problems: Iterable[Problem], source: str | None = None) -> None:
         self.problems: list[Problem] = list(problems)
         self.source = source
         header = f"invalid configuration ({source})" if source else "invalid configuration"
-        lines = "\n".join(f"  {p}" for p in self.problems)
+        lines = "\n".join(f"  {' '.join(str(p).splitlines())}" for p in self.problems)
         super().__init__(f"{header}:\n{lines}" if lines else header)
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import importlib.metadata
 import inspect
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from config.errors import ConfigError, Problem, strategy_labels, strategy_path
-from config.models import StrategyTemplate
 from config.settings import FundSettings
 from workers.errors import StrategyLoadError
-from workers.loader import load_strategy_class
+from workers.loader import build_strategy, load_strategy_class
 
 ENTRY_POINT_GROUP = "paperfund.strategies"
 
@@ -44,14 +46,60 @@ def resolve_strategy_class(class_path: str) -> type:
         raise ImportError(str(exc)) from exc
 
 
-def _entries(settings: FundSettings) -> list[tuple[str, str, StrategyTemplate]]:
-    """(settings path, catalog name, template) of every strategy the settings name."""
+@dataclass(frozen=True)
+class StrategyCheck:
+    """One strategy the settings name, to check: its settings path (`strategies.slow`,
+    `catalog.extra`), class, params and worker mode; `build`: construct it too."""
+
+    path: str
+    class_path: str
+    params: dict[str, Any]
+    worker: str
+    build: bool = False
+
+
+def strategy_checks(settings: FundSettings, build: bool = False) -> list[StrategyCheck]:
+    """A check of every configured strategy (built too when `build`: the run builds them as
+    it starts) and of every catalog entry (imported only: built when an `add` names it)."""
     labels = strategy_labels(settings.strategies)
-    entries: list[tuple[str, str, StrategyTemplate]] = [
-        (strategy_path(i, labels), s.id, s) for i, s in enumerate(settings.strategies)
+    checks = [
+        StrategyCheck(strategy_path(i, labels), s.class_path, dict(s.params), s.worker, build)
+        for i, s in enumerate(settings.strategies)
     ]
-    entries += [(f"catalog.{name}", name, t) for name, t in settings.catalog.items()]
-    return entries
+    checks += [
+        StrategyCheck(f"catalog.{name}", t.class_path, dict(t.params), t.worker)
+        for name, t in settings.catalog.items()
+    ]
+    return checks
+
+
+def check_strategy(check: StrategyCheck) -> tuple[type | None, list[Problem]]:
+    """Import the class, bind the params to its constructor and, when asked, build it."""
+    try:
+        cls = resolve_strategy_class(check.class_path)
+    except ImportError as exc:
+        return None, [Problem(f"{check.path}.class", str(exc))]
+    try:
+        signature = inspect.signature(cls)
+    except ValueError:  # no introspectable signature: building finds out
+        signature = None
+    try:
+        if signature is not None:
+            signature.bind(**check.params)
+    except TypeError as exc:
+        return cls, [Problem(f"{check.path}.params", f"{cls.__name__}: {exc}")]
+    if check.build:
+        try:
+            build_strategy(strategy_class_path(check.class_path), check.params)
+        except StrategyLoadError as exc:
+            reason = str(exc).split(": ", 1)[-1]
+            return cls, [Problem(f"{check.path}.params", reason)]
+    return cls, []
+
+
+def run_checks(checks: Sequence[StrategyCheck]) -> list[Problem]:
+    """Every problem of `checks`, in their order."""
+    return [problem for check in checks for problem in check_strategy(check)[1]]
 
 
 def check_imports(settings: FundSettings) -> dict[str, type]:
@@ -60,21 +108,12 @@ def check_imports(settings: FundSettings) -> dict[str, type]:
     `ConfigError` listing every failure."""
     classes: dict[str, type] = {}
     problems: list[Problem] = []
-    for path, name, template in _entries(settings):
-        try:
-            cls = resolve_strategy_class(template.class_path)
-        except ImportError as exc:
-            problems.append(Problem(f"{path}.class", str(exc)))
-            continue
-        classes[name] = cls
-        try:
-            signature = inspect.signature(cls)
-        except ValueError:  # no introspectable signature: the worker finds out when it builds
-            continue
-        try:
-            signature.bind(**template.params)
-        except TypeError as exc:
-            problems.append(Problem(f"{path}.params", f"{cls.__name__}: {exc}"))
+    names = [s.id for s in settings.strategies] + list(settings.catalog)
+    for name, check in zip(names, strategy_checks(settings), strict=True):
+        cls, found = check_strategy(check)
+        if cls is not None:
+            classes[name] = cls
+        problems += found
     if problems:
         raise ConfigError(problems)
     return classes

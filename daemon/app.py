@@ -11,8 +11,9 @@ import logging
 import multiprocessing
 import os
 import signal
+import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from config import FundSettings, build_ledger_models, build_rebalancer, feed_options
@@ -97,7 +98,11 @@ class RunResult:
     replayed: int
 
 
-async def run_fund(settings: FundSettings, out: Out = print) -> RunResult:
+async def run_fund(
+    settings: FundSettings, out: Out = print, sockets: Sequence[socket.socket] = ()
+) -> RunResult:
+    """Run the fund until its feed ends or a stop is requested. `sockets`: the HTTP API's
+    listening sockets when bound beforehand (`daemon.preflight`)."""
     stop = asyncio.Event()
     notifier = Notifier()
     _install_signal_handlers(stop, notifier, settings.deadlines.shutdown_grace_s)
@@ -112,7 +117,7 @@ async def run_fund(settings: FundSettings, out: Out = print) -> RunResult:
         supervisor = Supervisor(
             fund_plan(settings), store, worker_maker(settings), snapshot_every=state.snapshot_every
         )
-        plane = ControlPlane(settings, supervisor, store)
+        plane = ControlPlane(settings, supervisor, store, sockets)
         try:
             await plane.start()  # /healthz answers during a long recovery; /readyz says so
             await supervisor.start()

@@ -10,11 +10,15 @@
                                          delete journal record SEQ and every record after
                                          it (without --yes: only say what would be deleted)
 
-Exit codes: 0 success, 1 the fund cannot run (port taken, storage failure), 2 invalid
-configuration or usage, or no fund state to report on, 3 another daemon runs this fund,
-4 the state directory cannot be resumed from (a journal record that fails on replay, a
-damaged or newer database): restarting cannot help, an operator must act. Ctrl-C exits 130
-and a reader closing the output early (`| head`) 141, quietly (`daemon.exits`).
+Exit codes (the README lists them too): 0 success, 1 the fund cannot run (a storage
+failure), 2 invalid configuration or usage (a setting, a strategy that does not load, a
+replay file that cannot be replayed, the HTTP port in use), or no fund state to report on,
+3 another daemon runs this fund, 4 the state directory cannot be resumed from (a journal
+record that fails on replay, a damaged or newer database): restarting cannot help, an
+operator must act; 124 a stop overran `deadlines.shutdown_grace_s`, 130 a second stop
+signal (Ctrl-C twice) ended the daemon at once, or Ctrl-C came during the checks.
+Ctrl-C in `demo`, `report` or `ctl` exits 130 and a reader closing the output early (`| head`)
+141, quietly (`daemon.exits`).
 """
 
 from __future__ import annotations
@@ -23,13 +27,19 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from daemon.exits import quiet_exits
+from daemon.exits import EXIT_INTERRUPTED, quiet_exits
 
 EXIT_CONFIG = 2
 EXIT_RUNTIME = 1
 EXIT_LOCKED = 3
 EXIT_RECOVERY = 4
+
+LOCKED = "another paperfund daemon is running this fund: its state directory is locked"
+
+if TYPE_CHECKING:
+    from config import FundSettings
 
 
 DEFAULT_CONFIG_HELP = "config/examples/demo.yaml"
@@ -155,46 +165,75 @@ def main(argv: Sequence[str] | None = None) -> int:
         from daemon.report import run_report
 
         return run_report(args.state, args.out, name=args.name)
-    from config import ConfigError, check_imports, load_settings
+    from config import DEFAULT_CONFIG, ConfigError, load_settings
 
+    source = str(args.config or DEFAULT_CONFIG)
     try:
         settings = load_settings(args.config)
-        if args.command == "check-config":
-            check_imports(settings)
+        if args.command != "cut-journal":  # validate, then create state
+            from daemon.preflight import check_fund
+
+            check_fund(settings, source)
     except ConfigError as exc:
-        print(f"paperfund: invalid configuration:\n{exc}", file=sys.stderr)
+        print(f"paperfund: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except KeyboardInterrupt:  # Ctrl-C while the files are read: nothing was started
+        print("paperfund: interrupted before anything started", file=sys.stderr)
+        return EXIT_INTERRUPTED
     if args.command == "check-config":
         print(f"{args.config}: ok ({len(settings.strategies)} strategies)")
         return 0
-    import asyncio
-
-    from daemon import logs
-    from daemon.app import run_fund
-    from daemon.errors import RecoveryError
-    from daemon.persistence import StoreError, StoreLocked
-
     if args.command == "cut-journal":
         return _cut_journal(settings.state.dir, args.at, args.yes)
+    return _run(settings, source)
+
+
+def _run(settings: FundSettings, source: str) -> int:
+    import asyncio
+
+    from config import ConfigError
+    from daemon import logs
+    from daemon.app import run_fund
+    from daemon.control.listen import close
+    from daemon.errors import RecoveryError
+    from daemon.feeds import FeedError
+    from daemon.persistence import StoreError, StoreLocked
+    from daemon.persistence.directory import locked_elsewhere
+    from daemon.preflight import bind_http, check_state_dir
+    from workers.errors import StrategyLoadError
 
     logs.configure(settings.logging.format, settings.logging.level)
     log = logs.get("paperfund.daemon")
+    if locked_elsewhere(settings.state.dir):  # before its port, which it holds too
+        log.error(LOCKED, state_dir=str(settings.state.dir))
+        return EXIT_LOCKED
     try:
-        asyncio.run(run_fund(settings))
+        check_state_dir(settings, source)
+        sockets = bind_http(settings, source)
+    except ConfigError as exc:
+        print(f"paperfund: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        asyncio.run(run_fund(settings, sockets=sockets))
+    except StrategyLoadError as exc:  # its `initialize` failed (building it was checked)
+        log.error("a strategy cannot start: fix its code or its params", error=str(exc))
+        return EXIT_CONFIG
+    except FeedError as exc:  # a replay file changed since it was checked
+        log.error("the feed cannot go on: fix its input", error=str(exc))
+        return EXIT_CONFIG
     except StoreLocked:
-        log.error(
-            "another paperfund daemon is running this fund: its state directory is locked",
-            state_dir=str(settings.state.dir),
-        )
+        log.error(LOCKED, state_dir=str(settings.state.dir))
         return EXIT_LOCKED
     except RecoveryError as exc:
         log.error("cannot resume the fund from its state directory", error=str(exc))
         return EXIT_RECOVERY
     except BrokenPipeError:
         raise  # the summary's reader left early (`| head`): not the fund's failure
-    except (OSError, StoreError) as exc:  # the HTTP port is taken, the disk is full...
+    except (OSError, StoreError) as exc:  # the disk is full...
         log.error("cannot run the fund", error=str(exc))
         return EXIT_RUNTIME
+    finally:
+        close(sockets)
     return 0
 
 

@@ -20,7 +20,8 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from collections.abc import Callable
+import socket
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -317,15 +318,21 @@ async def serve(
     *,
     shutdown_timeout_s: float = SHUTDOWN_TIMEOUT_S,
     access_log: bool = False,
+    sockets: Sequence[socket.socket] = (),
 ) -> Server:
     """Serve `app` on `host:port` (port 0: a free one) until the returned server is closed.
     Requests still running at close get `shutdown_timeout_s` to finish. `access_log`: a
-    line per request on the `aiohttp.access` logger (off: probes would flood the log)."""
+    line per request on the `aiohttp.access` logger (off: probes would flood the log).
+    `sockets`: listening sockets bound beforehand (`daemon.control.listen.bind`) to serve
+    on instead of binding `host:port` here."""
     logger = logging.getLogger("aiohttp.access") if access_log else None
     runner = web.AppRunner(app, shutdown_timeout=shutdown_timeout_s, access_log=logger)
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, port).start()
+        if not sockets:
+            await web.TCPSite(runner, host, port).start()
+        for sock in sockets:
+            await web.SockSite(runner, sock).start()
     except BaseException:
         await runner.cleanup()
         raise

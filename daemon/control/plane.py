@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
+from collections.abc import Sequence
 from typing import Any
 
 from config import FundSettings
@@ -23,8 +25,17 @@ _log = logs.get("paperfund.control")
 
 
 class ControlPlane:
-    def __init__(self, settings: FundSettings, supervisor: Supervisor, store: StateStore) -> None:
+    def __init__(
+        self,
+        settings: FundSettings,
+        supervisor: Supervisor,
+        store: StateStore,
+        sockets: Sequence[socket.socket] = (),
+    ) -> None:
+        """`sockets`: the HTTP API's listening sockets, bound before the state was opened
+        (`daemon.control.listen.bind`); none: bind `control.http` when starting."""
         control = settings.control
+        self._sockets = sockets
         self.service = CommandService(supervisor, settings.fund.name, signing_key=control.key())
         self.channel: RedisCommandChannel | None = None
         url = control.redis.redis_url()
@@ -76,7 +87,7 @@ class ControlPlane:
             app = build_app(
                 self.service, self.health, token=http.bearer_token(), metrics=self.metrics.render
             )
-            self._server = await serve(app, http.host, http.port)
+            self._server = await serve(app, http.host, http.port, sockets=self._sockets)
             _log.info("http api listening", host=http.host, port=self._server.port)
         if self.channel is not None:
             self._serving = asyncio.create_task(self.channel.run(), name="redis commands")

@@ -47,7 +47,7 @@ def _transport(args: argparse.Namespace) -> RedisTransport | HttpTransport:
     try:
         settings = load_settings(args.config, buildable=False)
     except ConfigError as exc:
-        raise UsageError(f"invalid configuration:\n{exc}") from None
+        raise UsageError(str(exc)) from None
     control = settings.control
     key = control.key()
     if args.signing_key_file is not None:

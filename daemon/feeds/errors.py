@@ -15,6 +15,7 @@ without which a row cannot be placed in time at all; they stop the feed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from daemon.errors import DaemonError
@@ -37,12 +38,21 @@ class FeedFileMissingError(FeedError):
 
 
 class FeedColumnError(FeedError, ValueError):
-    """A file's header lacks a required column (or names it twice)."""
+    """A file's header lacks a required column (or names it twice). `header`: the column
+    names the header has (empty when the file has no header)."""
 
-    def __init__(self, path: Path, column: str, problem: str = "missing column") -> None:
-        super().__init__(f"{path}: {problem} {column!r}")
+    def __init__(
+        self,
+        path: Path,
+        column: str,
+        problem: str = "missing column",
+        header: Sequence[str] = (),
+    ) -> None:
+        has = f" (the header has: {', '.join(header)})" if header else ""
+        super().__init__(f"{path}: {problem} {column!r}{has}")
         self.path = path
         self.column = column
+        self.header = tuple(header)
 
 
 class FeedTimestampError(FeedError, ValueError):

@@ -193,7 +193,7 @@ def _index(header: Sequence[str]) -> dict[str, int]:
 def _require(index: dict[str, int], name: str, path: Path) -> int:
     at = index.get(_key(name))
     if at is None:
-        raise FeedColumnError(path, name)
+        raise FeedColumnError(path, name, header=list(index))
     return at
 
 

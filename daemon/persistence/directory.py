@@ -38,6 +38,21 @@ def lock_directory(state_dir: Path) -> int:
     return fd
 
 
+def locked_elsewhere(state_dir: Path) -> bool:
+    """Whether another process holds `state_dir`'s lock; creates nothing (no lock file: no)."""
+    try:
+        fd = os.open(state_dir / LOCK_FILENAME, os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing releases a lock taken here
+    return False
+
+
 def open_database(
     db_path: Path, synchronous: str
 ) -> tuple[sqlite3.Connection, RecoveryReport | None]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from config import ConfigError
+from config import ConfigError, Problem
 from tests.config.support import MOMENTUM, TREND, Write, config, load, problems
 
 
@@ -131,3 +131,11 @@ def test_a_config_file_that_is_not_text_is_a_config_error(tmp_path: Path) -> Non
     path.write_bytes(b"fund:\n  name: \xff\xfe\n")
     with pytest.raises(ConfigError, match="not UTF-8 text"):
         load(path)
+
+
+def test_each_problem_is_one_line() -> None:
+    error = ConfigError([Problem("strategies.a.class", "import failed:\n  line two")], "f.yaml")
+    assert str(error).splitlines() == [
+        "invalid configuration (f.yaml):",
+        "  strategies.a.class: import failed:   line two",
+    ]

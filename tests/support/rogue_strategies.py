@@ -132,3 +132,13 @@ class SaysReadyThenSlow(Strategy):
         if context.bars == self.on_bar:
             print("inside handle_data", flush=True)
             time.sleep(self.slow_s)
+
+
+class FailsToInitialize(Strategy):
+    """Builds, then raises in `initialize`: it cannot join a fund."""
+
+    def initialize(self, context: Any) -> None:
+        raise RuntimeError("no data source configured")
+
+    def handle_data(self, context: Any, data: BarData, ledger: StrategyLedger) -> None:
+        pass
