@@ -114,7 +114,7 @@ def _report_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
         "--out", type=Path, metavar="DIR", help="where to write the files (default: --state)"
     )
     report.add_argument(
-        "--name", metavar="NAME", help="the fund's name (default: the state directory's)"
+        "--name", metavar="NAME", help="the fund's name (default: the one its snapshot holds)"
     )
 
 

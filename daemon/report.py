@@ -77,6 +77,12 @@ class FundReport:
 # ---- loading -----------------------------------------------------------------------------
 def load_state(state_dir: Path) -> EngineState:
     """The engine state in the newest snapshot of `state_dir`; `ReportError` if none."""
+    return load_snapshot(state_dir)[0]
+
+
+def load_snapshot(state_dir: Path) -> tuple[EngineState, str | None]:
+    """The engine state in the newest snapshot of `state_dir` and the fund's name it holds
+    (None when written before snapshots held it); `ReportError` if there is none."""
     if not state_dir.is_dir():
         raise ReportError(f"no state directory at {state_dir}")
     if not (state_dir / DB_FILENAME).is_file():
@@ -94,7 +100,8 @@ def load_state(state_dir: Path) -> EngineState:
     if blob.get("version") != SNAPSHOT_VERSION:
         raise ReportError(f"snapshot version {blob.get('version')!r} is not supported")
     state: EngineState = blob["engine"]
-    return state
+    fund = blob.get("fund")
+    return state, fund if isinstance(fund, str) else None
 
 
 # ---- text --------------------------------------------------------------------------------
@@ -245,12 +252,12 @@ def run_report(
     """`paperfund report`: 0 when written, 2 when the state directory cannot be read."""
     err = sys.stderr if err is None else err
     try:
-        state = load_state(state_dir)
+        state, fund = load_snapshot(state_dir)
     except ReportError as exc:
         print(f"paperfund: report: {exc}", file=err)
         return EXIT_UNREADABLE
-    # Snapshots do not hold the fund's name; the directory's is the best default.
-    report = FundReport(name=name or state_dir.resolve().name, state=state)
+    # Snapshots written before they held the fund's name: the directory's is the best default.
+    report = FundReport(name=name or fund or state_dir.resolve().name, state=state)
     print_report(report, out)
     for path in write_report(report, state_dir if out_dir is None else out_dir):
         out(f"wrote {path}")

@@ -87,11 +87,15 @@ def snapshot_payload(
     state: EngineState,
     workers: Mapping[str, bytes],
     commands: list[tuple[str, str | None, Outcome]],
+    *,
+    fund: str | None = None,
 ) -> bytes:
-    """A snapshot's payload: the engine state, each worker's snapshot by strategy id and the
-    remembered commands (`CommandMemory.state`)."""
+    """A snapshot's payload: the engine state, each worker's snapshot by strategy id, the
+    remembered commands (`CommandMemory.state`) and the fund's name (for `paperfund report`;
+    recovery does not read it)."""
     blob = {
         "version": SNAPSHOT_VERSION,
+        "fund": fund,
         "engine": state,
         "workers": workers,
         "commands": commands,

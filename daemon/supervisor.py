@@ -351,7 +351,9 @@ class Supervisor:
         engine = self._engine
         workers = {sid: await w.snapshot() for sid, w in engine.workers.items()}
         self.store.flush()
-        payload = snapshot_payload(engine.state, workers, self.commands.state())
+        payload = snapshot_payload(
+            engine.state, workers, self.commands.state(), fund=self.plan.name
+        )
         self.store.write_snapshot(self.store.last_seq, payload)
         self.last_snapshot_unix = time.time()
 

@@ -98,6 +98,16 @@ def test_report_prints_the_summary_and_writes_charts_and_page(
     assert "<h1>Fund demo</h1>" in page
 
 
+def test_the_report_names_the_fund_its_snapshot_holds_not_the_directory(
+    state_dir: Path, tmp_path: Path
+) -> None:
+    assert state_dir.name != "demo"  # the fund in it is named demo by its settings
+    result = cli("report", "--state", str(state_dir), "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("fund demo: value ")
+    assert "<h1>Fund demo</h1>" in (tmp_path / "report.html").read_text(encoding="utf-8")
+
+
 def test_report_writes_into_the_state_directory_by_default(state_dir: Path) -> None:
     assert run_report(state_dir, out=lambda _: None) == 0
     for name in ("equity.png", "allocation.png", "report.html"):
