@@ -356,7 +356,7 @@ class PortfolioAllocator:
         ledger = _ledger(self._book.records[sid])
         moved, costs = withdraw_from(ledger, amount)
         self.reserve.transfer_in(moved)
-        self._book.settle_withdrawal(sid, moved, costs, ledger.portfolio_value)
+        self._book.settle_withdrawal(sid, moved, costs, ledger.portfolio_value, ledger.cash)
         return moved, costs
 
     # ---- metrics -----------------------------------------------------------------------

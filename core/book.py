@@ -249,12 +249,20 @@ class FundBook:
                 f"deposit of {amount} into {strategy_id}: value {value_after}, expected {expected}"
             )
         rec.value = value_after
+        rec.cash += amount  # a deposit is cash only, without costs
         rec.allocated_capital += amount
         rec.performance.record_flow(amount)
 
     def settle_withdrawal(
-        self, strategy_id: str, amount: Decimal, costs: Decimal, value_after: Decimal
+        self,
+        strategy_id: str,
+        amount: Decimal,
+        costs: Decimal,
+        value_after: Decimal,
+        cash_after: Decimal,
     ) -> None:
+        """Book a withdrawal whose forced sales (if its cash was short) cost `costs`:
+        the strategy's value and cash as its ledger reports them after it."""
         rec = self.records[strategy_id]
         expected = rec.value - amount - costs
         if value_after != expected:
@@ -263,6 +271,7 @@ class FundBook:
                 f"value {value_after}, expected {expected}"
             )
         rec.value = value_after
+        rec.cash = cash_after
         rec.allocated_capital -= amount
         rec.performance.record_flow(-amount)
 

@@ -320,7 +320,7 @@ class FundEngine:
                     position["asset"], amount, Decimal(position["cost_basis"]), price
                 )
                 moved += amount * price
-        cash, costs, value_after = await worker.withdraw(None)
+        cash, costs, value_after, _ = await worker.withdraw(None)
         reserve.transfer_in(cash)
         if value_after < ZERO:  # a debt left after liquidation: the fund pays it
             costs += reserve.transfer_out(-value_after).costs
@@ -346,9 +346,9 @@ class FundEngine:
         transfers: dict[str, Decimal] = {}
         costs = ZERO
         for sid, amount in plan.withdrawals:
-            moved, cost, value_after = await self.workers[sid].withdraw(amount)
+            moved, cost, value_after, cash_after = await self.workers[sid].withdraw(amount)
             self.book.reserve.transfer_in(moved)
-            self.book.settle_withdrawal(sid, moved, cost, value_after)
+            self.book.settle_withdrawal(sid, moved, cost, value_after, cash_after)
             transfers[sid] = -moved
             costs += cost
         deposits, reserve_costs = fund_deposits(self.book.reserve, plan.deposits)

@@ -72,8 +72,8 @@ class RecoverableWorker:
         value: Decimal = await self._logged("deposit", amount)
         return value
 
-    async def withdraw(self, amount: Decimal | None) -> tuple[Decimal, Decimal, Decimal]:
-        result: tuple[Decimal, Decimal, Decimal] = await self._logged("withdraw", amount)
+    async def withdraw(self, amount: Decimal | None) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+        result: tuple[Decimal, Decimal, Decimal, Decimal] = await self._logged("withdraw", amount)
         return result
 
     async def cancel_orders(self, reason: str) -> int:

@@ -13,7 +13,7 @@ Operations (`StrategyHost.OPERATIONS`) and their replies:
     initialize()                  -> None       run the strategy's `initialize(context)`
     step(market, trading)         -> StepOutcome
     deposit(amount)               -> value after
-    withdraw(amount | None)       -> (moved, costs, value after)     None: everything
+    withdraw(amount | None)       -> (moved, costs, value after, cash after)   None: everything
     cancel_orders(reason)         -> number of orders cancelled
     release_positions()           -> [Position.to_state(), ...]     orders cancelled first
     ledger_state()                -> Ledger.to_state()
@@ -170,9 +170,9 @@ class StrategyHost:
         self.ledger.transfer_in(amount)
         return self.ledger.portfolio_value
 
-    def withdraw(self, amount: Decimal | None) -> tuple[Decimal, Decimal, Decimal]:
+    def withdraw(self, amount: Decimal | None) -> tuple[Decimal, Decimal, Decimal, Decimal]:
         moved, costs = withdraw_from(self.ledger, amount)
-        return moved, costs, self.ledger.portfolio_value
+        return moved, costs, self.ledger.portfolio_value, self.ledger.cash
 
     def cancel_orders(self, reason: str) -> int:
         return self.ledger.cancel_all_orders(reason)
@@ -321,9 +321,10 @@ class HostClient(ABC):
         value: Decimal = await self._call("deposit", (amount,), self.spec.control_timeout_s)
         return value
 
-    async def withdraw(self, amount: Decimal | None) -> tuple[Decimal, Decimal, Decimal]:
-        """Move `amount` (None: everything) out; return (moved, costs, value after)."""
-        result: tuple[Decimal, Decimal, Decimal] = await self._call(
+    async def withdraw(self, amount: Decimal | None) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+        """Move `amount` (None: everything) out (forced sales when its cash is short);
+        return (moved, costs, value after, cash after)."""
+        result: tuple[Decimal, Decimal, Decimal, Decimal] = await self._call(
             "withdraw", (amount,), self.spec.control_timeout_s
         )
         return result

@@ -71,21 +71,29 @@ def test_step_refuses_a_slice_that_is_not_after_the_last(window: list[Slice]) ->
 def test_deposit_and_withdraw_report_values(window: list[Slice]) -> None:
     host = _host(cash=1000)
     assert host.deposit(Decimal(500)) == 1500
-    assert host.withdraw(Decimal(200)) == (Decimal(200), Decimal(0), Decimal(1300))
+    assert host.withdraw(Decimal(200)) == (Decimal(200), Decimal(0), Decimal(1300), Decimal(1300))
     _run(host, window[:40])
     host.ledger.order("ORCL", 1)
     host.step(window[40], trading=False)
     assert host.ledger.positions
     value = host.ledger.portfolio_value
-    moved, costs, after = host.withdraw(None)
-    assert after == 0 == value - moved - costs
+    moved, costs, after, cash = host.withdraw(None)
+    assert after == 0 == value - moved - costs == cash
     assert not host.ledger.positions and not host.ledger.open_orders
 
 
 def test_withdrawing_too_much_withdraws_everything(window: list[Slice]) -> None:
     host = _holding(window)
-    moved, costs, after = host.withdraw(Decimal(10**9))
-    assert after == 0 and moved > 0 and costs > 0
+    moved, costs, after, cash = host.withdraw(Decimal(10**9))
+    assert after == 0 == cash and moved > 0 and costs > 0
+
+
+def test_a_withdrawal_with_forced_sales_reports_the_cash_left(window: list[Slice]) -> None:
+    host = _holding(window)
+    cash_before = host.ledger.cash
+    moved, costs, after, cash = host.withdraw(cash_before + 1)  # more than its cash: sales
+    assert costs > 0 and host.ledger.cash == cash != cash_before - moved
+    assert after == host.ledger.portfolio_value
 
 
 def test_release_positions_cancels_orders_and_hands_positions_over(window: list[Slice]) -> None:
