@@ -12,7 +12,9 @@ problem names the file and says what to do:
 - a timestamp does not parse (file and line);
 - it has no bar in the configured window, or at least half of its bars would be rejected
   (all prices non-numeric, rows in reverse order, every row twice...). A few bad bars are
-  not a problem: the feed rejects and counts them as it goes (`daemon.feeds.validation`).
+  not a problem: the feed rejects and counts them as it goes (`daemon.feeds.validation`);
+- and across the files: a symbol of `feed.symbols` that no file has a bar of, or no file
+  left to replay once `feed.symbols` has chosen (a run with nothing to replay).
 
 Reading every file costs about what the replay's own reading costs (a few µs a row).
 """
@@ -43,6 +45,7 @@ class FileReport:
     first rejection's detail for each)."""
 
     bars: int = 0
+    symbols: set[str] = field(default_factory=set)
     rejected: dict[str, int] = field(default_factory=dict)
     first: dict[str, str] = field(default_factory=dict)
 
@@ -65,15 +68,40 @@ def check_replay_files(options: Mapping[str, Any]) -> list[tuple[str, str]]:
         else [("feed.paths", Path(path), [path]) for path in paths]
     )
     problems = []
+    seen: set[str] = set()
     for setting, path, one in named:
-        problem = check_file(path, one, rest)
+        problem = check_file(path, one, rest, seen)
         if problem is not None:
             problems.append((setting, f"{path}: {problem}"))
+    if not problems:
+        problems += _symbols_problems(options.get("symbols"), seen)
     return problems
 
 
-def check_file(path: Path, paths: Paths, options: Mapping[str, Any]) -> str | None:
-    """What keeps the file `path` from being replayed, or None."""
+def _symbols_problems(wanted: list[str] | None, seen: set[str]) -> list[tuple[str, str]]:
+    """The fund-wide view once every file reads: each chosen symbol has bars somewhere,
+    and something is left to replay at all."""
+    hint = (
+        "(a file in a list is named for its symbol by the start of its name: "
+        "aaa-2024.csv -> AAA; or map symbol -> file in feed.paths)"
+    )
+    if not seen:
+        if wanted:
+            return [
+                ("feed.symbols", f"no file of feed.paths has bars of {', '.join(wanted)} {hint}")
+            ]
+        return [("feed.paths", "no file has a bar to replay")]
+    missing = [symbol for symbol in wanted or () if symbol not in seen]
+    if missing:
+        return [("feed.symbols", f"no file of feed.paths has bars of {', '.join(missing)} {hint}")]
+    return []
+
+
+def check_file(
+    path: Path, paths: Paths, options: Mapping[str, Any], seen: set[str] | None = None
+) -> str | None:
+    """What keeps the file `path` from being replayed, or None; the symbols it has bars of
+    are added to `seen`."""
     if path.is_dir():
         return "is a directory, not a file; give the path of a CSV or Parquet file"
     if not path.exists():
@@ -85,6 +113,7 @@ def check_file(path: Path, paths: Paths, options: Mapping[str, Any]) -> str | No
         feed = ReplayFeed(paths, **options, on_reject=report.on_reject)
         for market in feed.read_through():
             report.bars += len(market)
+            report.symbols.update(market)
     except FeedColumnError as exc:
         return _column_problem(exc, path, options)
     except FeedTimestampError as exc:
@@ -106,6 +135,8 @@ def check_file(path: Path, paths: Paths, options: Mapping[str, Any]) -> str | No
     if not feed.plans:  # a file of a symbol that feed.symbols leaves out: never read
         return None
     report.rejected = {k: v for k, v in feed.validator.rejected.items() if v}
+    if seen is not None:
+        seen |= report.symbols
     if feed.plans[0].layout == "wide_close" and not feed.plans[0].wide:
         return _no_symbols(options)
     return _bars_problem(report, options)

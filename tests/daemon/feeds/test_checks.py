@@ -77,3 +77,19 @@ def test_a_file_the_symbols_filter_leaves_out_is_not_judged(tmp_path: Path) -> N
     kept.write_text(HEADER + day_rows(range(2, 4)))
     skipped.write_text(HEADER)  # would be refused if the feed read it
     assert check_replay_files({"paths": [kept, skipped], "symbols": ["AAA"]}) == []
+
+
+def test_a_chosen_symbol_no_file_has_is_refused(tmp_path: Path) -> None:
+    kept = tmp_path / "aaa.csv"
+    kept.write_text(HEADER + day_rows(range(2, 4)))
+    [(setting, reason)] = check_replay_files({"paths": [kept], "symbols": ["AAA", "ZZZ"]})
+    assert setting == "feed.symbols"
+    assert reason.startswith("no file of feed.paths has bars of ZZZ (a file in a list")
+
+
+def test_a_filter_that_leaves_nothing_to_replay_is_refused(tmp_path: Path) -> None:
+    other = tmp_path / "bad.csv"  # its symbol is BAD, by its name
+    other.write_text(HEADER + day_rows(range(2, 4)))
+    [(setting, reason)] = check_replay_files({"paths": [other], "symbols": ["AAA"]})
+    assert setting == "feed.symbols"
+    assert "no file of feed.paths has bars of AAA" in reason
