@@ -30,17 +30,21 @@ from core.records import (
 )
 from daemon.history import FundHistory
 from daemon.recoverable import RecoverableWorker
-from workers.errors import WorkerCrashed, WorkerTimeout
+from daemon.shards import Shard, ShardMember
+from workers.errors import WorkerCrashed, WorkerMemoryExceeded, WorkerTimeout
 from workers.host import HostClient, StepOutcome
 from workers.inprocess import InProcessWorker
 
-Worker = HostClient | RecoverableWorker
+Worker = HostClient | RecoverableWorker | ShardMember
 
 StepObserver = Callable[[list[float]], None]
 """Called once per live slice with the seconds each strategy's step took in its host."""
 
 TIMEOUT_PREFIX = WorkerTimeout.__name__
 """A fault whose reason starts with this was a step that overran its deadline."""
+
+MEMORY_PREFIX = WorkerMemoryExceeded.__name__
+"""A fault whose reason starts with this pushed its shard past the shard's memory limit."""
 
 EVENTS_KEPT = 1_000
 """Runtime changes kept in the engine state (and so in every snapshot): the newest ones.
@@ -181,15 +185,16 @@ class FundEngine:
             observer([outcome.duration_s for outcome in outcomes])
 
     def _quarantine(self, sid: str, reason: str) -> bool:
-        """A timeout quarantines at once; a dead child counts as one consecutive failure.
-        Returns True when this quarantined the strategy (its orders are to be cancelled)."""
+        """A timeout or a memory blow-up quarantines at once; a dead child counts as one
+        consecutive failure. Returns True when this quarantined the strategy (its orders are
+        to be cancelled)."""
         rec = self.book.records[sid]
         rec.error_count += 1
         rec.consecutive_errors += 1
         rec.last_error = reason
         limit = self.book.max_consecutive_errors
-        timed_out = reason.startswith(TIMEOUT_PREFIX)
-        if rec.state is StrategyState.RUNNING and (timed_out or rec.consecutive_errors >= limit):
+        at_once = reason.startswith((TIMEOUT_PREFIX, MEMORY_PREFIX))
+        if rec.state is StrategyState.RUNNING and (at_once or rec.consecutive_errors >= limit):
             self.book.mark_paused(rec, f"quarantined: {reason}", quarantine=True)
             return True
         return False
@@ -203,17 +208,28 @@ class FundEngine:
     ) -> tuple[list[StepOutcome], dict[str, str]]:
         """Step every worker; results in insertion order, plus the faults found.
 
-        Child processes are sent their slice first and work in parallel while in-process
-        hosts step right here (a task per in-process step would cost more than the step).
+        Child processes and shards are sent their slice first and work in parallel while
+        in-process hosts step right here (a task per in-process step would cost more than
+        the step). A shard is sent one message for all of its members.
         """
         running = StrategyState.RUNNING
         lineup = [(r, self.workers[r.strategy_id]) for r in records]
         remote: dict[int, asyncio.Task[StepOutcome]] = {}
+        shards: dict[Shard, set[str]] = {}
         for i, (r, worker) in enumerate(lineup):
             if not isinstance(worker, InProcessWorker):
                 trading = r.state is running and r.strategy_id not in faults
+                if isinstance(worker, ShardMember):
+                    skip = shards.setdefault(worker.shard, set())
+                    if not trading:
+                        skip.add(r.strategy_id)
+                    continue
                 remote[i] = asyncio.create_task(worker.step(market, trading, replay=replay))
-        if remote:
+        stepping = {
+            shard: asyncio.create_task(shard.step(market, frozenset(skip), replay))
+            for shard, skip in shards.items()
+        }
+        if remote or stepping:
             await asyncio.sleep(0)  # let the remote steps send their requests
         outcomes: list[StepOutcome] = []
         found: dict[str, str] = {}
@@ -221,6 +237,12 @@ class FundEngine:
             for i, (r, worker) in enumerate(lineup):
                 if isinstance(worker, InProcessWorker):
                     outcomes.append(worker.step_now(market, r.state is running))
+                    continue
+                if isinstance(worker, ShardMember):
+                    by_id, shard_faults = await stepping[worker.shard]
+                    outcomes.append(by_id[r.strategy_id])
+                    if r.strategy_id in shard_faults:
+                        found[r.strategy_id] = shard_faults[r.strategy_id]
                     continue
                 try:
                     outcomes.append(await remote[i])
@@ -231,7 +253,7 @@ class FundEngine:
                     await worker.rebuild()
                     outcomes.append(await worker.step(market, False))
         except BaseException:
-            for task in remote.values():
+            for task in (*remote.values(), *stepping.values()):
                 task.cancel()
             raise
         return outcomes, found

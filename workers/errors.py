@@ -4,6 +4,7 @@
     ├── StrategyLoadError   the strategy could not be imported, built or initialised
     ├── WorkerTimeout       a step overran its hard deadline; the child process was killed
     ├── WorkerCrashed       the child process died, or the worker is not running (restart it)
+    ├── WorkerMemoryExceeded  a shard process grew past its memory limit and exited
     └── RemoteError         an operation failed inside the host with an exception that the
                             parent does not know (`type_name` names it)
 
@@ -35,6 +36,11 @@ class WorkerTimeout(WorkerError):
 
 class WorkerCrashed(WorkerError):
     """The child process exited (EOF on its pipe) or was never started or already closed."""
+
+
+class WorkerMemoryExceeded(WorkerError):
+    """A shard process's peak resident memory passed its limit after a strategy's step; the
+    process exited, naming that strategy."""
 
 
 class RemoteError(WorkerError):

@@ -19,8 +19,8 @@ from workers.inprocess import InProcessWorker
 from workers.loader import PATH_FORMAT
 from workers.process import ProcessWorker
 
-WorkerMode = Literal["inprocess", "process"]
-MODES: tuple[WorkerMode, ...] = ("inprocess", "process")
+WorkerMode = Literal["inprocess", "process", "shard"]
+MODES: tuple[WorkerMode, ...] = ("inprocess", "process", "shard")
 
 
 @dataclass(frozen=True)
@@ -28,8 +28,9 @@ class WorkerSpec:
     """What a worker runs and how.
 
     `strategy_path` is "package.module:ClassName", built with keyword `params` (in the child
-    for mode "process", so the parent never imports it). `step_timeout_s` is each step's
-    deadline: a process worker is killed on overrun, an in-process one reports it.
+    for modes "process" and "shard", so the parent never imports it). `step_timeout_s` is
+    each step's deadline: a process worker is killed on overrun, an in-process one reports
+    it.
     `control_timeout_s` bounds every other operation of a process worker (start-up included).
     """
 
@@ -56,7 +57,10 @@ class WorkerSpec:
 
 
 def create_worker(spec: WorkerSpec) -> InProcessWorker | ProcessWorker:
-    """A worker of `spec.mode`, not started yet."""
+    """A worker of `spec.mode`, not started yet (a "shard" member comes from the fund's
+    shard pool, which decides its shard: `daemon.shards.ShardPool.member`)."""
+    if spec.mode == "shard":
+        raise ValueError("a shard member is made by its fund's shard pool, not create_worker")
     if spec.mode == "process":
         return ProcessWorker(spec)
     return InProcessWorker(spec)

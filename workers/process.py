@@ -34,7 +34,7 @@ import pickle
 import signal
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from workers.errors import WorkerCrashed, WorkerError, WorkerTimeout
 from workers.host import (
@@ -54,7 +54,7 @@ CLOSE_GRACE_S = 5.0
 """How long a closing child may take to exit before it is killed."""
 
 
-def _encode(value: object) -> bytes:
+def encode(value: object) -> bytes:
     return pickle.dumps(value, protocol=PICKLE_PROTOCOL)
 
 
@@ -75,7 +75,7 @@ class _StepMessages:
     def encode(self, args: tuple[Any, ...]) -> bytes:
         market, trading = args
         if market is not self._market or trading is not self._trading:
-            self._data = _encode(("step", args))
+            self._data = encode(("step", args))
             self._market, self._trading = market, trading
         return self._data
 
@@ -106,14 +106,27 @@ class _Server:
         return self.host.handle((op, args))
 
 
-def _encode_reply(reply: Reply) -> bytes:
+def encode_reply(reply: Reply) -> bytes:
     try:
-        return _encode(reply)
+        return encode(reply)
     except Exception as exc:  # e.g. a snapshot of an unpicklable strategy
-        return _encode(error_reply(exc))
+        return encode(error_reply(exc))
+
+
+class Server(Protocol):
+    """What a child's loop serves: one reply per message, until `closed`."""
+
+    closed: bool
+
+    def answer(self, data: bytes) -> Reply: ...
 
 
 def serve(conn: Connection) -> None:
+    """The child's loop of a `ProcessWorker`."""
+    serve_with(conn, _Server())
+
+
+def serve_with(conn: Connection, server: Server) -> None:
     """The child's loop: one reply per message, until "close" or the parent is gone.
 
     The parent's end closing is how a child learns that the daemon died or killed it: EOF,
@@ -121,13 +134,12 @@ def serve(conn: Connection) -> None:
     end the loop quietly, since none of them is the child's error to report.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    server = _Server()
     while not server.closed:
         try:
             data = conn.recv_bytes()
         except (EOFError, OSError):
             return
-        reply = _encode_reply(server.answer(data))
+        reply = encode_reply(server.answer(data))
         try:
             conn.send_bytes(reply)
         except OSError:
@@ -220,11 +232,9 @@ class ProcessWorker(HostClient):
             if conn is None:
                 raise WorkerCrashed(f"worker {self.spec.strategy_id} is not running")
             try:
-                conn.send_bytes(
-                    _step_messages.encode(args) if op == "step" else _encode((op, args))
-                )
+                conn.send_bytes(_step_messages.encode(args) if op == "step" else encode((op, args)))
                 async with asyncio.timeout(timeout_s):
-                    await _readable(conn)
+                    await readable(conn)
                 data = conn.recv_bytes()
             except TimeoutError:
                 self._kill()
@@ -244,7 +254,7 @@ class ProcessWorker(HostClient):
         return unwrap(pickle.loads(data))
 
 
-async def _readable(conn: Connection) -> None:
+async def readable(conn: Connection) -> None:
     """Wait until `conn` has data (or EOF) without blocking the event loop."""
     loop = asyncio.get_running_loop()
     ready = loop.create_future()

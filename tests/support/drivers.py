@@ -1,7 +1,7 @@
 """The same fund run through both drivers: `PortfolioAllocator` in this process, and the
 daemon's `FundEngine` with its strategies in workers of one kind (real workers: a process
-worker is a child process). Each run returns what a comparison needs: every ledger's state
-and every strategy's record."""
+worker is a child process; driver "shard" hosts them in two shard processes). Each run
+returns what a comparison needs: every ledger's state and every strategy's record."""
 
 from __future__ import annotations
 
@@ -14,13 +14,16 @@ from core import PortfolioAllocator
 from core.book import FundBook
 from core.ledger import Ledger
 from core.market import Bar, Slice
-from daemon.engine import EngineState, FundEngine
+from daemon.engine import EngineState, FundEngine, Worker
+from daemon.shards import ShardPool
 from workers.factory import WorkerSpec, create_worker
 from workers.loader import build_strategy
+from workers.shard_process import ShardOptions
 
 START = datetime(2024, 1, 2, tzinfo=UTC)
 CAPITAL = Decimal(100_000)
-DRIVERS = ("allocator", "inprocess", "process")
+DRIVERS = ("allocator", "inprocess", "process", "shard")
+SHARDS = 2
 
 
 @dataclass(frozen=True)
@@ -73,14 +76,17 @@ def _ledger_of(ledger: Ledger | None) -> dict[str, Any]:
     return ledger.to_state()
 
 
-async def run_engine(plan: list[Planned], slices: list[Slice], mode: str) -> RunResult:
+async def run_engine(
+    plan: list[Planned], slices: list[Slice], mode: str, shards: int = SHARDS
+) -> RunResult:
     reserve = Ledger()
     reserve.transfer_in(CAPITAL)
     engine = FundEngine(EngineState(FundBook(reserve, max_consecutive_errors=1), None), {})
+    pool = ShardPool(shards, ShardOptions())
     try:
         for p in plan:
             spec = WorkerSpec(p.strategy_id, p.path, p.params, mode=mode)  # type: ignore[arg-type]
-            worker = create_worker(spec)
+            worker: Worker = pool.member(spec) if mode == "shard" else create_worker(spec)
             await worker.start()
             await engine.add(p.strategy_id, "test", p.weight, worker)
         for market in slices:
@@ -91,6 +97,7 @@ async def run_engine(plan: list[Planned], slices: list[Slice], mode: str) -> Run
     finally:
         for worker in engine.workers.values():
             await worker.close()
+        await pool.close()
 
 
 async def run(driver: str, plan: list[Planned], slices: list[Slice]) -> RunResult:

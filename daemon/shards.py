@@ -1,0 +1,297 @@
+"""Strategies hosted in shards: the daemon's side of `worker: shard`.
+
+A `ShardPool` holds K `Shard`s; a strategy goes to shard `shard_of(strategy_id, K)` (see
+`workers.shard_host`). Each `Shard` drives one shard process and keeps, for each of its
+members, the member's last checkpoint (its latest snapshot) and every operation it completed
+since (steps included), like `RecoverableWorker` does for one strategy. A `ShardMember` is
+the per-strategy face the engine's commands use (start, deposit, withdraw, snapshot...);
+steps do not go through it: `FundEngine` steps a whole shard with one message per slice
+(`Shard.step`).
+
+When a shard process dies during a step (a member overran its deadline, exited, or pushed
+the shard past its memory limit), the member it announced is the culprit: the shard is
+rebuilt at its members' last consistent state (the end of the previous slice), and the
+slice is stepped again with the culprit not trading, so every other member ends the slice
+exactly as in a run without the fault. The culprit's fault is returned to the engine, which
+quarantines it and has it journaled. A process found dead between slices (nothing was
+announced) is rebuilt and the operation run again: no strategy is charged.
+
+The shard process starts with its first member and ends with its last.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from core.market import Slice
+from core.money import ZERO
+from workers.errors import WorkerCrashed, WorkerError, WorkerMemoryExceeded, WorkerTimeout
+from workers.factory import WorkerSpec
+from workers.host import StepOutcome
+from workers.shard_host import IDLE, BuildArgs, LoggedOp, shard_of
+from workers.shard_process import ShardOptions, ShardProcess
+
+STEP_FAULTS = (WorkerTimeout, WorkerCrashed, WorkerMemoryExceeded)
+
+
+@dataclass
+class _Member:
+    spec: WorkerSpec
+    checkpoint: bytes
+    log: list[LoggedOp] = field(default_factory=list)
+
+    @property
+    def build(self) -> BuildArgs:
+        s = self.spec
+        return (s.strategy_id, s.strategy_path, s.params, s.ledger, s.history_bars)
+
+
+class Shard:
+    """One shard process and what it takes to rebuild it exactly."""
+
+    def __init__(self, index: int, options: ShardOptions) -> None:
+        self.index = index
+        self.options = options
+        self.process = ShardProcess(str(index), options)
+        self.members: dict[str, _Member] = {}
+        self.rebuilds = 0
+        """How many times the process was rebuilt (after a fault or a death)."""
+
+    def __repr__(self) -> str:
+        return f"Shard({self.index}, members={len(self.members)})"
+
+    # ---- membership ------------------------------------------------------------------
+    async def join(self, spec: WorkerSpec, initial_cash: Decimal) -> Decimal:
+        """Build, initialise and fund a new member (last in the order); its value after."""
+        sid = spec.strategy_id
+        self._absent(sid)
+        await self._running()
+        build = (sid, spec.strategy_path, spec.params, spec.ledger, spec.history_bars)
+        try:
+            await self._request("add", build)
+            await self._member_op(sid, "initialize")
+            value: Decimal = await self._member_op(sid, "deposit", initial_cash)
+            checkpoint: bytes = await self._member_op(sid, "snapshot")
+        except BaseException:
+            await self._forget_unregistered(sid)
+            raise
+        self.members[sid] = _Member(spec, checkpoint)
+        return value
+
+    async def join_restored(self, spec: WorkerSpec, snapshot: bytes) -> None:
+        """Build a member (last in the order) and restore it from `snapshot`."""
+        sid = spec.strategy_id
+        self._absent(sid)
+        await self._running()
+        build = (sid, spec.strategy_path, spec.params, spec.ledger, spec.history_bars)
+        try:
+            await self._request("add", build)
+            await self._member_op(sid, "restore", snapshot)
+        except BaseException:
+            await self._forget_unregistered(sid)
+            raise
+        self.members[sid] = _Member(spec, snapshot)
+
+    async def leave(self, strategy_id: str) -> None:
+        """Drop a member (nothing if it is not one); the process ends with its last member."""
+        if strategy_id not in self.members:
+            return
+        await self.call(strategy_id, "remove_self")
+        del self.members[strategy_id]
+        if not self.members:
+            await self.process.close()
+
+    def has(self, strategy_id: str) -> bool:
+        return strategy_id in self.members and self.process.alive
+
+    def _absent(self, strategy_id: str) -> None:
+        if strategy_id in self.members:
+            raise WorkerError(f"strategy {strategy_id!r} is already in shard {self.index}")
+
+    async def _forget_unregistered(self, strategy_id: str) -> None:
+        """After a failed join: the child may hold a half-built member; drop it."""
+        if self.process.alive:
+            try:
+                await self._request("remove", (strategy_id,))
+            except WorkerError:
+                await self.process.kill()
+        if not self.members:
+            await self.process.close()
+
+    # ---- operations on one member ----------------------------------------------------
+    async def call(self, strategy_id: str, op: str, *args: Any, logged: bool = False) -> Any:
+        """Run a member's operation; a process found dead is rebuilt and the operation run
+        once more on the rebuilt state, which is the same state. `logged`: it changes the
+        member, so it is replayed by a rebuild."""
+        member = self.members.get(strategy_id)
+        if member is None:
+            raise WorkerCrashed(f"strategy {strategy_id!r} is not in shard {self.index}")
+        if op == "remove_self":
+            return await self._retrying("remove", (strategy_id,))
+        result = await self._retrying("member", (strategy_id, op, args))
+        if op in ("snapshot", "restore"):
+            member.checkpoint = result if op == "snapshot" else args[0]
+            member.log.clear()
+        elif logged:
+            member.log.append((op, args))
+        return result
+
+    async def _retrying(self, op: str, args: tuple[Any, ...]) -> Any:
+        await self._running()
+        try:
+            return await self._request(op, args)
+        except WorkerCrashed:
+            await self.rebuild()
+            return await self._request(op, args)
+
+    async def _member_op(self, strategy_id: str, op: str, *args: Any) -> Any:
+        return await self._request("member", (strategy_id, op, args))
+
+    async def _request(self, op: str, args: tuple[Any, ...]) -> Any:
+        return await self.process.request(op, args, self.options.control_timeout_s)
+
+    # ---- stepping --------------------------------------------------------------------
+    async def step(
+        self, market: Slice, not_trading: frozenset[str], replay: bool
+    ) -> tuple[dict[str, StepOutcome], dict[str, str]]:
+        """Step every member (those in `not_trading` without trading): each member's outcome
+        by id, and the faults found (culprit id -> reason), in the order found."""
+        faults: dict[str, str] = {}
+        unnamed = 0
+        options = self.options
+        while True:
+            await self._running()
+            skip = not_trading | faults.keys() if faults else not_trading
+            timeout_s = options.slice_timeout_s(len(self.members), replay)
+            try:
+                outcomes: list[StepOutcome] = await self.process.request(
+                    "step", (market, skip, replay), timeout_s
+                )
+                break
+            except STEP_FAULTS as exc:
+                culprit = self._announced()
+                if culprit is None:
+                    unnamed += 1
+                    if unnamed > 1:  # twice with no member stepping: not a strategy's fault
+                        raise
+                    continue
+                if culprit in faults:  # it was not trading: its fault is not its code's
+                    raise
+                faults[culprit] = f"{type(exc).__name__}: strategy {culprit}: {exc}"
+        return self._settled(market, skip, outcomes), faults
+
+    def _settled(
+        self, market: Slice, skip: frozenset[str], outcomes: list[StepOutcome]
+    ) -> dict[str, StepOutcome]:
+        if len(outcomes) != len(self.members):
+            raise WorkerError(f"shard {self.index} answered {len(outcomes)} outcomes")
+        limit = self.options.step_timeout_s
+        by_id: dict[str, StepOutcome] = {}
+        for (sid, member), outcome in zip(self.members.items(), outcomes, strict=True):
+            member.log.append(("step", (market, sid not in skip)))
+            by_id[sid] = outcome._replace(overrun=True) if outcome.duration_s > limit else outcome
+        return by_id
+
+    def _announced(self) -> str | None:
+        index = self.process.announced
+        if index == IDLE or not 0 <= index < len(self.members):
+            return None
+        return list(self.members)[index]
+
+    # ---- lifecycle -------------------------------------------------------------------
+    async def _running(self) -> None:
+        """Start the process, or rebuild it if it died."""
+        if not self.process.alive:
+            await self.rebuild()
+
+    async def rebuild(self) -> None:
+        """A new process with every member at its checkpoint plus its logged operations."""
+        await self.process.kill()
+        await self.process.start()
+        if not self.members:
+            return
+        self.rebuilds += 1
+        members = [(m.build, m.checkpoint, m.log) for m in self.members.values()]
+        logged = sum(len(m.log) for m in self.members.values())
+        timeout_s = self.options.slice_timeout_s(len(members) + logged, replay=True)
+        await self.process.request("rebuild", (members,), timeout_s)
+
+    async def close(self) -> None:
+        self.members.clear()
+        await self.process.close()
+
+
+class ShardMember:
+    """One strategy in a shard, with the async API of a worker (steps excepted: the engine
+    steps a shard's members together through `Shard.step`)."""
+
+    def __init__(self, shard: Shard, spec: WorkerSpec) -> None:
+        self.shard = shard
+        self.spec = spec
+        self.strategy_id = spec.strategy_id
+
+    @property
+    def alive(self) -> bool:
+        return self.shard.has(self.strategy_id)
+
+    async def start(self, initial_cash: Decimal = ZERO) -> Decimal:
+        return await self.shard.join(self.spec, initial_cash)
+
+    async def restart(self, snapshot: bytes) -> None:
+        await self.shard.leave(self.strategy_id)
+        await self.shard.join_restored(self.spec, snapshot)
+
+    async def step(self, market: Slice, trading: bool, *, replay: bool = False) -> StepOutcome:
+        raise WorkerError("a shard's members are stepped together: see FundEngine.step")
+
+    async def deposit(self, amount: Decimal) -> Decimal:
+        value: Decimal = await self.shard.call(self.strategy_id, "deposit", amount, logged=True)
+        return value
+
+    async def withdraw(self, amount: Decimal | None) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+        result: tuple[Decimal, Decimal, Decimal, Decimal] = await self.shard.call(
+            self.strategy_id, "withdraw", amount, logged=True
+        )
+        return result
+
+    async def cancel_orders(self, reason: str) -> int:
+        count: int = await self.shard.call(self.strategy_id, "cancel_orders", reason, logged=True)
+        return count
+
+    async def release_positions(self) -> list[dict[str, Any]]:
+        released: list[dict[str, Any]] = await self.shard.call(
+            self.strategy_id, "release_positions", logged=True
+        )
+        return released
+
+    async def ledger_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = await self.shard.call(self.strategy_id, "ledger_state")
+        return state
+
+    async def snapshot(self) -> bytes:
+        blob: bytes = await self.shard.call(self.strategy_id, "snapshot")
+        return blob
+
+    async def restore(self, snapshot: bytes) -> None:
+        await self.shard.call(self.strategy_id, "restore", snapshot)
+
+    async def close(self) -> None:
+        await self.shard.leave(self.strategy_id)
+
+
+class ShardPool:
+    """K shards; a strategy's shard is `shard_of(strategy_id, K)`."""
+
+    def __init__(self, shards: int, options: ShardOptions) -> None:
+        if shards < 1:
+            raise ValueError(f"shards must be >= 1, got {shards}")
+        self.shards = [Shard(i, options) for i in range(shards)]
+
+    def member(self, spec: WorkerSpec) -> ShardMember:
+        return ShardMember(self.shards[shard_of(spec.strategy_id, len(self.shards))], spec)
+
+    async def close(self) -> None:
+        for shard in self.shards:
+            await shard.close()

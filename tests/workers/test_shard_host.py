@@ -1,0 +1,142 @@
+"""`ShardHost`: many strategy hosts stepped together in a fixed order, each announced before
+its step; every other operation addresses one member. And the shard assignment rule."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from core.market import Slice
+from workers.host import LedgerConfig, StrategyHost, build_host, unwrap
+from workers.shard_host import IDLE, ShardHost, shard_of
+
+MA = "workers.strategies.moving_average:MovingAverageCrossover"
+RAISING = "tests.workers.sample_strategies:Raising"
+PARAMS = [{"fast": 3, "slow": 8}, {"fast": 5, "slow": 20}, {"fast": 2, "slow": 4}]
+
+
+class RecordingWatch:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int]] = []
+
+    def stepping(self, index: int, replay: bool) -> None:
+        self.calls.append(("replay" if replay else "step", index))
+
+    def stepped(self) -> None:
+        self.calls.append(("stepped", self.calls[-1][1]))
+
+    def idle(self) -> None:
+        self.calls.append(("idle", IDLE))
+
+
+def _shard(watch: RecordingWatch | None = None) -> ShardHost:
+    shard = ShardHost(watch)
+    for i, params in enumerate(PARAMS):
+        sid = f"ma{i}"
+        assert unwrap(shard.handle(("add", (sid, MA, params, LedgerConfig(), 50)))) is None
+        unwrap(shard.handle(("member", (sid, "initialize", ()))))
+        unwrap(shard.handle(("member", (sid, "deposit", (Decimal(10_000),)))))
+    return shard
+
+
+def _alone(i: int) -> StrategyHost:
+    host = build_host(f"ma{i}", MA, PARAMS[i], LedgerConfig(), 50)
+    host.initialize()
+    host.deposit(Decimal(10_000))
+    return host
+
+
+def test_steps_every_member_in_order_as_if_each_were_alone(window: list[Slice]) -> None:
+    shard = _shard()
+    alone = [_alone(i) for i in range(len(PARAMS))]
+    for market in window[:120]:
+        outcomes = unwrap(shard.handle(("step", (market, frozenset({"ma1"}), False))))
+        assert [o.report.strategy_id for o in outcomes] == ["ma0", "ma1", "ma2"]
+        expected = [h.step(market, h.strategy_id != "ma1").report for h in alone]
+        assert [o.report for o in outcomes] == expected
+    for i, host in enumerate(alone):
+        state = unwrap(shard.handle(("member", (f"ma{i}", "ledger_state", ()))))
+        assert state == host.ledger_state()
+    assert alone[0].ledger_state()["closed_orders"]  # ma0 traded; ma1, never trading, did not
+    assert not alone[1].ledger_state()["closed_orders"]
+
+
+def test_announces_each_member_before_its_step_and_idles_after(window: list[Slice]) -> None:
+    watch = RecordingWatch()
+    shard = _shard(watch)
+    unwrap(shard.handle(("step", (window[0], frozenset(), False))))
+    assert watch.calls == [
+        ("step", 0), ("stepped", 0), ("step", 1), ("stepped", 1), ("step", 2), ("stepped", 2),
+        ("idle", IDLE),
+    ]  # fmt: skip
+
+
+def test_a_failing_step_leaves_the_watch_idle(window: list[Slice]) -> None:
+    watch = RecordingWatch()
+    shard = _shard(watch)
+    unwrap(shard.handle(("step", (window[1], frozenset(), False))))
+    reply = shard.handle(("step", (window[0], frozenset(), False)))  # not after the last
+    assert reply[:2] == ("error", "InvalidInputError")
+    assert watch.calls[-1] == ("idle", IDLE)
+
+
+def test_operations_address_one_member(window: list[Slice]) -> None:
+    shard = _shard()
+    unwrap(shard.handle(("member", ("ma1", "deposit", (Decimal(5),)))))
+    values = [
+        unwrap(shard.handle(("member", (f"ma{i}", "ledger_state", ()))))["cash"] for i in range(3)
+    ]
+    assert values == ["10000", "10005", "10000"]
+    unwrap(shard.handle(("remove", ("ma1",))))
+    assert list(shard.members) == ["ma0", "ma2"]
+    assert shard.handle(("member", ("ma1", "ledger_state", ())))[:2] == ("error", "WorkerError")
+    assert shard.handle(("add", ("ma0", MA, {}, LedgerConfig(), 50)))[:2] == (
+        "error",
+        "WorkerError",
+    )
+    assert shard.handle(("launch", ()))[:2] == ("error", "WorkerError")
+
+
+def test_a_strategy_that_raises_is_its_own_error_not_the_shards(window: list[Slice]) -> None:
+    shard = ShardHost()
+    for sid, path, params in [("bad", RAISING, {"on_bar": 2}), ("ma", MA, PARAMS[0])]:
+        unwrap(shard.handle(("add", (sid, path, params, LedgerConfig(), 50))))
+        unwrap(shard.handle(("member", (sid, "initialize", ()))))
+    outcomes = [
+        unwrap(shard.handle(("step", (market, frozenset(), False)))) for market in window[:3]
+    ]
+    assert [o[0].report.error is not None for o in outcomes] == [False, True, False]
+    assert all(o[1].report.error is None for o in outcomes)
+
+
+def test_rebuild_restores_members_and_replays_their_operations(window: list[Slice]) -> None:
+    live = _shard()
+    checkpoints = {sid: host.snapshot() for sid, host in live.members.items()}
+    logs: dict[str, list[tuple[str, tuple[object, ...]]]] = {sid: [] for sid in live.members}
+    for market in window[:60]:
+        unwrap(live.handle(("step", (market, frozenset(), False))))
+        for log in logs.values():
+            log.append(("step", (market, True)))
+    unwrap(live.handle(("member", ("ma2", "withdraw", (Decimal(100),)))))
+    logs["ma2"].append(("withdraw", (Decimal(100),)))
+    watch = RecordingWatch()
+    rebuilt = ShardHost(watch)
+    builds = [
+        ((sid, MA, PARAMS[i], LedgerConfig(), 50), checkpoints[sid], logs[sid])
+        for i, sid in enumerate(live.members)
+    ]
+    unwrap(rebuilt.handle(("rebuild", (builds,))))
+    assert list(rebuilt.members) == list(live.members)
+    for sid, host in live.members.items():
+        assert rebuilt.members[sid].ledger_state() == host.ledger_state()
+    assert {kind for kind, _ in watch.calls} == {"replay", "stepped", "idle"}
+
+
+def test_shard_of_is_a_stable_hash_of_the_id_alone() -> None:
+    ids = [f"strategy-{i}" for i in range(200)]
+    for k in (1, 2, 3, 8):
+        placed = [shard_of(sid, k) for sid in ids]
+        assert all(0 <= p < k for p in placed)
+        assert placed == [shard_of(sid, k) for sid in ids]
+    assert len({shard_of(sid, 3) for sid in ids}) == 3
+    # sha256("trend") as a big-endian integer, mod K: fixed, so it survives restarts
+    assert [shard_of("trend", k) for k in (2, 3, 5, 7)] == [0, 2, 2, 3]

@@ -1,0 +1,170 @@
+"""`ShardHost`: many strategy hosts in one place, stepped together with one message per slice.
+
+A shard is where a large fund gets isolation and speed at once: one process (or, later, one
+remote actor) hosts many `StrategyHost`s, receives each slice once, and answers with all of
+its strategies' `StepOutcome`s in a fixed order, the order in which they were added. Every
+other operation addresses one strategy by id. Messages follow the host protocol of
+`workers.host` (`("ok", value)` or `("error", type_name, text)` replies):
+
+    add(strategy_id, path, params, ledger, history_bars) -> None   build, not initialised
+    remove(strategy_id)                                 -> None
+    step(market, not_trading, replay)                   -> [StepOutcome, ...] member order
+    member(strategy_id, op, args)                       -> the `StrategyHost` operation's reply
+    rebuild(members)                                    -> None   see `ShardHost.rebuild`
+
+`not_trading` names the members that are filled and marked but whose `handle_data` is not
+called (paused, quarantined, or faulted on this slice). Stepping goes member by member, and
+before each member the shard tells its `Watch` which one it is stepping (its index in the
+member order): a shard process writes it where its parent can read it after a kill, so a
+hang, a crash or a memory blow-up is pinned on one strategy.
+
+Which shard hosts a strategy is `shard_of(strategy_id, shards)`: the SHA-256 of the id, read
+as a big-endian integer, modulo the number of shards. It depends on nothing else, so it is
+the same after a restart, and adding or removing a strategy never moves another one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from core.market import Slice
+from workers.errors import WorkerError
+from workers.host import (
+    LedgerConfig,
+    Message,
+    Reply,
+    StepOutcome,
+    StrategyHost,
+    build_host,
+    error_reply,
+    unwrap,
+)
+
+IDLE = -1
+"""The announced index while no member is stepping."""
+
+
+def shard_of(strategy_id: str, shards: int) -> int:
+    """The shard index of `strategy_id` among `shards` (stable, see the module docstring)."""
+    if shards < 1:
+        raise ValueError(f"shards must be >= 1, got {shards}")
+    digest = hashlib.sha256(strategy_id.encode("utf-8")).digest()
+    return int.from_bytes(digest, "big") % shards
+
+
+class Watch(Protocol):
+    """What a shard tells about its stepping (announcement, deadline, memory check)."""
+
+    def stepping(self, index: int, replay: bool) -> None:
+        """Member `index` is about to step (`replay`: the step completed once before)."""
+
+    def stepped(self) -> None:
+        """The member announced last has finished its step."""
+
+    def idle(self) -> None:
+        """No member is stepping."""
+
+
+class NoWatch:
+    """A watch that does nothing (a shard in the caller's own process)."""
+
+    def stepping(self, index: int, replay: bool) -> None:
+        pass
+
+    def stepped(self) -> None:
+        pass
+
+    def idle(self) -> None:
+        pass
+
+
+BuildArgs = tuple[str, str, dict[str, Any], LedgerConfig, int]
+"""(strategy id, import path, params, ledger config, history bars): how a member is built."""
+
+LoggedOp = tuple[str, tuple[Any, ...]]
+"""An operation a member completed: ("step", (market, trading)) or (host op, args)."""
+
+
+class ShardHost:
+    """Strategy hosts in a fixed order, stepped together (synchronous)."""
+
+    OPERATIONS = frozenset({"add", "remove", "step", "member", "rebuild"})
+
+    def __init__(self, watch: Watch | None = None) -> None:
+        self.watch: Watch = watch or NoWatch()
+        self.members: dict[str, StrategyHost] = {}
+
+    def handle(self, message: Message) -> Reply:
+        """Run one protocol message; never raises (errors become error replies)."""
+        try:
+            op, args = message
+            if op == "member":
+                sid, member_op, member_args = args
+                return self.host(sid).handle((member_op, member_args))
+            if op not in self.OPERATIONS:
+                raise WorkerError(f"unknown shard operation {op!r}")
+            method: Callable[..., Any] = getattr(self, op)
+            return ("ok", method(*args))
+        except Exception as exc:
+            return error_reply(exc)
+
+    def host(self, strategy_id: str) -> StrategyHost:
+        try:
+            return self.members[strategy_id]
+        except KeyError:
+            raise WorkerError(f"strategy {strategy_id!r} is not in this shard") from None
+
+    # ---- operations ------------------------------------------------------------------
+    def add(self, *build: Any) -> None:
+        """Build a member (last in the order); `initialize` is a separate member operation."""
+        strategy_id = build[0]
+        if strategy_id in self.members:
+            raise WorkerError(f"strategy {strategy_id!r} is already in this shard")
+        self.members[strategy_id] = build_host(*build)
+
+    def remove(self, strategy_id: str) -> None:
+        self.host(strategy_id)
+        del self.members[strategy_id]
+
+    def step(
+        self, market: Slice, not_trading: frozenset[str], replay: bool = False
+    ) -> list[StepOutcome]:
+        """Step every member in order; each member's outcome, in that order."""
+        watch = self.watch
+        outcomes: list[StepOutcome] = []
+        append = outcomes.append
+        try:
+            for index, (sid, host) in enumerate(self.members.items()):
+                watch.stepping(index, replay)
+                append(host.step(market, sid not in not_trading))
+                watch.stepped()
+        finally:
+            watch.idle()
+        return outcomes
+
+    def rebuild(self, members: list[tuple[BuildArgs, bytes, list[LoggedOp]]]) -> None:
+        """Replace every member by one built from `BuildArgs`, restored from its snapshot,
+        with the operations it completed since replayed in order (steps without their live
+        deadline): the shard's last consistent state, after a kill."""
+        self.members = {}
+        for build, snapshot, log in members:
+            self.add(*build)
+            host = self.members[build[0]]
+            host.restore(snapshot)
+            index = len(self.members) - 1
+            for op, args in log:
+                if op == "step":
+                    self._replay_step(index, host, *args)
+                else:
+                    unwrap(host.handle((op, args)))
+
+    def _replay_step(self, index: int, host: StrategyHost, market: Slice, trading: bool) -> None:
+        watch = self.watch
+        watch.stepping(index, True)
+        try:
+            host.step(market, trading)
+            watch.stepped()
+        finally:
+            watch.idle()

@@ -1,0 +1,267 @@
+"""`ShardProcess`: a `ShardHost` in a child process, behind a pipe, that names its culprit.
+
+The child is spawned like a `ProcessWorker`'s and serves the shard protocol of
+`workers.shard_host` over the same loop (`workers.process.serve_with`). What a shard adds is
+a way to tell which strategy killed it:
+
+- **the announcement**: before each member's step the child writes the member's index into
+  an 8-byte file it has mapped shared (`IDLE` between steps). The parent keeps the file open
+  (it is unlinked once the child has mapped it, so nothing is left behind) and reads it after
+  the child died: the index names the strategy that was stepping.
+- **the step deadline**, per member, inside the child: a real-time interval timer armed with
+  `step_timeout_s` before each member's step (`max(step_timeout_s, control_timeout_s)` when
+  the step is replayed) and disarmed after the slice. Its SIGALRM keeps the default action,
+  which ends the process even while a strategy holds the GIL in native code. The parent
+  also bounds a whole slice (`slice_timeout_s`) and SIGKILLs a child that overruns it.
+- **the memory limit** (`memory_limit_mb`, optional): after each member's step the child
+  reads its peak resident set size (`getrusage`, one system call) and exits with
+  `MEMORY_EXIT_CODE` once it is past the limit. The peak only grows, so the first member
+  after whose step it is past the limit is the one that pushed it there.
+
+`request` raises `WorkerTimeout` (a step overran: SIGALRM, or the parent's kill),
+`WorkerMemoryExceeded` (exit code `MEMORY_EXIT_CODE`) or `WorkerCrashed` (any other death);
+`announced` then holds the index read after the death.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import mmap
+import multiprocessing
+import os
+import pickle
+import resource
+import signal
+import struct
+import tempfile
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from workers.errors import WorkerCrashed, WorkerError, WorkerMemoryExceeded, WorkerTimeout
+from workers.host import Reply, error_reply, unwrap
+from workers.process import CLOSE_GRACE_S, encode, readable, serve_with
+from workers.shard_host import IDLE, ShardHost
+
+MEMORY_EXIT_CODE = 86
+"""The exit code of a shard process that passed its memory limit."""
+
+_SLOT = struct.Struct("<q")
+_SHM_DIR = "/dev/shm"
+
+
+@dataclass(frozen=True)
+class ShardOptions:
+    """How a shard runs its members' steps (the same for every member of a fund)."""
+
+    step_timeout_s: float = 1.0
+    control_timeout_s: float = 30.0
+    memory_limit_mb: int | None = None
+
+    @property
+    def replay_timeout_s(self) -> float:
+        """A replayed step's deadline: it completed once before (see `HostClient.step`)."""
+        return max(self.step_timeout_s, self.control_timeout_s)
+
+    def slice_timeout_s(self, members: int, replay: bool) -> float:
+        """The parent's bound on a whole slice: every member's deadline, plus the control
+        deadline for the messages around them (the child enforces each member's own)."""
+        each = self.replay_timeout_s if replay else self.step_timeout_s
+        return self.control_timeout_s + each * members
+
+
+# ---- the child's side ------------------------------------------------------------------
+class ProcessWatch:
+    """The child's `Watch`: announcement slot, interval timer, memory check."""
+
+    def __init__(self, path: str, options: ShardOptions) -> None:
+        fd = os.open(path, os.O_RDWR)
+        try:
+            self._slot = mmap.mmap(fd, _SLOT.size)
+        finally:
+            os.close(fd)
+        self._step_s = options.step_timeout_s
+        self._replay_s = options.replay_timeout_s
+        limit = options.memory_limit_mb
+        self._limit_kb = None if limit is None else limit * 1024
+
+    def stepping(self, index: int, replay: bool) -> None:
+        _SLOT.pack_into(self._slot, 0, index)
+        signal.setitimer(signal.ITIMER_REAL, self._replay_s if replay else self._step_s)
+
+    def stepped(self) -> None:
+        limit = self._limit_kb
+        if limit is not None and resource.getrusage(resource.RUSAGE_SELF).ru_maxrss > limit:
+            os._exit(MEMORY_EXIT_CODE)
+
+    def idle(self) -> None:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        _SLOT.pack_into(self._slot, 0, IDLE)
+
+
+class _ShardServer:
+    def __init__(self, shard: ShardHost) -> None:
+        self.shard = shard
+        self.closed = False
+
+    def answer(self, data: bytes) -> Reply:
+        try:
+            op, args = pickle.loads(data)
+        except Exception as exc:
+            return error_reply(exc)
+        if op == "close":
+            self.closed = True
+            return ("ok", None)
+        if op == "ping":
+            return ("ok", os.getpid())
+        return self.shard.handle((op, args))
+
+
+def serve_shard(conn: Connection, announce_path: str, options: ShardOptions) -> None:
+    """The shard child's entry point."""
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    serve_with(conn, _ShardServer(ShardHost(ProcessWatch(announce_path, options))))
+
+
+# ---- the parent's side -----------------------------------------------------------------
+class ShardProcess:
+    """One shard child process: start, request, kill, close; `announced` after a death."""
+
+    def __init__(self, name: str, options: ShardOptions) -> None:
+        self.name = name
+        self.options = options
+        self._context = multiprocessing.get_context("spawn")
+        self._process: BaseProcess | None = None
+        self._conn: Connection | None = None
+        self._slot_fd: int | None = None
+        self._lock = asyncio.Lock()
+        self.announced = IDLE
+        """The member index the child announced when it died (IDLE: none was stepping)."""
+
+    @property
+    def alive(self) -> bool:
+        return self._conn is not None
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
+    async def start(self) -> None:
+        if self._process is not None:
+            raise WorkerError(f"shard {self.name} is already running")
+        directory = _SHM_DIR if os.path.isdir(_SHM_DIR) else None
+        fd, path = tempfile.mkstemp(prefix="paperfund-shard-", dir=directory)
+        os.pwrite(fd, _SLOT.pack(IDLE), 0)
+        self._slot_fd, self.announced = fd, IDLE
+        parent_end, child_end = self._context.Pipe(duplex=True)
+        process = self._context.Process(
+            target=serve_shard,
+            args=(child_end, path, self.options),
+            name=f"paperfund-shard-{self.name}",
+            daemon=True,
+        )
+        try:
+            process.start()
+            child_end.close()
+            self._process, self._conn = process, parent_end
+            await self.request("ping", (), self.options.control_timeout_s)
+        except BaseException:
+            await self.kill()
+            raise
+        finally:
+            os.unlink(path)  # the child has mapped it (or is gone): the descriptors keep it
+
+    async def request(self, op: str, args: tuple[Any, ...], timeout_s: float) -> Any:
+        async with self._lock:
+            conn = self._conn
+            if conn is None:
+                raise WorkerCrashed(f"shard {self.name} is not running")
+            try:
+                conn.send_bytes(encode((op, args)))
+                async with asyncio.timeout(timeout_s):
+                    await readable(conn)
+                data = conn.recv_bytes()
+            except TimeoutError:
+                await self._ended(kill=True)
+                raise WorkerTimeout(
+                    f"shard {self.name}: {op} overran {timeout_s} s; killed"
+                ) from None
+            except (EOFError, OSError):
+                code = await self._ended(kill=False)
+                raise _death(self.name, op, code) from None
+            except asyncio.CancelledError:
+                await self._ended(kill=True)  # its reply would answer the next request
+                raise
+        return unwrap(pickle.loads(data))
+
+    async def _ended(self, *, kill: bool) -> int | None:
+        """Kill (or wait for) the child, read its announcement, reap it; its exit code."""
+        if kill:
+            self._kill()
+        self._drop_pipe()
+        code = await self._reap(0.0 if kill else CLOSE_GRACE_S)
+        self.announced = self._read_slot()
+        self._close_slot()
+        return code
+
+    async def kill(self) -> None:
+        """SIGKILL the child, if any, and forget it."""
+        self._kill()
+        self._drop_pipe()
+        await self._reap(0.0)
+        self._close_slot()
+
+    async def close(self) -> None:
+        """Ask the child to exit, kill it if it does not in time; idempotent."""
+        if self._conn is not None:
+            with contextlib.suppress(WorkerError):
+                await self.request("close", (), CLOSE_GRACE_S)
+        self._drop_pipe()
+        await self._reap(CLOSE_GRACE_S)
+        self._close_slot()
+
+    def _kill(self) -> None:
+        process = self._process
+        if process is not None and process.exitcode is None:
+            process.kill()
+
+    def _drop_pipe(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _read_slot(self) -> int:
+        if self._slot_fd is None:
+            return IDLE
+        index: int = _SLOT.unpack(os.pread(self._slot_fd, _SLOT.size, 0))[0]
+        return index
+
+    def _close_slot(self) -> None:
+        if self._slot_fd is not None:
+            os.close(self._slot_fd)
+            self._slot_fd = None
+
+    async def _reap(self, grace_s: float) -> int | None:
+        process = self._process
+        if process is None:
+            return None
+        if grace_s > 0:
+            await asyncio.to_thread(process.join, grace_s)
+        if process.exitcode is None:
+            process.kill()
+            await asyncio.to_thread(process.join)
+        self._process = None
+        code = process.exitcode
+        process.close()
+        return code
+
+
+def _death(name: str, op: str, code: int | None) -> WorkerError:
+    """The error of a child that died during `op` with exit `code`."""
+    if code == -signal.SIGALRM:
+        return WorkerTimeout(f"shard {name}: a step overran its deadline during {op}; ended")
+    if code == MEMORY_EXIT_CODE:
+        return WorkerMemoryExceeded(f"shard {name} passed its memory limit during {op}")
+    return WorkerCrashed(f"shard {name} died during {op} (exit code {code})")
