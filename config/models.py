@@ -7,6 +7,7 @@ out; `config/examples/demo.yaml` documents each of them.
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -152,7 +153,7 @@ class StrategyTemplate(StrictModel):
 
     class_path: ClassPath = Field(alias="class")
     params: dict[str, Any] = Field(default_factory=dict)
-    worker: Literal["inprocess", "process"] = "inprocess"
+    worker: Literal["inprocess", "process", "shard"] = "inprocess"
 
 
 class StrategySettings(StrategyTemplate):
@@ -283,6 +284,35 @@ class DeadlineSettings(StrictModel):
     control_timeout_s: Annotated[float, Field(gt=0)] = 30.0
     max_consecutive_errors: Annotated[int, Field(ge=1)] = 3
     shutdown_grace_s: Annotated[float, Field(ge=0)] = 10.0
+
+
+def _cpu_count() -> int:
+    return os.cpu_count() or 1
+
+
+class RaySettings(StrictModel):
+    """Where the shards of `backend: ray` run (null address: a local Ray on this machine)."""
+
+    address: str | None = None
+    namespace: str = "paperfund"
+
+
+class WorkersSettings(StrictModel):
+    """How `worker: shard` strategies are hosted: K shards, each a process (or a Ray actor)
+    hosting many strategies; a strategy's shard is sha256(id) mod K (`workers.shard_host`)."""
+
+    shards: Annotated[int, Field(ge=1, default_factory=_cpu_count)]
+    backend: Literal["local", "ray"] = "local"
+    ray: RaySettings = RaySettings()
+    memory_limit_mb: Annotated[int, Field(ge=1)] | None = None
+
+    @model_validator(mode="after")
+    def _backend_available(self) -> WorkersSettings:
+        if self.backend == "ray":
+            raise FieldProblems(
+                [Problem("backend", "backend ray is not available yet: use backend local")]
+            )
+        return self
 
 
 UNION_TAGS = frozenset(

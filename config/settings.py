@@ -38,6 +38,7 @@ from config.models import (
     StrategySettings,
     StrategyTemplate,
     SyntheticFeed,
+    WorkersSettings,
 )
 from config.values import Name
 
@@ -90,6 +91,7 @@ class FundSettings(BaseSettings):
     ledger: LedgerSettings = LedgerSettings()
     state: StateSettings = StateSettings()
     deadlines: DeadlineSettings = DeadlineSettings()
+    workers: WorkersSettings = Field(default_factory=WorkersSettings)
     control: ControlSettings = ControlSettings()
     logging: LogSettings = LogSettings()
     history_bars: Annotated[int, Field(ge=1)] = 256

@@ -30,11 +30,13 @@ from daemon.persistence import StateStore
 from daemon.persistence.durability import FsyncMode
 from daemon.progress import Progress, feed_length
 from daemon.recoverable import RecoverableWorker
+from daemon.shards import ShardPool
 from daemon.startup import FundPlan
 from daemon.summary import Out, print_summary
 from daemon.supervisor import Supervisor
 from workers.factory import WorkerSpec, create_worker
 from workers.host import LedgerConfig
+from workers.shard_process import ShardOptions
 
 SECOND_SIGNAL_EXIT = 130
 GRACE_EXCEEDED_EXIT = 124
@@ -71,6 +73,11 @@ def worker_maker(settings: FundSettings) -> Callable[[str, str], Worker]:
         allow_negative_cash=settings.ledger.allow_negative_cash,
     )
     catalog = settings.strategy_catalog()
+    deadlines, workers = settings.deadlines, settings.workers
+    options = ShardOptions(
+        deadlines.step_timeout_s, deadlines.control_timeout_s, workers.memory_limit_mb
+    )
+    pool = ShardPool(workers.shards, options)  # a shard process starts with its first member
 
     def make(strategy_id: str, name: str) -> Worker:
         if name not in catalog:
@@ -86,6 +93,8 @@ def worker_maker(settings: FundSettings) -> Callable[[str, str], Worker]:
             control_timeout_s=settings.deadlines.control_timeout_s,
             history_bars=settings.history_bars,
         )
+        if spec.mode == "shard":
+            return pool.member(spec)
         worker = create_worker(spec)
         return RecoverableWorker(worker) if spec.mode == "process" else worker
 

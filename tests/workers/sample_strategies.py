@@ -120,3 +120,15 @@ class Unpicklable(Idle):
 
     def initialize(self, context: Any) -> None:
         context.callback = lambda: None
+
+
+class Bloating(_OnBar):
+    """Fills `mb` MiB of memory on bar `on_bar` and keeps it (every page touched)."""
+
+    def __init__(self, on_bar: int, mb: int = 256, symbol: str = "ORCL") -> None:
+        super().__init__(on_bar, symbol)
+        self.mb = mb
+        self.ballast = b""
+
+    def misbehave(self) -> None:
+        self.ballast = b"\x01" * (self.mb << 20)

@@ -1,0 +1,47 @@
+"""The `workers:` section (how `worker: shard` strategies are hosted) and `worker: shard`."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.config.support import BASE, Write, config, load, problems
+
+
+def test_defaults_are_one_local_shard_per_cpu_without_a_memory_limit(write: Write) -> None:
+    workers = load(write(config())).workers
+    assert workers.shards == (os.cpu_count() or 1)
+    assert (workers.backend, workers.memory_limit_mb) == ("local", None)
+    assert (workers.ray.address, workers.ray.namespace) == (None, "paperfund")
+
+
+def test_a_strategy_may_run_in_a_shard(write: Write) -> None:
+    strategies = [{**BASE["strategies"][0], "worker": "shard"}]
+    data = config(strategies=strategies, workers={"shards": 3, "memory_limit_mb": 512})
+    settings = load(write(data))
+    assert settings.strategies[0].worker == "shard"
+    assert (settings.workers.shards, settings.workers.memory_limit_mb) == (3, 512)
+
+
+def test_the_environment_sets_the_shards(write: Write) -> None:
+    env = {"PAPERFUND_WORKERS__SHARDS": "5", "PAPERFUND_WORKERS__MEMORY_LIMIT_MB": "64"}
+    workers = load(write(config()), env).workers
+    assert (workers.shards, workers.memory_limit_mb) == (5, 64)
+
+
+@pytest.mark.parametrize(
+    ("workers", "field", "words"),
+    [
+        ({"shards": 0}, "workers.shards", "greater than or equal to 1"),
+        ({"memory_limit_mb": 0}, "workers.memory_limit_mb", "greater than or equal to 1"),
+        ({"backend": "ray"}, "workers.backend", "not available yet"),
+        ({"backend": "dask"}, "workers.backend", "'local' or 'ray'"),
+        ({"size": 2}, "workers.size", "unknown option"),
+    ],
+)
+def test_bad_workers_settings_are_named(
+    write: Write, workers: dict[str, object], field: str, words: str
+) -> None:
+    found = problems(write(config(workers=workers)))
+    assert field in found and words in found[field], found

@@ -1,0 +1,124 @@
+"""Faults inside a shard keep each strategy's own semantics. A strategy that raises has its
+own error. One that overruns its step deadline, ends the shard's process or pushes it past
+its memory limit gets the shard killed: the strategy the shard announced is quarantined with
+the reason, the shard is rebuilt, and its other strategies end the slice, and the run, with
+exactly the ledgers of a run without the fault. Replaying the journaled fault gives the same
+fund without waiting."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from core.book import FundBook
+from core.ledger import Ledger
+from core.market import Slice
+from daemon.engine import EngineState, Event, FundEngine
+from daemon.shards import ShardPool
+from tests.support.market_data import daily_slices, iter_window
+from workers.factory import WorkerSpec
+from workers.shard_process import ShardOptions
+
+MA = "workers.strategies.moving_average:MovingAverageCrossover"
+SAMPLES = "tests.workers.sample_strategies"
+FAULT_BAR = 12
+SLICES = 30
+NEVER = 10_000
+
+
+@pytest.fixture(scope="module")
+def window() -> list[Slice]:
+    return list(iter_window(daily_slices(), "1999-06-01", "1999-08-31"))
+
+
+FAULTS: dict[str, tuple[str, dict[str, Any], str]] = {
+    # kind: (class, params, reason prefix)
+    "hang": ("Sleeping", {"sleep_s": 60}, "WorkerTimeout: strategy rogue"),
+    "exit": ("Exiting", {}, "WorkerCrashed: strategy rogue"),
+    "memory": ("Bloating", {"mb": 400}, "WorkerMemoryExceeded: strategy rogue"),
+}
+
+
+def _specs(rogue_class: str, rogue_params: dict[str, Any]) -> list[WorkerSpec]:
+    rogue = WorkerSpec("rogue", f"{SAMPLES}:{rogue_class}", rogue_params, mode="shard")
+    first = WorkerSpec("first", MA, {"fast": 3, "slow": 8}, mode="shard")
+    last = WorkerSpec("last", MA, {"fast": 5, "slow": 13}, mode="shard")
+    return [first, rogue, last]
+
+
+async def _run(
+    specs: list[WorkerSpec],
+    slices: list[Slice],
+    faults: dict[int, dict[str, str]] | None = None,
+) -> tuple[dict[str, dict[str, Any]], list[Event], FundEngine, int]:
+    """Run the fund in one shard; (ledgers, fault events, engine, shard rebuilds)."""
+    reserve = Ledger()
+    reserve.transfer_in(Decimal(300_000))
+    engine = FundEngine(EngineState(FundBook(reserve, max_consecutive_errors=1), None), {})
+    options = ShardOptions(step_timeout_s=1.0, control_timeout_s=30.0, memory_limit_mb=300)
+    pool = ShardPool(1, options)
+    events: list[Event] = []
+    try:
+        for spec in specs:
+            worker = pool.member(spec)
+            await worker.start()
+            await engine.add(spec.strategy_id, "test", Decimal("0.3"), worker)
+        for i, market in enumerate(slices):
+            known = (faults or {}).get(i)
+            stepped = await engine.step(market, known, replay=faults is not None)
+            events += [e for e in stepped if e.kind.startswith("fault")]
+        ledgers = {sid: await w.ledger_state() for sid, w in engine.workers.items()}
+        return ledgers, events, engine, pool.shards[0].rebuilds
+    finally:
+        await pool.close()
+
+
+@pytest.mark.parametrize("kind", sorted(FAULTS))
+async def test_the_culprit_is_quarantined_and_the_others_end_as_without_the_fault(
+    window: list[Slice], kind: str
+) -> None:
+    cls, params, prefix = FAULTS[kind]
+    slices = window[:SLICES]
+    clean, _, _, clean_rebuilds = await _run(_specs(cls, {**params, "on_bar": NEVER}), slices)
+    ledgers, events, engine, rebuilds = await _run(
+        _specs(cls, {**params, "on_bar": FAULT_BAR}), slices
+    )
+    assert clean_rebuilds == 0 and rebuilds == 1
+    assert [(e.kind, e.strategy_id, e.slice_index) for e in events] == [
+        ("fault", "rogue", FAULT_BAR - 1)
+    ]
+    assert events[0].detail.startswith(prefix), events[0].detail
+    rogue = engine.book.records["rogue"]
+    assert rogue.quarantined and rogue.pause_reason == f"quarantined: {events[0].detail}"
+    for sid in ("first", "last"):
+        assert ledgers[sid] == clean[sid]
+        assert engine.book.records[sid].state.value == "running"
+    # the journal's replay: the fault is known, nothing is killed or waited for
+    started = time.monotonic()
+    replayed, again, _, replay_rebuilds = await _run(
+        _specs(cls, {**params, "on_bar": FAULT_BAR}),
+        slices,
+        {FAULT_BAR - 1: {"rogue": events[0].detail}},
+    )
+    assert time.monotonic() - started < 20
+    assert replay_rebuilds == 0
+    assert replayed == ledgers
+    assert [(e.kind, e.detail) for e in again] == [("fault_replayed", events[0].detail)]
+
+
+async def test_a_strategy_that_raises_has_its_own_error_and_the_shard_lives_on(
+    window: list[Slice],
+) -> None:
+    slices = window[:SLICES]
+    clean, _, _, _ = await _run(_specs("Raising", {"on_bar": NEVER}), slices)
+    ledgers, events, engine, rebuilds = await _run(_specs("Raising", {"on_bar": 5}), slices)
+    assert rebuilds == 0 and events == []
+    rogue = engine.book.records["rogue"]
+    assert rogue.quarantined and rogue.last_error is not None
+    assert "strategy bug" in rogue.last_error
+    assert {sid: ledgers[sid] for sid in ("first", "last")} == {
+        sid: clean[sid] for sid in ("first", "last")
+    }
