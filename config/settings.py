@@ -91,7 +91,7 @@ class FundSettings(BaseSettings):
     ledger: LedgerSettings = LedgerSettings()
     state: StateSettings = StateSettings()
     deadlines: DeadlineSettings = DeadlineSettings()
-    workers: WorkersSettings = Field(default_factory=WorkersSettings)
+    workers: WorkersSettings = WorkersSettings()
     control: ControlSettings = ControlSettings()
     logging: LogSettings = LogSettings()
     history_bars: Annotated[int, Field(ge=1)] = 256
