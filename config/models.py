@@ -301,7 +301,7 @@ class WorkersSettings(StrictModel):
     """How `worker: shard` strategies are hosted: K shards, each a process (or a Ray actor)
     hosting many strategies; a strategy's shard is sha256(id) mod K (`workers.shard_host`)."""
 
-    shards: Annotated[int, Field(ge=1, default_factory=_cpu_count)]
+    shards: Annotated[int, Field(ge=1)] = Field(default_factory=_cpu_count)
     backend: Literal["local", "ray"] = "local"
     ray: RaySettings = RaySettings()
     memory_limit_mb: Annotated[int, Field(ge=1)] | None = None
