@@ -1,12 +1,12 @@
 """Strategies hosted in shards: the daemon's side of `worker: shard`.
 
 A `ShardPool` holds K `Shard`s; a strategy goes to shard `shard_of(strategy_id, K)` (see
-`workers.shard_host`). Each `Shard` drives one shard process and keeps, for each of its
-members, the member's last checkpoint (its latest snapshot) and every operation it completed
-since (steps included), like `RecoverableWorker` does for one strategy. A `ShardMember` is
-the per-strategy face the engine's commands use (start, deposit, withdraw, snapshot...);
-steps do not go through it: `FundEngine` steps a whole shard with one message per slice
-(`Shard.step`).
+`workers.shard_host`). Each `Shard` drives one shard process and keeps each member's last
+checkpoint (its latest snapshot) and one log of every operation completed since the oldest
+of them (a slice once for all members), like `RecoverableWorker` does for one strategy.
+A `ShardMember` is the per-strategy face the engine's commands use (start, deposit,
+withdraw, snapshot...); steps do not go through it: `FundEngine` steps a whole shard with
+one message per slice (`Shard.step`).
 
 When a shard process dies during a step (a member overran its deadline, exited, or pushed
 the shard past its memory limit), the member it announced is the culprit: the shard is
@@ -21,7 +21,7 @@ The shard process starts with its first member and ends with its last.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -40,12 +40,20 @@ STEP_FAULTS = (WorkerTimeout, WorkerCrashed, WorkerMemoryExceeded)
 class _Member:
     spec: WorkerSpec
     checkpoint: bytes
-    log: list[LoggedOp] = field(default_factory=list)
+    at: int
+    """The position in the shard's log at which `checkpoint` was taken."""
 
     @property
     def build(self) -> BuildArgs:
         s = self.spec
         return (s.strategy_id, s.strategy_path, s.params, s.ledger, s.history_bars)
+
+
+_Entry = tuple[Any, ...]
+"""A shard log entry: ("step", market, not trading) or (strategy id, op, args)."""
+
+TRIM_EVERY = 64
+"""Log entries between two trims of the entries every member's checkpoint covers."""
 
 
 class Shard:
@@ -56,6 +64,11 @@ class Shard:
         self.options = options
         self.process = ShardProcess(str(index), options)
         self.members: dict[str, _Member] = {}
+        self.log: list[_Entry] = []
+        """Every operation the members completed since the oldest checkpoint, in order: a
+        slice once for all members (not one entry per member), or one member's operation."""
+        self.log_start = 0
+        """The position of `log[0]` (positions count every entry ever logged)."""
         self.rebuilds = 0
         """How many times the process was rebuilt (after a fault or a death)."""
 
@@ -77,7 +90,7 @@ class Shard:
         except BaseException:
             await self._forget_unregistered(sid)
             raise
-        self.members[sid] = _Member(spec, checkpoint)
+        self.members[sid] = _Member(spec, checkpoint, self._end)
         return value
 
     async def join_restored(self, spec: WorkerSpec, snapshot: bytes) -> None:
@@ -92,7 +105,7 @@ class Shard:
         except BaseException:
             await self._forget_unregistered(sid)
             raise
-        self.members[sid] = _Member(spec, snapshot)
+        self.members[sid] = _Member(spec, snapshot, self._end)
 
     async def leave(self, strategy_id: str) -> None:
         """Drop a member (nothing if it is not one); the process ends with its last member."""
@@ -100,6 +113,7 @@ class Shard:
             return
         await self.call(strategy_id, "remove_self")
         del self.members[strategy_id]
+        self._trim()
         if not self.members:
             await self.process.close()
 
@@ -133,10 +147,31 @@ class Shard:
         result = await self._retrying("member", (strategy_id, op, args))
         if op in ("snapshot", "restore"):
             member.checkpoint = result if op == "snapshot" else args[0]
-            member.log.clear()
+            member.at = self._end
         elif logged:
-            member.log.append((op, args))
+            self.log.append((strategy_id, op, args))
         return result
+
+    @property
+    def _end(self) -> int:
+        return self.log_start + len(self.log)
+
+    def _trim(self) -> None:
+        """Drop the entries that every member's checkpoint already covers."""
+        oldest = min((m.at for m in self.members.values()), default=self._end)
+        if oldest > self.log_start:
+            del self.log[: oldest - self.log_start]
+            self.log_start = oldest
+
+    def _member_log(self, strategy_id: str, at: int) -> list[LoggedOp]:
+        """What member `strategy_id` completed since log position `at`, for a rebuild."""
+        ops: list[LoggedOp] = []
+        for entry in self.log[at - self.log_start :]:
+            if entry[0] == "step":
+                ops.append(("step", (entry[1], strategy_id not in entry[2])))
+            elif entry[0] == strategy_id:
+                ops.append((entry[1], entry[2]))
+        return ops
 
     async def _retrying(self, op: str, args: tuple[Any, ...]) -> Any:
         await self._running()
@@ -187,10 +222,12 @@ class Shard:
     ) -> dict[str, StepOutcome]:
         if len(outcomes) != len(self.members):
             raise WorkerError(f"shard {self.index} answered {len(outcomes)} outcomes")
+        self.log.append(("step", market, skip))
+        if len(self.log) % TRIM_EVERY == 0:
+            self._trim()
         limit = self.options.step_timeout_s
         by_id: dict[str, StepOutcome] = {}
-        for (sid, member), outcome in zip(self.members.items(), outcomes, strict=True):
-            member.log.append(("step", (market, sid not in skip)))
+        for sid, outcome in zip(self.members, outcomes, strict=True):
             by_id[sid] = outcome._replace(overrun=True) if outcome.duration_s > limit else outcome
         return by_id
 
@@ -213,13 +250,16 @@ class Shard:
         if not self.members:
             return
         self.rebuilds += 1
-        members = [(m.build, m.checkpoint, m.log) for m in self.members.values()]
-        logged = sum(len(m.log) for m in self.members.values())
+        members = [
+            (m.build, m.checkpoint, self._member_log(sid, m.at)) for sid, m in self.members.items()
+        ]
+        logged = sum(len(log) for _, _, log in members)
         timeout_s = self.options.slice_timeout_s(len(members) + logged, replay=True)
         await self.process.request("rebuild", (members,), timeout_s)
 
     async def close(self) -> None:
         self.members.clear()
+        self.log.clear()
         await self.process.close()
 
 

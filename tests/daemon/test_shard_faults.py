@@ -27,6 +27,7 @@ SAMPLES = "tests.workers.sample_strategies"
 FAULT_BAR = 12
 SLICES = 30
 NEVER = 10_000
+SNAPSHOTS = (4, 9)
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +68,9 @@ async def _run(
             await worker.start()
             await engine.add(spec.strategy_id, "test", Decimal("0.3"), worker)
         for i, market in enumerate(slices):
+            if i in SNAPSHOTS:  # as the supervisor does: the rebuild starts from these
+                for worker in engine.workers.values():
+                    await worker.snapshot()
             known = (faults or {}).get(i)
             stepped = await engine.step(market, known, replay=faults is not None)
             events += [e for e in stepped if e.kind.startswith("fault")]

@@ -1,0 +1,83 @@
+"""Shard throughput: the supervisor with N SMA-crossover strategies hosted in K local shard
+processes, against the same fund with every strategy in-process, in the same run, on a
+paced-off replay of the shipped daily OHLCV files.
+
+    .venv/bin/python -m tests.bench.shard_throughput [--sizes 100 1000] [--shards 2]
+        [--slices 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+
+from core.market import Slice
+from daemon.engine import Worker
+from daemon.persistence import StateStore
+from daemon.shards import ShardPool
+from daemon.supervisor import Supervisor
+from tests.bench.daemon_throughput import PATH, SYMBOLS, load_slices, pct, plan
+from workers.factory import WorkerSpec, create_worker
+from workers.shard_process import ShardOptions
+
+
+def spec(sid: str, catalog: str, mode: str) -> WorkerSpec:
+    i = int(catalog[1:])
+    params = {"symbols": [SYMBOLS[i % len(SYMBOLS)]], "fast": 10, "slow": 30}
+    return WorkerSpec(sid, PATH, params, mode=mode, step_timeout_s=5)  # type: ignore[arg-type]
+
+
+async def run(slices: list[Slice], n: int, shards: int, state: Path) -> list[float]:
+    """Per-slice seconds of `Supervisor.process`; `shards` 0: every strategy in-process."""
+    pool = ShardPool(max(shards, 1), ShardOptions(step_timeout_s=5))
+
+    def make(sid: str, catalog: str) -> Worker:
+        if shards:
+            return pool.member(spec(sid, catalog, "shard"))
+        return create_worker(spec(sid, catalog, "inprocess"))
+
+    with StateStore.open(state, "interval") as store:
+        sup = Supervisor(plan(n), store, make, snapshot_every=10**9)
+        await sup.start()
+        latencies = []
+        try:
+            for market in slices:
+                t0 = time.perf_counter()
+                await sup.process(market)
+                latencies.append(time.perf_counter() - t0)
+        finally:
+            await sup.close()
+            await pool.close()
+    return latencies
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument("--shards", type=int, default=2)
+    parser.add_argument("--slices", type=int, default=0, help="first slices only (0: all)")
+    args = parser.parse_args()
+    slices = await load_slices()
+    if args.slices:
+        slices = slices[: args.slices]
+    print(f"{len(slices)} slices of {', '.join(SYMBOLS)}")
+    print(f"{'case':<22}{'slices/s':>10}{'steps/s':>11}{'p50 ms':>8}{'p99 ms':>8}{'ratio':>7}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in args.sizes:
+            base = 0.0
+            for shards in (0, args.shards):
+                lat = await run(slices, n, shards, Path(tmp) / f"{n}-{shards}")
+                rate = len(slices) / sum(lat)
+                base = base or rate
+                case = f"N={n} " + (f"shard K={shards}" if shards else "in-process")
+                print(
+                    f"{case:<22}{rate:>10,.0f}{rate * n:>11,.0f}{pct(lat, 50):>8.3f}"
+                    f"{pct(lat, 99):>8.3f}{rate / base:>7.2f}"
+                )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
