@@ -14,9 +14,10 @@ a way to tell which strategy killed it:
   which ends the process even while a strategy holds the GIL in native code. The parent
   also bounds a whole slice (`slice_timeout_s`) and SIGKILLs a child that overruns it.
 - **the memory limit** (`memory_limit_mb`, optional): after each member's step the child
-  reads its peak resident set size (`getrusage`, one system call) and exits with
-  `MEMORY_EXIT_CODE` once it is past the limit. The peak only grows, so the first member
-  after whose step it is past the limit is the one that pushed it there.
+  reads its resident set size (`/proc/self/statm`, one `pread` on a descriptor kept open)
+  and exits with `MEMORY_EXIT_CODE` when it is past the limit: the member that just stepped
+  is the one that left it there. (Not the peak from `getrusage`: Linux carries the peak of
+  the parent over `fork` and `exec`, so a child of a large daemon would start past it.)
 
 `request` raises `WorkerTimeout` (a step overran: SIGALRM, or the parent's kill),
 `WorkerMemoryExceeded` (exit code `MEMORY_EXIT_CODE`) or `WorkerCrashed` (any other death);
@@ -31,7 +32,6 @@ import mmap
 import multiprocessing
 import os
 import pickle
-import resource
 import signal
 import struct
 import tempfile
@@ -85,15 +85,16 @@ class ProcessWatch:
         self._step_s = options.step_timeout_s
         self._replay_s = options.replay_timeout_s
         limit = options.memory_limit_mb
-        self._limit_kb = None if limit is None else limit * 1024
+        self._limit_pages = None if limit is None else (limit << 20) // os.sysconf("SC_PAGE_SIZE")
+        self._statm = os.open("/proc/self/statm", os.O_RDONLY) if limit is not None else -1
 
     def stepping(self, index: int, replay: bool) -> None:
         _SLOT.pack_into(self._slot, 0, index)
         signal.setitimer(signal.ITIMER_REAL, self._replay_s if replay else self._step_s)
 
     def stepped(self) -> None:
-        limit = self._limit_kb
-        if limit is not None and resource.getrusage(resource.RUSAGE_SELF).ru_maxrss > limit:
+        limit = self._limit_pages
+        if limit is not None and int(os.pread(self._statm, 64, 0).split()[1]) > limit:
             os._exit(MEMORY_EXIT_CODE)
 
     def idle(self) -> None:

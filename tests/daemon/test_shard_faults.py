@@ -126,3 +126,14 @@ async def test_a_strategy_that_raises_has_its_own_error_and_the_shard_lives_on(
     assert {sid: ledgers[sid] for sid in ("first", "last")} == {
         sid: clean[sid] for sid in ("first", "last")
     }
+
+
+async def test_the_memory_limit_is_on_the_shards_own_memory_not_its_parents_peak(
+    window: list[Slice],
+) -> None:
+    """A child inherits its parent's peak RSS on Linux; a large daemon must not make its
+    shards look past their limit."""
+    ballast = b"\x01" * (400 << 20)  # this process's peak passes the shards' limit of 300 MiB
+    del ballast
+    _, events, _, rebuilds = await _run(_specs("Bloating", {"on_bar": NEVER}), window[:5])
+    assert (events, rebuilds) == ([], 0)
