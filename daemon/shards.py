@@ -14,7 +14,10 @@ rebuilt at its members' last consistent state (the end of the previous slice), a
 slice is stepped again with the culprit not trading, so every other member ends the slice
 exactly as in a run without the fault. The culprit's fault is returned to the engine, which
 quarantines it and has it journaled. A process found dead between slices (nothing was
-announced) is rebuilt and the operation run again: no strategy is charged.
+announced) is rebuilt and the operation run again: no strategy is charged. So is a process
+killed from outside during a step (a SIGKILL the supervisor did not send: an operator, the
+kernel's out-of-memory killer), up to `LOST_RETRIES` times in one slice; only a process that
+keeps dying that way charges the strategy it announced.
 
 The shard process starts with its first member and ends with its last.
 """
@@ -27,13 +30,24 @@ from typing import Any
 
 from core.market import Slice
 from core.money import ZERO
-from workers.errors import WorkerCrashed, WorkerError, WorkerMemoryExceeded, WorkerTimeout
+from workers.errors import (
+    WorkerCrashed,
+    WorkerError,
+    WorkerLost,
+    WorkerMemoryExceeded,
+    WorkerTimeout,
+)
 from workers.factory import WorkerSpec
 from workers.host import StepOutcome
 from workers.shard_host import IDLE, BuildArgs, LoggedOp, shard_of
 from workers.shard_process import ShardOptions, ShardProcess
 
 STEP_FAULTS = (WorkerTimeout, WorkerCrashed, WorkerMemoryExceeded)
+
+LOST_RETRIES = 2
+"""How many times in one slice a shard killed from outside (`WorkerLost`) is rebuilt and
+stepped again before the strategy it announced is charged: an operator's or the kernel's
+SIGKILL strikes once, a strategy that kills its own process strikes every time."""
 
 
 @dataclass
@@ -194,7 +208,7 @@ class Shard:
         """Step every member (those in `not_trading` without trading): each member's outcome
         by id, and the faults found (culprit id -> reason), in the order found."""
         faults: dict[str, str] = {}
-        unnamed = 0
+        unnamed = lost = 0
         options = self.options
         while True:
             await self._running()
@@ -206,6 +220,9 @@ class Shard:
                 )
                 break
             except STEP_FAULTS as exc:
+                if isinstance(exc, WorkerLost) and lost < LOST_RETRIES:
+                    lost += 1  # killed from outside: rebuilt, stepped again, nobody charged
+                    continue
                 culprit = self._announced()
                 if culprit is None:
                     unnamed += 1

@@ -38,8 +38,14 @@ class WorkerCrashed(WorkerError):
     """The child process exited (EOF on its pipe) or was never started or already closed."""
 
 
+class WorkerLost(WorkerCrashed):
+    """The process was killed from outside (a SIGKILL paperfund did not send: an operator, the
+    kernel's out-of-memory killer, a lost machine). Not by itself any strategy's fault: a
+    shard is rebuilt and the slice stepped again (see `daemon.shards.Shard.step`)."""
+
+
 class WorkerMemoryExceeded(WorkerError):
-    """A shard process's peak resident memory passed its limit after a strategy's step; the
+    """A shard process's resident memory passed its limit after a strategy's step; the
     process exited, naming that strategy."""
 
 

@@ -40,7 +40,13 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from workers.errors import WorkerCrashed, WorkerError, WorkerMemoryExceeded, WorkerTimeout
+from workers.errors import (
+    WorkerCrashed,
+    WorkerError,
+    WorkerLost,
+    WorkerMemoryExceeded,
+    WorkerTimeout,
+)
 from workers.host import Reply, error_reply, unwrap
 from workers.process import CLOSE_GRACE_S, encode, readable, serve_with
 from workers.shard_host import IDLE, ShardHost
@@ -233,6 +239,10 @@ class ShardProcess:
             self._conn.close()
             self._conn = None
 
+    def announcing(self) -> int:
+        """The member index the running child announces right now (IDLE: none is stepping)."""
+        return self._read_slot()
+
     def _read_slot(self) -> int:
         if self._slot_fd is None:
             return IDLE
@@ -245,6 +255,8 @@ class ShardProcess:
             self._slot_fd = None
 
     async def _reap(self, grace_s: float) -> int | None:
+        """Wait up to `grace_s` for the child to end, then kill it; its exit code, or None
+        when it was killed here (so a -9 always means a SIGKILL from outside)."""
         process = self._process
         if process is None:
             return None
@@ -253,6 +265,9 @@ class ShardProcess:
         if process.exitcode is None:
             process.kill()
             await asyncio.to_thread(process.join)
+            self._process = None
+            process.close()
+            return None  # its end is ours, whatever the code says
         self._process = None
         code = process.exitcode
         process.close()
@@ -263,6 +278,8 @@ def _death(name: str, op: str, code: int | None) -> WorkerError:
     """The error of a child that died during `op` with exit `code`."""
     if code == -signal.SIGALRM:
         return WorkerTimeout(f"shard {name}: a step overran its deadline during {op}; ended")
+    if code == -signal.SIGKILL:  # not sent by the supervisor: it reaps what it kills itself
+        return WorkerLost(f"shard {name} was killed (SIGKILL) during {op}")
     if code == MEMORY_EXIT_CODE:
         return WorkerMemoryExceeded(f"shard {name} passed its memory limit during {op}")
     return WorkerCrashed(f"shard {name} died during {op} (exit code {code})")

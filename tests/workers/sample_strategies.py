@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
 from typing import Any
 
@@ -132,3 +133,26 @@ class Bloating(_OnBar):
 
     def misbehave(self) -> None:
         self.ballast = b"\x01" * (self.mb << 20)
+
+
+class Pausing(Strategy):
+    """Buys one share of `symbol` on its first bar and takes `sleep_s` over every step (so a
+    SIGKILL sent while its shard steps lands in the middle of the step)."""
+
+    def __init__(self, sleep_s: float = 0.005, symbol: str = "ORCL") -> None:
+        self.sleep_s = sleep_s
+        self.symbol = symbol
+        self.bought = False
+
+    def handle_data(self, context: Any, data: BarData, ledger: StrategyLedger) -> None:
+        if not self.bought and self.symbol in data:
+            ledger.order(self.symbol, 1)
+            self.bought = True
+        time.sleep(self.sleep_s)
+
+
+class KillsItself(_OnBar):
+    """Sends its own process SIGKILL on bar `on_bar`, every time that bar is stepped."""
+
+    def misbehave(self) -> None:
+        os.kill(os.getpid(), signal.SIGKILL)
