@@ -3,13 +3,18 @@ processes, against the same fund with every strategy in-process, in the same run
 paced-off replay of the shipped daily OHLCV files.
 
     .venv/bin/python -m tests.bench.shard_throughput [--sizes 100 1000] [--shards 2]
-        [--slices 2000]
+        [--slices 2000] [--idle]
+
+`--idle`: strategies that do nothing (`handle_data` returns at once), so the figures are the
+supervisor's and the shards' own cost per strategy: what limits one supervisor. Each shard
+run also prints the resident memory of its shard processes at the end.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -23,21 +28,28 @@ from tests.bench.daemon_throughput import PATH, SYMBOLS, load_slices, pct, plan
 from workers.factory import WorkerSpec, create_worker
 from workers.shard_process import ShardOptions
 
+IDLE = "tests.workers.sample_strategies:Idle"
 
-def spec(sid: str, catalog: str, mode: str) -> WorkerSpec:
+
+def spec(sid: str, catalog: str, mode: str, idle: bool = False) -> WorkerSpec:
+    if idle:
+        return WorkerSpec(sid, IDLE, {}, mode=mode, step_timeout_s=5)  # type: ignore[arg-type]
     i = int(catalog[1:])
     params = {"symbols": [SYMBOLS[i % len(SYMBOLS)]], "fast": 10, "slow": 30}
     return WorkerSpec(sid, PATH, params, mode=mode, step_timeout_s=5)  # type: ignore[arg-type]
 
 
-async def run(slices: list[Slice], n: int, shards: int, state: Path) -> list[float]:
-    """Per-slice seconds of `Supervisor.process`; `shards` 0: every strategy in-process."""
+async def run(
+    slices: list[Slice], n: int, shards: int, state: Path, idle: bool = False
+) -> tuple[list[float], list[int]]:
+    """Per-slice seconds of `Supervisor.process`, and each shard process's resident memory
+    (bytes) at the end; `shards` 0: every strategy in-process."""
     pool = ShardPool(max(shards, 1), ShardOptions(step_timeout_s=5))
 
     def make(sid: str, catalog: str) -> Worker:
         if shards:
-            return pool.member(spec(sid, catalog, "shard"))
-        return create_worker(spec(sid, catalog, "inprocess"))
+            return pool.member(spec(sid, catalog, "shard", idle))
+        return create_worker(spec(sid, catalog, "inprocess", idle))
 
     with StateStore.open(state, "interval") as store:
         sup = Supervisor(plan(n), store, make, snapshot_every=10**9)
@@ -48,10 +60,16 @@ async def run(slices: list[Slice], n: int, shards: int, state: Path) -> list[flo
                 t0 = time.perf_counter()
                 await sup.process(market)
                 latencies.append(time.perf_counter() - t0)
+            rss = [resident_bytes(s.process.pid) for s in pool.shards if s.process.pid]
         finally:
             await sup.close()
             await pool.close()
-    return latencies
+    return latencies, rss
+
+
+def resident_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 async def main() -> None:
@@ -59,6 +77,7 @@ async def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--shards", type=int, default=2)
     parser.add_argument("--slices", type=int, default=0, help="first slices only (0: all)")
+    parser.add_argument("--idle", action="store_true", help="strategies that do nothing")
     args = parser.parse_args()
     slices = await load_slices()
     if args.slices:
@@ -69,13 +88,18 @@ async def main() -> None:
         for n in args.sizes:
             base = 0.0
             for shards in (0, args.shards):
-                lat = await run(slices, n, shards, Path(tmp) / f"{n}-{shards}")
+                lat, rss = await run(slices, n, shards, Path(tmp) / f"{n}-{shards}", args.idle)
                 rate = len(slices) / sum(lat)
                 base = base or rate
                 case = f"N={n} " + (f"shard K={shards}" if shards else "in-process")
                 print(
                     f"{case:<22}{rate:>10,.0f}{rate * n:>11,.0f}{pct(lat, 50):>8.3f}"
                     f"{pct(lat, 99):>8.3f}{rate / base:>7.2f}"
+                    + (
+                        f"  shard RSS MiB: {', '.join(f'{b / 2**20:.0f}' for b in rss)}"
+                        if rss
+                        else ""
+                    )
                 )
 
 
