@@ -4,8 +4,9 @@
     ├── StrategyLoadError   the strategy could not be imported, built or initialised
     ├── WorkerTimeout       a step overran its hard deadline; the child process was killed
     ├── WorkerCrashed       the child process died, or the worker is not running (restart it)
-    └── RemoteError         an operation failed inside the host with an exception that the
-                            parent does not know (`type_name` names it)
+    ├── RemoteError         an operation failed inside the host with an exception that the
+    │                       parent does not know (`type_name` names it)
+    └── RayUnavailableError Ray is asked for but not installed (the `paperfund[ray]` extra)
 
 Errors of the core raised inside a host (`InvalidInputError`, `InsufficientFundsError`,
 `InvariantViolation`...) come back as the same core classes, whichever kind of worker ran
@@ -43,3 +44,7 @@ class RemoteError(WorkerError):
     def __init__(self, type_name: str, message: str) -> None:
         super().__init__(f"{type_name}: {message}")
         self.type_name = type_name
+
+
+class RayUnavailableError(WorkerError):
+    """Ray is needed (a host in a Ray actor) but cannot be imported."""
