@@ -1,9 +1,10 @@
 """A throwaway local Ray cluster on loopback, for tests that run strategies in Ray actors.
 
 `RayCluster` runs `ray start --head --block` in a session of its own, with a short temporary
-directory (Ray's unix sockets live under it and their paths are limited to ~107 bytes), a
-token of its own (token authentication, the token file in that directory, never
-`~/.ray/auth_token`), no dashboard and no usage statistics. Every address is on 127.0.0.1.
+directory (Ray's unix sockets live under it and their paths are limited to ~107 bytes), token
+authentication with a token file in that directory (never `~/.ray/auth_token`; one token for
+every cluster this process starts, because a Ray driver reads its token once), no dashboard
+and no usage statistics. Every address is on 127.0.0.1.
 Start-up is bounded (`startup_timeout_s`); `stop()` ends every process of the session and
 removes the directory.
 
@@ -35,6 +36,7 @@ STOP_GRACE_S = 10.0
 """SIGTERM to `ray start --block` ends its processes gracefully; what is left after this is
 killed."""
 POLL_INTERVAL_S = 0.05
+TOKEN = secrets.token_hex(32)
 
 
 class RayClusterError(RuntimeError):
@@ -97,7 +99,6 @@ class RayCluster:
         self.sid = 0
         """The session of `ray start` and of every process of the cluster."""
         self._process: subprocess.Popen[bytes] | None = None
-        self._token = secrets.token_hex(32)
 
     @property
     def client_address(self) -> str:
@@ -129,7 +130,7 @@ class RayCluster:
         started = time.monotonic()
         # /tmp/rayXXXXXXXX: the sockets under it stay well within the unix path limit
         self.temp_dir = Path(tempfile.mkdtemp(prefix="ray", dir="/tmp"))
-        (self.temp_dir / "auth_token").write_text(self._token)
+        (self.temp_dir / "auth_token").write_text(TOKEN)
         self.client_port = free_port()
         args = [ray_executable(), "start", "--head", "--block", "--disable-usage-stats"]
         args += ["--node-ip-address", "127.0.0.1", "--port", "0"]

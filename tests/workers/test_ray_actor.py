@@ -9,6 +9,7 @@ differently."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -137,6 +138,54 @@ def test_a_dead_actor_raises_ray_actor_error(
     for market in window[2:4]:
         with pytest.raises(ray.exceptions.RayActorError):
             call(ray, actor, "step", (market, True), CALL_TIMEOUT_S)
+
+
+# ---------------------------------------------------------------- through the Ray Client
+
+CLIENT_DRIVER = """
+import json, sys
+from decimal import Decimal
+import ray
+from tests.support.market_data import daily_slices, iter_window
+from tests.workers.test_ray_actor import CASH, DEMO_PARAMS, LEDGER, MA
+from workers.ray_actor import call, start_host_actor
+
+ray.init(address=sys.argv[1], namespace="paperfund-client", log_to_driver=False)
+actor = start_host_actor(ray, "trend", MA, DEMO_PARAMS, LEDGER, history_bars=100)
+call(ray, actor, "initialize", ())
+call(ray, actor, "deposit", (CASH,))
+for market in list(iter_window(daily_slices(), "1999-06-01", "2000-08-31"))[:int(sys.argv[2])]:
+    call(ray, actor, "step", (market, True))
+print(json.dumps(call(ray, actor, "ledger_state", ()), default=str, sort_keys=True))
+ray.kill(actor)
+try:
+    call(ray, actor, "ledger_state", ())
+except ray.exceptions.RayActorError:
+    print("RayActorError")
+"""
+
+
+def test_a_ray_client_gets_the_same_ledger(ray_cluster: RayCluster, window: list[Slice]) -> None:
+    """A driver outside the cluster, as the daemon on Kubernetes (`ray://host:10001`): the
+    `ray` extra's client reaches the head's client port, and the host gives the same
+    ledger; a killed actor raises `RayActorError` there too."""
+    steps = 60
+    done = subprocess.run(
+        [sys.executable, "-c", CLIENT_DRIVER, ray_cluster.client_address, str(steps)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=os.environ | ray_cluster.env,
+        cwd=Path(__file__).resolve().parents[2],
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    ledger, death = done.stdout.strip().splitlines()[-2:]
+    local = local_host()
+    for market in window[:steps]:
+        local.step(market, trading=True)
+    assert ledger == json.dumps(local.ledger_state(), default=str, sort_keys=True)
+    assert death == "RayActorError"
 
 
 # ---------------------------------------------------------------- Ray stays optional
