@@ -37,6 +37,20 @@ STOP_GRACE_S = 10.0
 killed."""
 POLL_INTERVAL_S = 0.05
 TOKEN = secrets.token_hex(32)
+OBJECT_STORE_BYTES = 128 * 1024 * 1024
+"""Tests pass slices and small replies: the smallest store Ray takes comfortably."""
+WITH_PARENT = """
+import ctypes, os, signal, sys
+PR_SET_PDEATHSIG = 1
+if ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+    sys.exit("prctl(PR_SET_PDEATHSIG) failed")
+if os.getppid() != int(sys.argv[1]):
+    sys.exit("the parent is gone")
+os.execv(sys.argv[2], sys.argv[2:])
+"""
+"""Runs a command that gets SIGTERM when the process that started it dies (the signal is
+kept across exec), so that a test run killed outright does not leave a Ray cluster behind:
+`ray start --block` stops its processes on SIGTERM."""
 
 
 class RayClusterError(RuntimeError):
@@ -132,11 +146,13 @@ class RayCluster:
         self.temp_dir = Path(tempfile.mkdtemp(prefix="ray", dir="/tmp"))
         (self.temp_dir / "auth_token").write_text(TOKEN)
         self.client_port = free_port()
-        args = [ray_executable(), "start", "--head", "--block", "--disable-usage-stats"]
+        args = [sys.executable, "-c", WITH_PARENT, str(os.getpid()), ray_executable()]
+        args += ["start", "--head", "--block", "--disable-usage-stats"]
         args += ["--node-ip-address", "127.0.0.1", "--port", "0"]
         args += ["--ray-client-server-port", str(self.client_port)]
         args += ["--num-cpus", str(self.num_cpus), "--num-gpus", "0"]
         args += ["--include-dashboard", "false", "--temp-dir", str(self.temp_dir)]
+        args += ["--object-store-memory", str(OBJECT_STORE_BYTES)]
         log = open(self.temp_dir / "ray-start.log", "wb")  # noqa: SIM115 (the child owns it)
         with log:
             self._process = subprocess.Popen(

@@ -4,8 +4,10 @@ within a bound, and leaving no process and no file behind when stopped."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from tests.support.ray_cluster import (
     RayClusterError,
     listening_addresses,
     memory_pss_kib,
+    session_processes,
 )
 
 DRIVER = """
@@ -70,3 +73,38 @@ def test_start_up_is_bounded_and_says_why() -> None:
         cluster.start()
     assert cluster.sid and cluster.processes() == []
     assert cluster.temp_dir is not None and not cluster.temp_dir.exists()
+
+
+OWNER = """
+import sys
+from tests.support.ray_cluster import RayCluster
+cluster = RayCluster(num_cpus=1)
+cluster.start()
+print(cluster.sid, cluster.temp_dir, flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_killed_owner_takes_its_cluster_down() -> None:
+    """The process that started a cluster is killed outright (SIGKILL, no teardown): the
+    cluster stops all the same."""
+    root = Path(__file__).resolve().parents[2]
+    with subprocess.Popen(
+        [sys.executable, "-c", OWNER],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=root,
+    ) as owner:
+        try:
+            assert owner.stdout is not None
+            sid_text, temp_dir = owner.stdout.readline().split()
+            sid = int(sid_text)
+            assert session_processes(sid)
+        finally:
+            owner.kill()
+    deadline = time.monotonic() + 30
+    while session_processes(sid):
+        assert time.monotonic() < deadline, "the cluster outlived its owner"
+        time.sleep(0.1)
+    shutil.rmtree(temp_dir, ignore_errors=True)  # its owner could not clean up
