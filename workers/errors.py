@@ -4,9 +4,8 @@
     ├── StrategyLoadError   the strategy could not be imported, built or initialised
     ├── WorkerTimeout       a step overran its hard deadline; the child process was killed
     ├── WorkerCrashed       the child process died, or the worker is not running (restart it)
-    ├── RemoteError         an operation failed inside the host with an exception that the
-    │                       parent does not know (`type_name` names it)
-    └── RayUnavailableError Ray is asked for but not installed (the `paperfund[ray]` extra)
+    └── RemoteError         an operation failed inside the host with an exception that the
+                            parent does not know (`type_name` names it)
 
 Errors of the core raised inside a host (`InvalidInputError`, `InsufficientFundsError`,
 `InvariantViolation`...) come back as the same core classes, whichever kind of worker ran
@@ -14,6 +13,9 @@ the operation. Exceptions raised by strategy code while it trades are not errors
 worker: `run_step` catches them and they come back in `StepReport.error`, or, for a
 `BaseException` such as `SystemExit` or `KeyboardInterrupt` (a host never receives SIGINT as
 one), in `StepReport.fault`, which quarantines the strategy.
+
+`RayUnavailableError` (a `WorkerError`): a host in a Ray actor was asked for, but Ray is not
+installed (the `paperfund[ray]` extra).
 """
 
 from __future__ import annotations
