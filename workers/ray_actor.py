@@ -1,13 +1,14 @@
-"""A `StrategyHost` in a Ray actor, driven by the host's own message protocol.
+"""Hosts in Ray actors, driven by the hosts' own message protocol.
 
 Ray is optional (`pip install 'paperfund[ray]'`): importing this module does not import it;
 `ray_api()` does, and raises `RayUnavailableError` when it is not installed.
 
-The actor runs a `HostActor`: it builds the strategy in the actor's process from its import
-path (the caller never ships strategy objects) and answers `handle((op, args))` exactly as a
-child process does (`workers.host`): an error inside the host comes back as an error reply
-that `unwrap` raises as the same class, so the caller sees the same results and errors
-whichever process ran the host.
+An actor runs a `MessageActor`: it builds its target in the actor's process (`build(*args)`,
+with `build` a module-level function, so the caller ships an import path and plain values,
+never strategy objects) and passes it every `handle(message)` call. For a `StrategyHost`
+(`start_host_actor`) the replies are exactly those of a child process (`workers.host`): an
+error inside the host comes back as an error reply that `unwrap` raises as the same class, so
+the caller sees the same results and errors whichever process ran the host.
 
     ray = ray_api()
     actor = start_host_actor(ray, "trend", "workers.strategies.moving_average:"
@@ -16,26 +17,31 @@ whichever process ran the host.
     outcome = call(ray, actor, "step", (market, True))
 
 An actor that dies (`ray.kill`, its process killed or exited, its node lost) makes every call
-raise `ray.exceptions.RayActorError`; Ray never restarts it (`max_restarts=0`), because a
-restarted actor would hold a new, empty host: the caller rebuilds it from the host's last
-consistent state (`snapshot` / `restore`).
+raise `ray.exceptions.RayActorError`, a call in flight included; Ray never restarts it
+(`max_restarts=0`), because a restarted actor would hold a new, empty target: the caller
+rebuilds it from the last consistent state (`snapshot` / `restore`).
 """
 
 from __future__ import annotations
 
 import importlib
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from core.history import DEFAULT_HISTORY_BARS
 from workers.errors import RayUnavailableError
-from workers.host import LedgerConfig, Message, Reply, StrategyHost, build_host, unwrap
+from workers.host import LedgerConfig, Message, Reply, build_host, unwrap
 
 RAY_EXTRA = "paperfund[ray]"
 
 ACTOR_OPTIONS: dict[str, Any] = {"max_restarts": 0, "max_task_retries": 0}
-"""Ray must neither restart a dead host (it would come back empty) nor re-run a call on one
+"""Ray must neither restart a dead actor (it would come back empty) nor re-run a call on one
 (a step is not idempotent): both are the caller's to decide."""
+
+
+class Handler(Protocol):
+    def handle(self, message: Message) -> Reply: ...
 
 
 def ray_api() -> Any:
@@ -48,28 +54,30 @@ def ray_api() -> Any:
         ) from exc
 
 
-class HostActor:
-    """What runs inside the actor: one `StrategyHost`, built there."""
+class MessageActor:
+    """What runs inside the actor: one target, built there."""
 
-    def __init__(
-        self,
-        strategy_id: str,
-        strategy_path: str,
-        params: dict[str, Any],
-        ledger: LedgerConfig,
-        history_bars: int,
-    ) -> None:
-        self._host: StrategyHost = build_host(
-            strategy_id, strategy_path, params, ledger, history_bars
-        )
+    def __init__(self, build: Callable[..., Handler], args: tuple[Any, ...]) -> None:
+        self._target = build(*args)
 
     def handle(self, message: Message) -> Reply:
-        """One protocol message; never raises (see `StrategyHost.handle`)."""
-        return self._host.handle(message)
+        """One protocol message, answered by the target."""
+        return self._target.handle(message)
 
     def pid(self) -> int:
         """The actor's process id."""
         return os.getpid()
+
+
+def start_actor(
+    ray: Any, build: Callable[..., Handler], args: tuple[Any, ...], *, num_cpus: float = 1
+) -> Any:
+    """A new actor whose target is `build(*args)`: its handle.
+
+    A target that fails to build makes the first call raise `RayActorError` (the actor's
+    constructor failed); `num_cpus` is what the actor reserves on its node."""
+    actor_class = ray.remote(MessageActor)
+    return actor_class.options(num_cpus=num_cpus, **ACTOR_OPTIONS).remote(build, args)
 
 
 def start_host_actor(
@@ -82,14 +90,9 @@ def start_host_actor(
     history_bars: int = DEFAULT_HISTORY_BARS,
     num_cpus: float = 1,
 ) -> Any:
-    """A new actor hosting the strategy (not initialised, no cash): its handle.
-
-    A strategy that fails to build makes the first call raise `RayActorError` (the actor's
-    constructor failed); `num_cpus` is what the actor reserves on its node."""
-    actor_class = ray.remote(HostActor)
-    return actor_class.options(num_cpus=num_cpus, **ACTOR_OPTIONS).remote(
-        strategy_id, strategy_path, dict(params or {}), ledger or LedgerConfig(), history_bars
-    )
+    """A new actor hosting the strategy in a `StrategyHost` (not initialised, no cash)."""
+    args = (strategy_id, strategy_path, dict(params or {}), ledger or LedgerConfig(), history_bars)
+    return start_actor(ray, build_host, args, num_cpus=num_cpus)
 
 
 def call(

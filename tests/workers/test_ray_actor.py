@@ -28,7 +28,7 @@ from tests.support.ray_cluster import RayCluster
 from tests.support.snapshots import snapshot_content
 from workers.errors import RemoteError, WorkerError
 from workers.host import LedgerConfig, StrategyHost, build_host
-from workers.ray_actor import call, start_host_actor
+from workers.ray_actor import call, start_actor, start_host_actor
 
 MA = "workers.strategies.moving_average:MovingAverageCrossover"
 SLEEPING = "tests.workers.sample_strategies:Sleeping"
@@ -140,6 +140,29 @@ def test_a_dead_actor_raises_ray_actor_error(
             call(ray, actor, "step", (market, True), CALL_TIMEOUT_S)
 
 
+class Counter:
+    """A target other than a strategy host (as a shard host would be): it counts messages."""
+
+    def __init__(self, name: str) -> None:
+        self.name, self.seen = name, 0
+
+    def handle(self, message: tuple[str, tuple[Any, ...]]) -> tuple[Any, ...]:
+        self.seen += 1
+        return ("ok", (self.name, message, self.seen, os.getpid()))
+
+
+def test_an_actor_hosts_any_target_built_in_it(ray: Any) -> None:
+    actor = start_actor(ray, Counter, ("shard-0",))
+    try:
+        first = call(ray, actor, "step", (1,), CALL_TIMEOUT_S)
+        second = call(ray, actor, "step", (2,), CALL_TIMEOUT_S)
+        assert first[:3] == ("shard-0", ("step", (1,)), 1)
+        assert second[:3] == ("shard-0", ("step", (2,)), 2)  # one target, state kept
+        assert first[3] == second[3] != os.getpid()
+    finally:
+        ray.kill(actor)
+
+
 # ---------------------------------------------------------------- through the Ray Client
 
 CLIENT_DRIVER = """
@@ -148,7 +171,7 @@ from decimal import Decimal
 import ray
 from tests.support.market_data import daily_slices, iter_window
 from tests.workers.test_ray_actor import CASH, DEMO_PARAMS, LEDGER, MA
-from workers.ray_actor import call, start_host_actor
+from workers.ray_actor import call, start_actor, start_host_actor
 
 ray.init(address=sys.argv[1], namespace="paperfund-client", log_to_driver=False)
 actor = start_host_actor(ray, "trend", MA, DEMO_PARAMS, LEDGER, history_bars=100)
