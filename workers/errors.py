@@ -14,6 +14,9 @@ the operation. Exceptions raised by strategy code while it trades are not errors
 worker: `run_step` catches them and they come back in `StepReport.error`, or, for a
 `BaseException` such as `SystemExit` or `KeyboardInterrupt` (a host never receives SIGINT as
 one), in `StepReport.fault`, which quarantines the strategy.
+
+`RayUnavailableError` (a `WorkerError`): a host in a Ray actor was asked for, but Ray is not
+installed (the `paperfund[ray]` extra).
 """
 
 from __future__ import annotations
@@ -55,3 +58,7 @@ class RemoteError(WorkerError):
     def __init__(self, type_name: str, message: str) -> None:
         super().__init__(f"{type_name}: {message}")
         self.type_name = type_name
+
+
+class RayUnavailableError(WorkerError):
+    """Ray is needed (a host in a Ray actor) but cannot be imported."""

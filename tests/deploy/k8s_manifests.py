@@ -33,6 +33,10 @@ Manifest = dict[str, Any]
 
 targets = pytest.mark.parametrize("target", TARGETS, ids=TARGET_IDS)
 
+RAY_OVERLAY = K8S / "overlays" / "ray"
+"""The overlay with the fund's shards on a KubeRay RayCluster (components/ray)."""
+RAY_CLUSTER = "paperfund-ray"
+
 
 # ---------------------------------------------------------------- tools and rendering
 

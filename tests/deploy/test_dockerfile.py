@@ -170,7 +170,12 @@ def test_no_secrets_and_nothing_fetched(steps: list[Instruction]) -> None:
 def test_the_package_is_installed_into_a_virtual_environment(steps: list[Instruction]) -> None:
     build = [step for step in steps if step.stage == 0]
     installs = [s.value for s in build if s.keyword == "RUN" and "pip install" in s.value]
-    assert installs and re.search(r"pip install (--\S+ )*\.( |$)", installs[0])
+    # the package itself, with the extras the build argument names (none by default)
+    assert installs and re.search(
+        r'pip install (--\S+ )*"\.\$\{PAPERFUND_EXTRAS\}"( |$)', installs[0]
+    )
+    args = [s.value for s in build if s.keyword == "ARG"]
+    assert 'PAPERFUND_EXTRAS=""' in args
     copies = final(steps, "COPY")
     venv = [c.value for c in copies if c.value.startswith("--from=")]
     assert len(venv) == 1

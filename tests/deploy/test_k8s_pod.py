@@ -12,11 +12,16 @@ import urllib.request
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from config import FundSettings, check_imports, load_settings
+import pytest
+
+from config import ConfigError, FundSettings, check_imports, load_settings
 from tests.deploy.k8s_manifests import (
     DAEMON,
     K8S,
+    RAY_OVERLAY,
     SECRET_FILE_SETTINGS,
+    TARGET_IDS,
+    TARGETS,
     Manifest,
     config_path,
     daemon_pod,
@@ -195,7 +200,35 @@ def test_secrets_are_mounted_where_the_settings_read_them(target: Path) -> None:
             assert value not in text
 
 
-@targets
+def ray_backend_accepted() -> bool:
+    """Whether the settings take `workers.backend: ray` (the embedded demo fund with it)."""
+    try:
+        load_settings(None, {"PAPERFUND_WORKERS__BACKEND": "ray"})
+    except ConfigError:
+        return False
+    return True
+
+
+def settings_targets() -> list[Any]:
+    """Every target; the Ray overlay's settings (`workers.backend: ray` in the environment)
+    load once the settings accept the Ray backend, and are refused before."""
+    accepted = ray_backend_accepted()
+    return [
+        pytest.param(
+            target,
+            id=target_id,
+            marks=pytest.mark.xfail(
+                target == RAY_OVERLAY and not accepted,
+                reason="the settings refuse workers.backend: ray",
+                raises=ConfigError,
+                strict=True,
+            ),
+        )
+        for target, target_id in zip(TARGETS, TARGET_IDS, strict=True)
+    ]
+
+
+@pytest.mark.parametrize("target", settings_targets())
 def test_the_shipped_settings_load(target: Path, tmp_path: Path) -> None:
     """The settings file and environment the pod gets pass the daemon's own loader (secret
     files included: the token off loopback, the URL's scheme, the key's length) and every

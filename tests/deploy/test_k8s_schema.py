@@ -11,6 +11,7 @@ import jsonschema
 import pytest
 import yaml
 
+from tests.deploy import ray_cluster_schema
 from tests.deploy.k8s_manifests import (
     K8S,
     KUBERNETES_VERSION,
@@ -173,6 +174,9 @@ CUSTOM_RESOURCES: dict[tuple[str, str], dict[str, Any]] = {
             },
         },
     ),
+    (ray_cluster_schema.API_VERSION, ray_cluster_schema.KIND): custom_resource(
+        ray_cluster_schema.API_VERSION, ray_cluster_schema.KIND, ray_cluster_schema.SPEC
+    ),
 }
 
 
@@ -183,9 +187,13 @@ def schema_problems(obj: Manifest) -> list[str]:
     custom = CUSTOM_RESOURCES.get((obj.get("apiVersion", ""), obj.get("kind", "")))
     if custom is not None:
         validator = jsonschema.Draft202012Validator(custom)
-        return [
+        problems = [
             f"{where}: {list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(obj)
         ]
+        if obj["kind"] == ray_cluster_schema.KIND and not problems:
+            for template in ray_cluster_schema.pod_templates(obj).values():
+                problems += schema_problems(template)
+        return problems
     try:
         version = kv.validate(obj, KUBERNETES_VERSION, strict=True)
     except kv.ValidationError as exc:
@@ -214,6 +222,23 @@ def test_the_validator_is_strict_and_current() -> None:
     assert schema_problems({**service, "kind": "Servicee"})
     monitor = {"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor"}
     assert schema_problems({**monitor, "metadata": {"name": "m"}, "spec": {"endpoint": []}})
+    # a RayCluster: its own fields, and its pod templates against the Kubernetes schema
+    pod = {"containers": [{"name": "ray-head", "image": "paperfund:0.1.0"}]}
+    cluster = {
+        "apiVersion": "ray.io/v1",
+        "kind": "RayCluster",
+        "metadata": {"name": "r"},
+        "spec": {"headGroupSpec": {"rayStartParams": {}, "template": {"spec": pod}}},
+    }
+    assert schema_problems(cluster) == []
+    head = cluster["spec"]["headGroupSpec"]
+    for wrong in (
+        {**head, "rayStartParam": {}},
+        {**head, "rayStartParams": {"num-cpus": 0}},
+        {**head, "template": {"spec": {**pod, "containers": [{"name": "x", "imag": "p"}]}}},
+        {**head, "template": {"spec": {**pod, "restartPolicy": 7}}},
+    ):
+        assert schema_problems({**cluster, "spec": {"headGroupSpec": wrong}}), wrong
 
 
 @targets
