@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable
 from redis.exceptions import RedisError
 
 from core.market import Slice
-from daemon import logs
+from daemon import heap, logs
 from daemon.commands import Add, Command, Snapshot, Status, encode_command, parse_command
 from daemon.dispatch import REJECTIONS, MakeWorker, apply_command, restart_added, start_added
 from daemon.engine import FundEngine, StepObserver, Worker
@@ -131,6 +131,7 @@ class Supervisor:
                 raise
             raise error from exc
         self.recovering = False
+        heap.settle()
 
     async def _fresh(self) -> None:
         self.engine = planned_engine(self.plan)
@@ -356,6 +357,7 @@ class Supervisor:
         )
         self.store.write_snapshot(self.store.last_seq, payload)
         self.last_snapshot_unix = time.time()
+        heap.settle()
 
     async def close(self) -> None:
         if self.engine is not None:
