@@ -5,8 +5,8 @@ first, then create state.
 
 - each strategy's class imports, its params bind to its constructor and it builds (a
   configured strategy is built as the run would build it; a catalog entry is imported and
-  its params bound). A strategy that runs in a `process` worker is checked in a child
-  process, so that only child processes import its code, as in the run;
+  its params bound). A strategy that runs in a `process` worker or a `shard` is checked in
+  a child process, so that only child processes import its code, as in the run;
 - each file of a replay feed reads through as the feed will read it (`daemon.feeds.checks`).
 
 `run` then checks that it can create its state directory (`check_state_dir`) and opens the
@@ -27,6 +27,9 @@ from config import ConfigError, FundSettings, Problem, feed_options
 from config.strategies import StrategyCheck, run_checks, strategy_checks
 from daemon.control import listen
 from daemon.feeds.checks import check_replay_files
+
+ISOLATED = ("process", "shard")
+"""Worker kinds whose strategy code only child processes import."""
 
 
 def check_fund(settings: FundSettings, source: str | None = None) -> None:
@@ -76,8 +79,8 @@ def feed_problems(settings: FundSettings) -> list[Problem]:
 
 def strategy_problems(settings: FundSettings) -> list[Problem]:
     checks = strategy_checks(settings, build=True)
-    here = [check for check in checks if check.worker != "process"]
-    apart = [check for check in checks if check.worker == "process"]
+    here = [check for check in checks if check.worker not in ISOLATED]
+    apart = [check for check in checks if check.worker in ISOLATED]
     problems = run_checks(here)
     if apart:
         problems += _checked_in_child(apart, settings.deadlines.control_timeout_s)

@@ -36,15 +36,19 @@ class Quiet(Strategy):
 """
 
 
-def test_a_process_strategy_is_imported_in_a_child_only(write: Write, modules: Path) -> None:
-    (modules / "apart_strategy.py").write_text(STRATEGY_MODULE)
-    bad = strategy("bad", "apart_strategy:Quiet") | {"params": {"x": 1}}
-    data = config(strategies=[strategy("ok", "apart_strategy:Quiet"), bad])
+@pytest.mark.parametrize("worker", ["process", "shard"])
+def test_an_isolated_strategy_is_imported_in_a_child_only(
+    write: Write, modules: Path, worker: str
+) -> None:
+    module = f"apart_{worker}_strategy"
+    (modules / f"{module}.py").write_text(STRATEGY_MODULE)
+    bad = strategy("bad", f"{module}:Quiet", worker) | {"params": {"x": 1}}
+    data = config(strategies=[strategy("ok", f"{module}:Quiet", worker), bad])
     settings = load_settings(write(data), env={})
     found = strategy_problems(settings)
     assert [p.path for p in found] == ["strategies.bad.params"]
     assert "unexpected keyword argument 'x'" in found[0].reason
-    assert "apart_strategy" not in sys.modules
+    assert module not in sys.modules
 
 
 def test_a_module_that_ends_the_process_is_named(write: Write, modules: Path) -> None:
