@@ -286,8 +286,31 @@ class DeadlineSettings(StrictModel):
     shutdown_grace_s: Annotated[float, Field(ge=0)] = 10.0
 
 
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+"""A cgroup v2 CPU quota: "max 100000" (none) or "200000 100000" (two CPUs' worth)."""
+
+
+def usable_cpus(affinity: int, cpu_max: str | None) -> int:
+    """CPUs a process may use: its affinity mask's, capped by a cgroup CPU quota (a
+    container's limit, e.g. a Kubernetes pod's `limits.cpu`) rounded up; at least 1."""
+    count = max(affinity, 1)
+    fields = (cpu_max or "").split()
+    if len(fields) == 2 and fields[0] != "max":
+        try:
+            quota, period = int(fields[0]), int(fields[1])
+        except ValueError:
+            return count
+        if quota > 0 and period > 0:
+            count = min(count, max(1, -(-quota // period)))
+    return count
+
+
 def _cpu_count() -> int:
-    return os.cpu_count() or 1
+    try:
+        cpu_max: str | None = CGROUP_CPU_MAX.read_text()
+    except OSError:
+        cpu_max = None
+    return usable_cpus(len(os.sched_getaffinity(0)), cpu_max)
 
 
 class RaySettings(StrictModel):

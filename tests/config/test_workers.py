@@ -6,12 +6,13 @@ import os
 
 import pytest
 
+from config.models import usable_cpus
 from tests.config.support import BASE, Write, config, load, problems
 
 
 def test_defaults_are_one_local_shard_per_cpu_without_a_memory_limit(write: Write) -> None:
     workers = load(write(config())).workers
-    assert workers.shards == (os.cpu_count() or 1)
+    assert 1 <= workers.shards <= len(os.sched_getaffinity(0))
     assert (workers.backend, workers.memory_limit_mb) == ("local", None)
     assert (workers.ray.address, workers.ray.namespace) == (None, "paperfund")
 
@@ -45,3 +46,22 @@ def test_bad_workers_settings_are_named(
 ) -> None:
     found = problems(write(config(workers=workers)))
     assert field in found and words in found[field], found
+
+
+@pytest.mark.parametrize(
+    ("affinity", "cpu_max", "expected"),
+    [
+        (8, None, 8),  # no cgroup v2 file
+        (8, "max 100000\n", 8),  # no quota
+        (8, "200000 100000\n", 2),  # limits.cpu: 2
+        (8, "150000 100000\n", 2),  # 1.5 CPUs: rounded up
+        (8, "50000 100000\n", 1),  # half a CPU: still one shard
+        (2, "800000 100000\n", 2),  # the affinity mask is the smaller
+        (0, None, 1),
+        (4, "garbage", 4),
+    ],
+)
+def test_the_default_shard_count_follows_the_cpus_the_process_may_use(
+    affinity: int, cpu_max: str | None, expected: int
+) -> None:
+    assert usable_cpus(affinity, cpu_max) == expected
