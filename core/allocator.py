@@ -15,7 +15,8 @@ from typing import Any
 
 import pandas as pd
 
-from core.book import DEFAULT_MAX_CONSECUTIVE_ERRORS, FundBook, RebalancePlan, fund_deposits
+from core.book import DEFAULT_MAX_CONSECUTIVE_ERRORS, FundBook, RebalancePlan
+from core.deposits import fund_deposits
 from core.errors import InsufficientFundsError, InvalidInputError
 from core.fund_metrics import correlation_matrix, portfolio_metrics, strategy_metrics
 from core.held_capital import allocatable_performances, due_rebalance

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from core.book import FundBook, RebalancePlan, fund_deposits
+from core.book import FundBook, RebalancePlan
+from core.deposits import fund_deposits
 from core.errors import CoreError
 from core.held_capital import due_rebalance
 from core.market import Slice
