@@ -1,4 +1,4 @@
-"""Strategies are checked before a fund starts, a `process` strategy in a child process
+"""Strategies are checked before a fund starts, a `process` or `shard` strategy in a child process
 only: its code is never imported by the daemon itself."""
 
 from __future__ import annotations
