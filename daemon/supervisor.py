@@ -357,7 +357,6 @@ class Supervisor:
         )
         self.store.write_snapshot(self.store.last_seq, payload)
         self.last_snapshot_unix = time.time()
-        heap.settle()
 
     async def close(self) -> None:
         if self.engine is not None:

@@ -1,5 +1,5 @@
-"""The supervisor settles the heap (collects, then freezes what is alive) after start-up and
-after each snapshot, so the cyclic collector's later passes skip the fund's long-lived state."""
+"""The supervisor settles the heap (collects, then freezes what is alive) after start-up, so
+the cyclic collector's later passes skip the fund's long-lived state."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def test_settle_collects_cycles_and_freezes_the_survivors() -> None:
     assert any(o is kept for o in gc.get_objects())
 
 
-async def test_the_supervisor_settles_after_start_and_after_a_snapshot(tmp_path: Path) -> None:
+async def test_the_supervisor_settles_after_start_only(tmp_path: Path) -> None:
     gc.unfreeze()
     with StateStore.open(tmp_path, "interval") as store:
         sup = Supervisor(plan(3), store, maker("inprocess"), snapshot_every=10**9)
@@ -44,7 +44,7 @@ async def test_the_supervisor_settles_after_start_and_after_a_snapshot(tmp_path:
             gc.unfreeze()
             assert gc.get_freeze_count() == 0
             await sup.snapshot()
-            assert gc.get_freeze_count() > 0  # and so did the snapshot
+            assert gc.get_freeze_count() == 0  # a snapshot does not: ~0.1 s each time
         finally:
             await sup.close()
             gc.unfreeze()
