@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from config import FundSettings, build_ledger_models, build_rebalancer, feed_options
 from config.strategies import strategy_class_path
 from core.ledger import Ledger
-from daemon import logs
+from daemon import heap, logs
 from daemon.control.plane import ControlPlane
 from daemon.digest import fund_digest
 from daemon.engine import Worker
@@ -130,6 +130,7 @@ async def run_fund(
         try:
             await plane.start()  # /healthz answers during a long recovery; /readyz says so
             await supervisor.start()
+            heap.settle()  # the fund's long-lived state out of the cyclic collector's passes
             engine = supervisor.engine
             assert engine is not None
             at, replayed = engine.state.slice_index, supervisor.replayed

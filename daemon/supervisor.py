@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable
 from redis.exceptions import RedisError
 
 from core.market import Slice
-from daemon import heap, logs
+from daemon import logs
 from daemon.commands import Add, Command, Snapshot, Status, encode_command, parse_command
 from daemon.dispatch import REJECTIONS, MakeWorker, apply_command, restart_added, start_added
 from daemon.engine import FundEngine, StepObserver, Worker
@@ -131,7 +131,6 @@ class Supervisor:
                 raise
             raise error from exc
         self.recovering = False
-        heap.settle()
 
     async def _fresh(self) -> None:
         self.engine = planned_engine(self.plan)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from core import Ledger, PortfolioAllocator
 from core.market import Slice
+from daemon import heap
 from daemon.feeds import ReplayFeed
 from daemon.feeds.synthetic import synthetic_slices
 from daemon.persistence import StateStore, encode_slice
@@ -68,6 +69,7 @@ async def run_daemon(
     with StateStore.open(state, fsync) as store:
         sup = Supervisor(plan(n), store, maker(mode), snapshot_every=10**9)
         await sup.start()
+        heap.settle()  # as the daemon does (daemon.app)
         latencies = []
         try:
             for market in slices:
@@ -115,6 +117,7 @@ async def recovery(tail: int, n: int, state: Path) -> tuple[float, int]:
     with StateStore.open(state, "off") as store:
         sup = Supervisor(plan(n), store, maker("inprocess"), snapshot_every=10**9)
         await sup.start()
+        heap.settle()  # as the daemon does (daemon.app)
         await sup.snapshot()
         for market in slices:
             await sup.process(market)
@@ -123,6 +126,7 @@ async def recovery(tail: int, n: int, state: Path) -> tuple[float, int]:
     with StateStore.open(state, "off") as store:
         sup = Supervisor(plan(n), store, maker("inprocess"))
         await sup.start()
+        heap.settle()  # as the daemon does (daemon.app)
         await sup.close()
     return time.perf_counter() - t0, sup.replayed
 

@@ -31,6 +31,7 @@ import yaml
 
 from config import FundSettings, feed_options, load_settings
 from core.market import Slice
+from daemon import heap
 from daemon.app import fund_plan, worker_maker
 from daemon.commands import parse_command
 from daemon.feeds.synthetic import synthetic_slices
@@ -77,6 +78,7 @@ async def open_fund(fund: FundSettings) -> tuple[Running, float]:
     store = StateStore.open(fund.state.dir, "interval", keep_snapshots=KEEP_SNAPSHOTS)
     sup = Supervisor(fund_plan(fund), store, worker_maker(fund), snapshot_every=SNAPSHOT_EVERY)
     await sup.start()
+    heap.settle()  # as the daemon does (daemon.app)
     return Running(store, sup), time.perf_counter() - t0
 
 

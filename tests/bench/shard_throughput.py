@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from core.market import Slice
+from daemon import heap
 from daemon.engine import Worker
 from daemon.persistence import StateStore
 from daemon.shards import ShardPool
@@ -54,6 +55,7 @@ async def run(
     with StateStore.open(state, "interval") as store:
         sup = Supervisor(plan(n), store, make, snapshot_every=10**9)
         await sup.start()
+        heap.settle()  # as the daemon does (daemon.app)
         latencies = []
         try:
             for market in slices:

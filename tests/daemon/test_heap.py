@@ -7,10 +7,10 @@ import gc
 import weakref
 from pathlib import Path
 
+from config import load_settings
 from daemon import heap
-from daemon.persistence import StateStore
-from daemon.supervisor import Supervisor
-from tests.bench.daemon_throughput import maker, plan
+from daemon.app import run_fund
+from tests.support.daemon_process import env_for
 
 
 def test_settle_collects_cycles_and_freezes_the_survivors() -> None:
@@ -34,17 +34,14 @@ def test_settle_collects_cycles_and_freezes_the_survivors() -> None:
     assert any(o is kept for o in gc.get_objects())
 
 
-async def test_the_supervisor_settles_after_start_only(tmp_path: Path) -> None:
+async def test_the_daemon_settles_once_its_supervisor_has_started(tmp_path: Path) -> None:
+    """`run_fund`, in this process, on the embedded demo fund cut to a few bars."""
+    env = env_for(tmp_path / "state", PAPERFUND_FEED__BARS="5")
+    settings = load_settings(None, {k: v for k, v in env.items() if k.startswith("PAPERFUND_")})
     gc.unfreeze()
-    with StateStore.open(tmp_path, "interval") as store:
-        sup = Supervisor(plan(3), store, maker("inprocess"), snapshot_every=10**9)
-        try:
-            await sup.start()
-            assert gc.get_freeze_count() > 0  # start-up settled
-            gc.unfreeze()
-            assert gc.get_freeze_count() == 0
-            await sup.snapshot()
-            assert gc.get_freeze_count() == 0  # a snapshot does not: ~0.1 s each time
-        finally:
-            await sup.close()
-            gc.unfreeze()
+    try:
+        result = await run_fund(settings, out=lambda _: None)
+        assert result.slices == 5
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
