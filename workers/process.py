@@ -54,6 +54,20 @@ CLOSE_GRACE_S = 5.0
 """How long a closing child may take to exit before it is killed."""
 
 
+async def reap(process: BaseProcess, grace_s: float) -> tuple[int | None, bool]:
+    """Wait up to `grace_s` for `process` to exit, kill it if it has not, and release it:
+    (its exit code, whether it was killed here)."""
+    if grace_s > 0:
+        await asyncio.to_thread(process.join, grace_s)
+    killed = process.exitcode is None
+    if killed:
+        process.kill()
+        await asyncio.to_thread(process.join)
+    code = process.exitcode
+    process.close()
+    return code, killed
+
+
 def encode(value: object) -> bytes:
     return pickle.dumps(value, protocol=PICKLE_PROTOCOL)
 
@@ -212,17 +226,10 @@ class ProcessWorker(HostClient):
 
     async def _reap(self, grace_s: float) -> int | None:
         """Wait for the child to exit (killing it after `grace_s`); return its exit code."""
-        process = self._process
+        process, self._process = self._process, None
         if process is None:
             return None
-        if grace_s > 0:
-            await asyncio.to_thread(process.join, grace_s)
-        if process.exitcode is None:
-            process.kill()
-            await asyncio.to_thread(process.join)
-        self._process = None
-        code = process.exitcode
-        process.close()
+        code, _ = await reap(process, grace_s)
         return code
 
     # ---- requests --------------------------------------------------------------------

@@ -48,7 +48,7 @@ from workers.errors import (
     WorkerTimeout,
 )
 from workers.host import Reply, error_reply, unwrap
-from workers.process import CLOSE_GRACE_S, encode, readable, serve_with
+from workers.process import CLOSE_GRACE_S, encode, readable, reap, serve_with
 from workers.shard_host import IDLE, ShardHost
 
 MEMORY_EXIT_CODE = 86
@@ -257,21 +257,11 @@ class ShardProcess:
     async def _reap(self, grace_s: float) -> int | None:
         """Wait up to `grace_s` for the child to end, then kill it; its exit code, or None
         when it was killed here (so a -9 always means a SIGKILL from outside)."""
-        process = self._process
+        process, self._process = self._process, None
         if process is None:
             return None
-        if grace_s > 0:
-            await asyncio.to_thread(process.join, grace_s)
-        if process.exitcode is None:
-            process.kill()
-            await asyncio.to_thread(process.join)
-            self._process = None
-            process.close()
-            return None  # its end is ours, whatever the code says
-        self._process = None
-        code = process.exitcode
-        process.close()
-        return code
+        code, killed = await reap(process, grace_s)
+        return None if killed else code
 
 
 def _death(name: str, op: str, code: int | None) -> WorkerError:
