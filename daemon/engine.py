@@ -234,13 +234,17 @@ class FundEngine:
             await asyncio.sleep(0)  # let the remote steps send their requests
         outcomes: list[StepOutcome] = []
         found: dict[str, str] = {}
+        settled: dict[Shard, tuple[dict[str, StepOutcome], dict[str, str]]] = {}
         try:
             for i, (r, worker) in enumerate(lineup):
                 if isinstance(worker, InProcessWorker):
                     outcomes.append(worker.step_now(market, r.state is running))
                     continue
                 if isinstance(worker, ShardMember):
-                    by_id, shard_faults = await stepping[worker.shard]
+                    shard_result = settled.get(worker.shard)
+                    if shard_result is None:  # awaited once per shard, not once per member
+                        shard_result = settled[worker.shard] = await stepping[worker.shard]
+                    by_id, shard_faults = shard_result
                     outcomes.append(by_id[r.strategy_id])
                     if r.strategy_id in shard_faults:
                         found[r.strategy_id] = shard_faults[r.strategy_id]
