@@ -9,7 +9,7 @@ process; the daemon drives the same book with ledgers in workers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_DOWN, ROUND_UP, Decimal
@@ -227,6 +227,29 @@ class FundBook:
             )
             return True
         return False
+
+    def on_marks(
+        self,
+        ts: datetime,
+        ids: Sequence[str],
+        values: Sequence[Decimal],
+        cash: Sequence[Decimal],
+        not_trading: Container[str],
+        skip: Container[int],
+    ) -> None:
+        """Record many steps that only marked to market (no fill, order, error or fault):
+        what `on_report` does with such reports, for `ids[i]` at `values[i]`, `cash[i]`,
+        except the indices in `skip` (their reports go through `on_report`)."""
+        records = self.records
+        for i, sid in enumerate(ids):
+            if i in skip:
+                continue
+            rec = records[sid]
+            value = rec.value = values[i]
+            rec.cash = cash[i]
+            rec.performance.update(ts, value)
+            if sid not in not_trading:
+                rec.consecutive_errors = 0
 
     def quarantine(self, rec: StrategyAllocation, fault: str) -> bool:
         """A fault of the strategy: counted, and it is paused at once with the fault as

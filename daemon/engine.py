@@ -7,7 +7,6 @@ slices and the same commands at the same slice boundaries, it produces the same 
 
 from __future__ import annotations
 
-import asyncio
 import copy
 from collections import defaultdict
 from collections.abc import Callable, Mapping
@@ -30,13 +29,10 @@ from core.records import (
     StrategyState,
 )
 from daemon.history import FundHistory
-from daemon.recoverable import RecoverableWorker
-from daemon.shards import Shard, ShardMember
-from workers.errors import WorkerCrashed, WorkerMemoryExceeded, WorkerTimeout
-from workers.host import HostClient, StepOutcome
-from workers.inprocess import InProcessWorker
+from daemon.stepping import Stepped, Worker, step_workers
+from workers.errors import WorkerMemoryExceeded, WorkerTimeout
 
-Worker = HostClient | RecoverableWorker | ShardMember
+__all__ = ["EngineState", "Event", "FundEngine", "StrategyActivity", "Worker"]
 
 StepObserver = Callable[[list[float]], None]
 """Called once per live slice with the seconds each strategy's step took in its host."""
@@ -136,14 +132,20 @@ class FundEngine:
         reserve_error = book.mark_reserve(market)
         records = list(book.records.values())
         known = dict(faults) if faults else {}
-        outcomes, found = await self._step_all(records, market, known, replay)
+        stepped = await step_workers(self.workers, records, market, known, replay)
+        found = stepped.found
+        for steps in stepped.marks:
+            reply = steps.reply
+            book.on_marks(
+                market.ts, steps.ids, reply.values, reply.cash, steps.not_trading, steps.outcomes
+            )
         if not replay:
-            self._tally(outcomes, found)
+            self._tally(stepped)
         events = []
         if reserve_error is not None:
             events.append(self._event("reserve_mark_failed", None, reserve_error))
         on_report = book.on_report
-        for outcome in outcomes:
+        for outcome in stepped.outcomes:
             report = outcome.report
             if outcome.overrun:
                 took = f"{outcome.duration_s:.3f}s"
@@ -165,11 +167,12 @@ class FundEngine:
         self.state.slice_index += 1
         return events
 
-    def _tally(self, outcomes: list[StepOutcome], found: Mapping[str, str]) -> None:
+    def _tally(self, stepped: Stepped) -> None:
         """Count fills, orders and timeouts; hand the step durations to the observer.
-        Most steps neither fill nor order, so they cost one test here."""
+        Most steps neither fill nor order, so they cost one test here (or none: a shard's
+        quiet steps are not outcomes)."""
         activity, totals = self.activity, self.totals
-        for outcome in outcomes:
+        for outcome in stepped.outcomes:
             report = outcome.report
             if report.fills or report.orders:
                 counts = activity[report.strategy_id]
@@ -177,13 +180,13 @@ class FundEngine:
                 counts.orders += report.orders
                 totals.fills += len(report.fills)
                 totals.orders += report.orders
-        for sid, reason in found.items():
+        for sid, reason in stepped.found.items():
             if reason.startswith(TIMEOUT_PREFIX):
                 activity[sid].timeouts += 1
                 totals.timeouts += 1
         observer = self.step_observer
         if observer is not None:
-            observer([outcome.duration_s for outcome in outcomes])
+            observer(stepped.durations())
 
     def _quarantine(self, sid: str, reason: str) -> bool:
         """A timeout or a memory blow-up quarantines at once; a dead child counts as one
@@ -199,69 +202,6 @@ class FundEngine:
             self.book.mark_paused(rec, f"quarantined: {reason}", quarantine=True)
             return True
         return False
-
-    async def _step_all(
-        self,
-        records: list[StrategyAllocation],
-        market: Slice,
-        faults: Mapping[str, str],
-        replay: bool,
-    ) -> tuple[list[StepOutcome], dict[str, str]]:
-        """Step every worker; results in insertion order, plus the faults found.
-
-        Child processes and shards are sent their slice first and work in parallel while
-        in-process hosts step right here (a task per in-process step would cost more than
-        the step). A shard is sent one message for all of its members.
-        """
-        running = StrategyState.RUNNING
-        lineup = [(r, self.workers[r.strategy_id]) for r in records]
-        remote: dict[int, asyncio.Task[StepOutcome]] = {}
-        shards: dict[Shard, set[str]] = {}
-        for i, (r, worker) in enumerate(lineup):
-            if not isinstance(worker, InProcessWorker):
-                trading = r.state is running and r.strategy_id not in faults
-                if isinstance(worker, ShardMember):
-                    skip = shards.setdefault(worker.shard, set())
-                    if not trading:
-                        skip.add(r.strategy_id)
-                    continue
-                remote[i] = asyncio.create_task(worker.step(market, trading, replay=replay))
-        stepping = {
-            shard: asyncio.create_task(shard.step(market, frozenset(skip), replay))
-            for shard, skip in shards.items()
-        }
-        if remote or stepping:
-            await asyncio.sleep(0)  # let the remote steps send their requests
-        outcomes: list[StepOutcome] = []
-        found: dict[str, str] = {}
-        settled: dict[Shard, tuple[dict[str, StepOutcome], dict[str, str]]] = {}
-        try:
-            for i, (r, worker) in enumerate(lineup):
-                if isinstance(worker, InProcessWorker):
-                    outcomes.append(worker.step_now(market, r.state is running))
-                    continue
-                if isinstance(worker, ShardMember):
-                    shard_result = settled.get(worker.shard)
-                    if shard_result is None:  # awaited once per shard, not once per member
-                        shard_result = settled[worker.shard] = await stepping[worker.shard]
-                    by_id, shard_faults = shard_result
-                    outcomes.append(by_id[r.strategy_id])
-                    if r.strategy_id in shard_faults:
-                        found[r.strategy_id] = shard_faults[r.strategy_id]
-                    continue
-                try:
-                    outcomes.append(await remote[i])
-                except (WorkerTimeout, WorkerCrashed) as exc:
-                    if not isinstance(worker, RecoverableWorker):
-                        raise
-                    found[r.strategy_id] = f"{type(exc).__name__}: {exc}"
-                    await worker.rebuild()
-                    outcomes.append(await worker.step(market, False))
-        except BaseException:
-            for task in (*remote.values(), *stepping.values()):
-                task.cancel()
-            raise
-        return outcomes, found
 
     async def _scheduled_rebalance(self, ts: datetime) -> RebalanceRecord | None:
         """Among the running strategies only; paused and quarantined ones keep their capital

@@ -39,7 +39,7 @@ from workers.errors import (
 )
 from workers.factory import WorkerSpec
 from workers.host import StepOutcome
-from workers.shard_host import IDLE, BuildArgs, LoggedOp, shard_of
+from workers.shard_host import IDLE, BuildArgs, LoggedOp, SliceReply, shard_of
 from workers.shard_process import ShardOptions, ShardProcess
 
 STEP_FAULTS = (WorkerTimeout, WorkerCrashed, WorkerMemoryExceeded)
@@ -61,6 +61,19 @@ class _Member:
     def build(self) -> BuildArgs:
         s = self.spec
         return (s.strategy_id, s.strategy_path, s.params, s.ledger, s.history_bars)
+
+
+@dataclass(frozen=True, slots=True)
+class ShardSteps:
+    """One shard's slice, as the engine books it: the members' ids in member order, the
+    shard's reply, who did not trade, and the full outcome of every member whose step did more
+    than mark to market or overran its deadline (by member index). The other members' steps
+    are booked together from `reply` (`FundBook.on_marks`)."""
+
+    ids: list[str]
+    reply: SliceReply
+    not_trading: frozenset[str]
+    outcomes: dict[int, StepOutcome]
 
 
 _Entry = tuple[Any, ...]
@@ -204,9 +217,9 @@ class Shard:
     # ---- stepping --------------------------------------------------------------------
     async def step(
         self, market: Slice, not_trading: frozenset[str], replay: bool
-    ) -> tuple[dict[str, StepOutcome], dict[str, str]]:
-        """Step every member (those in `not_trading` without trading): each member's outcome
-        by id, and the faults found (culprit id -> reason), in the order found."""
+    ) -> tuple[ShardSteps, dict[str, str]]:
+        """Step every member (those in `not_trading` without trading): the members' steps,
+        and the faults found (culprit id -> reason), in the order found."""
         faults: dict[str, str] = {}
         unnamed = lost = 0
         options = self.options
@@ -215,7 +228,7 @@ class Shard:
             skip = not_trading | faults.keys() if faults else not_trading
             timeout_s = options.slice_timeout_s(len(self.members), replay)
             try:
-                outcomes: list[StepOutcome] = await self.process.request(
+                reply: SliceReply = await self.process.request(
                     "step", (market, skip, replay), timeout_s
                 )
                 break
@@ -232,21 +245,24 @@ class Shard:
                 if culprit in faults:  # it was not trading: its fault is not its code's
                     raise
                 faults[culprit] = f"{type(exc).__name__}: strategy {culprit}: {exc}"
-        return self._settled(market, skip, outcomes), faults
+        return self._settled(market, skip, reply), faults
 
-    def _settled(
-        self, market: Slice, skip: frozenset[str], outcomes: list[StepOutcome]
-    ) -> dict[str, StepOutcome]:
-        if len(outcomes) != len(self.members):
-            raise WorkerError(f"shard {self.index} answered {len(outcomes)} outcomes")
+    def _settled(self, market: Slice, skip: frozenset[str], reply: SliceReply) -> ShardSteps:
+        ids = list(self.members)
+        if not len(reply.values) == len(reply.cash) == len(reply.durations) == len(ids):
+            raise WorkerError(f"shard {self.index} answered {len(reply.values)} members' steps")
         self.log.append(("step", market, skip))
         if len(self.log) % TRIM_EVERY == 0:
             self._trim()
+        durations = reply.durations
+        outcomes = {i: StepOutcome(report, durations[i]) for i, report in reply.notable.items()}
         limit = self.options.step_timeout_s
-        by_id: dict[str, StepOutcome] = {}
-        for sid, outcome in zip(self.members, outcomes, strict=True):
-            by_id[sid] = outcome._replace(overrun=True) if outcome.duration_s > limit else outcome
-        return by_id
+        if durations and max(durations) > limit:  # rare: every report is worth building
+            reports = reply.reports(ids, market.ts, skip)
+            for i, duration_s in enumerate(durations):
+                if duration_s > limit:
+                    outcomes[i] = StepOutcome(reports[i], duration_s, True)
+        return ShardSteps(ids, reply, skip, outcomes)
 
     def _announced(self) -> str | None:
         index = self.process.announced

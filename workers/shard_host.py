@@ -8,15 +8,18 @@ other operation addresses one strategy by id. Messages follow the host protocol 
 
     add(strategy_id, path, params, ledger, history_bars) -> None   build, not initialised
     remove(strategy_id)                                 -> None
-    step(market, not_trading, replay)                   -> [StepOutcome, ...] member order
+    step(market, not_trading, replay)                   -> SliceReply
     member(strategy_id, op, args)                       -> the `StrategyHost` operation's reply
     rebuild(members)                                    -> None   see `ShardHost.rebuild`
 
 `not_trading` names the members that are filled and marked but whose `handle_data` is not
-called (paused, quarantined, or faulted on this slice). Stepping goes member by member, and
-before each member the shard tells its `Watch` which one it is stepping (its index in the
-member order): a shard process writes it where its parent can read it after a kill, so a
-hang, a crash or a memory blow-up is pinned on one strategy.
+called (paused, quarantined, or faulted on this slice). A `SliceReply` is compact because
+most steps of a large fund only mark to market: every member's value, cash and step time in
+member order, and a full `StepReport` only for the members that filled, placed orders, erred
+or faulted (`SliceReply.reports` expands it into every member's report). Stepping goes
+member by member, and before each member the shard tells its `Watch` which one it is
+stepping (its index in the member order): a shard process writes it where its parent can
+read it after a kill, so a hang, a crash or a memory blow-up is pinned on one strategy.
 
 Which shard hosts a strategy is `shard_of(strategy_id, shards)`: the SHA-256 of the id, read
 as a big-endian integer, modulo the number of shards. It depends on nothing else, so it is
@@ -26,16 +29,18 @@ the same after a restart, and adding or removing a strategy never moves another 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
-from typing import Any, Protocol
+from collections.abc import Callable, Collection, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, NamedTuple, Protocol
 
 from core.market import Slice
+from core.step import StepReport
 from workers.errors import WorkerError
 from workers.host import (
     LedgerConfig,
     Message,
     Reply,
-    StepOutcome,
     StrategyHost,
     build_host,
     error_reply,
@@ -52,6 +57,36 @@ def shard_of(strategy_id: str, shards: int) -> int:
         raise ValueError(f"shards must be >= 1, got {shards}")
     digest = hashlib.sha256(strategy_id.encode("utf-8")).digest()
     return int.from_bytes(digest, "big") % shards
+
+
+class SliceReply(NamedTuple):
+    """A shard's answer to one slice (see the module docstring)."""
+
+    values: list[Decimal]
+    cash: list[Decimal]
+    durations: list[float]
+    """Seconds each member's step took in the shard."""
+    notable: dict[int, StepReport]
+    """Member index -> report, for the members whose step did more than mark to market."""
+
+    def reports(
+        self, ids: Sequence[str], ts: datetime, not_trading: Collection[str]
+    ) -> list[StepReport]:
+        """Every member's report, in member order (`ids`: the members' ids in that order)."""
+        notable = self.notable
+        return [
+            notable[i]
+            if i in notable
+            else StepReport(sid, ts, self.values[i], self.cash[i], (), sid not in not_trading)
+            for i, sid in enumerate(ids)
+        ]
+
+
+def is_notable(report: StepReport) -> bool:
+    """Whether a step did more than mark to market (a `SliceReply` carries its report)."""
+    if report.fills or report.orders:
+        return True
+    return report.error is not None or report.fault is not None
 
 
 class Watch(Protocol):
@@ -128,21 +163,24 @@ class ShardHost:
         self.host(strategy_id)
         del self.members[strategy_id]
 
-    def step(
-        self, market: Slice, not_trading: frozenset[str], replay: bool = False
-    ) -> list[StepOutcome]:
-        """Step every member in order; each member's outcome, in that order."""
+    def step(self, market: Slice, not_trading: frozenset[str], replay: bool = False) -> SliceReply:
+        """Step every member in order; their outcomes as one `SliceReply`."""
         watch = self.watch
-        outcomes: list[StepOutcome] = []
-        append = outcomes.append
+        reply = SliceReply([], [], [], {})
+        values, cash, durations, notable = reply
         try:
             for index, (sid, host) in enumerate(self.members.items()):
                 watch.stepping(index, replay)
-                append(host.step(market, sid not in not_trading))
+                report, duration_s, _ = host.step(market, sid not in not_trading)
                 watch.stepped()
+                values.append(report.value)
+                cash.append(report.cash)
+                durations.append(duration_s)
+                if is_notable(report):
+                    notable[index] = report
         finally:
             watch.idle()
-        return outcomes
+        return reply
 
     def rebuild(self, members: list[tuple[BuildArgs, bytes, list[LoggedOp]]]) -> None:
         """Replace every member by one built from `BuildArgs`, restored from its snapshot,

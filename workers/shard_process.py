@@ -129,6 +129,7 @@ class _ShardServer:
 def serve_shard(conn: Connection, announce_path: str, options: ShardOptions) -> None:
     """The shard child's entry point."""
     signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
     serve_with(conn, _ShardServer(ShardHost(ProcessWatch(announce_path, options))))
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from core.market import Slice
 from workers.host import LedgerConfig, StrategyHost, build_host, unwrap
-from workers.shard_host import IDLE, ShardHost, shard_of
+from workers.shard_host import IDLE, ShardHost, SliceReply, is_notable, shard_of
 
 MA = "workers.strategies.moving_average:MovingAverageCrossover"
 RAISING = "tests.workers.sample_strategies:Raising"
@@ -48,11 +48,17 @@ def _alone(i: int) -> StrategyHost:
 def test_steps_every_member_in_order_as_if_each_were_alone(window: list[Slice]) -> None:
     shard = _shard()
     alone = [_alone(i) for i in range(len(PARAMS))]
+    notable = 0
     for market in window[:120]:
-        outcomes = unwrap(shard.handle(("step", (market, frozenset({"ma1"}), False))))
-        assert [o.report.strategy_id for o in outcomes] == ["ma0", "ma1", "ma2"]
+        reply = unwrap(shard.handle(("step", (market, frozenset({"ma1"}), False))))
+        assert isinstance(reply, SliceReply)
+        reports = reply.reports(["ma0", "ma1", "ma2"], market.ts, {"ma1"})
         expected = [h.step(market, h.strategy_id != "ma1").report for h in alone]
-        assert [o.report for o in outcomes] == expected
+        assert reports == expected
+        assert set(reply.notable) == {i for i, r in enumerate(expected) if is_notable(r)}
+        assert len(reply.durations) == 3
+        notable += len(reply.notable)
+    assert notable  # the replies carried some full reports (orders, fills)
     for i, host in enumerate(alone):
         state = unwrap(shard.handle(("member", (f"ma{i}", "ledger_state", ()))))
         assert state == host.ledger_state()
@@ -104,8 +110,12 @@ def test_a_strategy_that_raises_is_its_own_error_not_the_shards(window: list[Sli
     outcomes = [
         unwrap(shard.handle(("step", (market, frozenset(), False)))) for market in window[:3]
     ]
-    assert [o[0].report.error is not None for o in outcomes] == [False, True, False]
-    assert all(o[1].report.error is None for o in outcomes)
+    assert [0 in reply.notable and reply.notable[0].error is not None for reply in outcomes] == [
+        False,
+        True,
+        False,
+    ]
+    assert all(1 not in reply.notable for reply in outcomes)
 
 
 def test_rebuild_restores_members_and_replays_their_operations(window: list[Slice]) -> None:
