@@ -69,6 +69,12 @@ class SliceReply(NamedTuple):
     notable: dict[int, StepReport]
     """Member index -> report, for the members whose step did more than mark to market."""
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled with the amounts as one string each: a `Decimal` pickles through its
+        constructor, several times slower than `str` and `split` (exact both ways)."""
+        text = " ".join
+        return _unpickle_reply, (text(map(str, self.values)), text(map(str, self.cash)), *self[2:])
+
     def reports(
         self, ids: Sequence[str], ts: datetime, not_trading: Collection[str]
     ) -> list[StepReport]:
@@ -80,6 +86,14 @@ class SliceReply(NamedTuple):
             else StepReport(sid, ts, self.values[i], self.cash[i], (), sid not in not_trading)
             for i, sid in enumerate(ids)
         ]
+
+
+def _unpickle_reply(
+    values: str, cash: str, durations: list[float], notable: dict[int, StepReport]
+) -> SliceReply:
+    return SliceReply(
+        list(map(Decimal, values.split())), list(map(Decimal, cash.split())), durations, notable
+    )
 
 
 def is_notable(report: StepReport) -> bool:

@@ -8,11 +8,15 @@ a way to tell which strategy killed it:
   an 8-byte file it has mapped shared (`IDLE` between steps). The parent keeps the file open
   (it is unlinked once the child has mapped it, so nothing is left behind) and reads it after
   the child died: the index names the strategy that was stepping.
-- **the step deadline**, per member, inside the child: a real-time interval timer armed with
-  `step_timeout_s` before each member's step (`max(step_timeout_s, control_timeout_s)` when
-  the step is replayed) and disarmed after the slice. Its SIGALRM keeps the default action,
-  which ends the process even while a strategy holds the GIL in native code. The parent
-  also bounds a whole slice (`slice_timeout_s`) and SIGKILLs a child that overruns it.
+- **the step deadline**, per member, inside the child: a real-time interval timer that ends
+  no earlier than `step_timeout_s` after the start of each member's step
+  (`max(step_timeout_s, control_timeout_s)` when the step is replayed) and no later than
+  `TIMER_SLACK` of it after that, disarmed after the slice. Arming a timer is a system call
+  that costs microseconds, as much as a quiet member's whole step, so it is re-armed (for the
+  deadline plus the slack) only once the last arming is older than the slack. Its SIGALRM
+  keeps the default action, which ends the process even while a strategy holds the GIL in
+  native code. The parent also bounds a whole slice (`slice_timeout_s`) and SIGKILLs a child
+  that overruns it.
 - **the memory limit** (`memory_limit_mb`, optional): after each member's step the child
   reads its resident set size (`/proc/self/statm`, one `pread` on a descriptor kept open)
   and exits with `MEMORY_EXIT_CODE` when it is past the limit: the member that just stepped
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import mmap
 import multiprocessing
 import os
@@ -35,6 +40,7 @@ import pickle
 import signal
 import struct
 import tempfile
+import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -50,6 +56,10 @@ from workers.errors import (
 from workers.host import Reply, error_reply, unwrap
 from workers.process import CLOSE_GRACE_S, encode, readable, reap, serve_with
 from workers.shard_host import IDLE, ShardHost
+
+TIMER_SLACK = 0.1
+"""How much later than its deadline a member's step may be ended, as a share of the deadline
+(see the module docstring): never earlier."""
 
 MEMORY_EXIT_CODE = 86
 """The exit code of a shard process that passed its memory limit."""
@@ -90,13 +100,20 @@ class ProcessWatch:
             os.close(fd)
         self._step_s = options.step_timeout_s
         self._replay_s = options.replay_timeout_s
+        self._armed_at = -math.inf
+        self._armed_for = 0.0
         limit = options.memory_limit_mb
         self._limit_pages = None if limit is None else (limit << 20) // os.sysconf("SC_PAGE_SIZE")
         self._statm = os.open("/proc/self/statm", os.O_RDONLY) if limit is not None else -1
 
     def stepping(self, index: int, replay: bool) -> None:
         _SLOT.pack_into(self._slot, 0, index)
-        signal.setitimer(signal.ITIMER_REAL, self._replay_s if replay else self._step_s)
+        deadline_s = self._replay_s if replay else self._step_s
+        slack_s = deadline_s * TIMER_SLACK
+        now = time.monotonic()
+        if now - self._armed_at > slack_s or deadline_s != self._armed_for:
+            signal.setitimer(signal.ITIMER_REAL, deadline_s + slack_s)
+            self._armed_at, self._armed_for = now, deadline_s
 
     def stepped(self) -> None:
         limit = self._limit_pages
@@ -105,6 +122,7 @@ class ProcessWatch:
 
     def idle(self) -> None:
         signal.setitimer(signal.ITIMER_REAL, 0)
+        self._armed_at = -math.inf
         _SLOT.pack_into(self._slot, 0, IDLE)
 
 

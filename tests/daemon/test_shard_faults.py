@@ -54,19 +54,21 @@ async def _run(
     specs: list[WorkerSpec],
     slices: list[Slice],
     faults: dict[int, dict[str, str]] | None = None,
+    step_timeout_s: float = 1.0,
 ) -> tuple[dict[str, dict[str, Any]], list[Event], FundEngine, int]:
     """Run the fund in one shard; (ledgers, fault events, engine, shard rebuilds)."""
     reserve = Ledger()
     reserve.transfer_in(Decimal(300_000))
     engine = FundEngine(EngineState(FundBook(reserve, max_consecutive_errors=1), None), {})
-    options = ShardOptions(step_timeout_s=1.0, control_timeout_s=30.0, memory_limit_mb=300)
+    weight = Decimal(1) / len(specs)
+    options = ShardOptions(step_timeout_s, control_timeout_s=30.0, memory_limit_mb=300)
     pool = ShardPool(1, options)
     events: list[Event] = []
     try:
         for spec in specs:
             worker = pool.member(spec)
             await worker.start()
-            await engine.add(spec.strategy_id, "test", Decimal("0.3"), worker)
+            await engine.add(spec.strategy_id, "test", weight, worker)
         for i, market in enumerate(slices):
             if i in SNAPSHOTS:  # as the supervisor does: the rebuild starts from these
                 for worker in engine.workers.values():
@@ -137,3 +139,17 @@ async def test_the_memory_limit_is_on_the_shards_own_memory_not_its_parents_peak
     del ballast
     _, events, _, rebuilds = await _run(_specs("Bloating", {"on_bar": NEVER}), window[:5])
     assert (events, rebuilds) == ([], 0)
+
+
+async def test_each_member_gets_its_whole_deadline_from_its_own_start(
+    window: list[Slice],
+) -> None:
+    """The shard re-arms its step timer lazily (`TIMER_SLACK`): a member that starts after a
+    slow step of another still has all of `step_timeout_s` (it is not ended at the deadline
+    of the member that armed the timer)."""
+    timeout_s = 2.0
+    early = WorkerSpec("early", f"{SAMPLES}:Sleeping", {"on_bar": 3, "sleep_s": 0.5}, mode="shard")
+    late = WorkerSpec("late", f"{SAMPLES}:Sleeping", {"on_bar": 3, "sleep_s": 1.9}, mode="shard")
+    _, events, engine, rebuilds = await _run([early, late], window[:4], step_timeout_s=timeout_s)
+    assert (events, rebuilds) == ([], 0)
+    assert not any(r.quarantined for r in engine.book.records.values())
