@@ -6,17 +6,25 @@ paced-off replay of the shipped daily OHLCV files.
         [--slices 2000] [--idle]
 
 `--idle`: strategies that do nothing (`handle_data` returns at once), so the figures are the
-supervisor's and the shards' own cost per strategy: what limits one supervisor. Each shard
-run also prints the resident memory of its shard processes at the end.
+supervisor's and the shards' own cost per strategy: what limits one supervisor. Every run
+prints the supervisor's own CPU time per strategy and slice ("sup us": this process's CPU
+time, the shards' excluded), and each shard run the resident memory of its shard processes
+at the end.
+
+First it measures what the machine's cores give: the same CPU-bound loop in K processes at
+once against one process alone ("K cores do X times the work of one"). No shard run can
+beat the in-process run by more than that factor (less the supervisor's own share).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from core.market import Slice
@@ -40,11 +48,18 @@ def spec(sid: str, catalog: str, mode: str, idle: bool = False) -> WorkerSpec:
     return WorkerSpec(sid, PATH, params, mode=mode, step_timeout_s=5)  # type: ignore[arg-type]
 
 
-async def run(
-    slices: list[Slice], n: int, shards: int, state: Path, idle: bool = False
-) -> tuple[list[float], list[int]]:
-    """Per-slice seconds of `Supervisor.process`, and each shard process's resident memory
-    (bytes) at the end; `shards` 0: every strategy in-process."""
+@dataclass
+class Run:
+    latencies: list[float]
+    """Seconds of `Supervisor.process` per slice."""
+    cpu_s: float
+    """This process's CPU time over the slices (the shard processes' excluded)."""
+    rss: list[int]
+    """Each shard process's resident memory at the end (bytes)."""
+
+
+async def run(slices: list[Slice], n: int, shards: int, state: Path, idle: bool = False) -> Run:
+    """The fund over `slices`; `shards` 0: every strategy in-process."""
     pool = ShardPool(max(shards, 1), ShardOptions(step_timeout_s=5))
 
     def make(sid: str, catalog: str) -> Worker:
@@ -58,15 +73,34 @@ async def run(
         heap.settle()  # as the daemon does (daemon.app)
         latencies = []
         try:
+            cpu_started = time.process_time()
             for market in slices:
                 t0 = time.perf_counter()
                 await sup.process(market)
                 latencies.append(time.perf_counter() - t0)
+            cpu_s = time.process_time() - cpu_started
             rss = [resident_bytes(s.process.pid) for s in pool.shards if s.process.pid]
         finally:
             await sup.close()
             await pool.close()
-    return latencies, rss
+    return Run(latencies, cpu_s, rss)
+
+
+def _spin(loops: int) -> float:
+    started = time.perf_counter()
+    total = 0
+    for i in range(loops):
+        total += i
+    return time.perf_counter() - started
+
+
+def parallel_ceiling(processes: int, loops: int = 10_000_000) -> float:
+    """How many times the work of one process `processes` processes do at once."""
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(processes) as pool:
+        alone = min(pool.apply(_spin, (loops,)) for _ in range(2))  # one process at a time
+        together = max(pool.map(_spin, [loops] * processes, chunksize=1))
+    return processes * alone / together
 
 
 def resident_bytes(pid: int) -> int:
@@ -85,23 +119,27 @@ async def main() -> None:
     if args.slices:
         slices = slices[: args.slices]
     print(f"{len(slices)} slices of {', '.join(SYMBOLS)}")
-    print(f"{'case':<22}{'slices/s':>10}{'steps/s':>11}{'p50 ms':>8}{'p99 ms':>8}{'ratio':>7}")
+    ceiling = parallel_ceiling(args.shards)
+    print(f"{args.shards} cores do {ceiling:.2f} times the work of one (CPU-bound loop)")
+    print(
+        f"{'case':<22}{'slices/s':>10}{'steps/s':>11}{'p50 ms':>8}{'p99 ms':>8}{'ratio':>7}"
+        f"{'sup us':>8}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
             base = 0.0
             for shards in (0, args.shards):
-                lat, rss = await run(slices, n, shards, Path(tmp) / f"{n}-{shards}", args.idle)
+                result = await run(slices, n, shards, Path(tmp) / f"{n}-{shards}", args.idle)
+                lat, rss = result.latencies, result.rss
                 rate = len(slices) / sum(lat)
                 base = base or rate
                 case = f"N={n} " + (f"shard K={shards}" if shards else "in-process")
+                supervisor_us = result.cpu_s / len(slices) / n * 1e6
+                memory = ", ".join(f"{b / 2**20:.0f}" for b in rss)
                 print(
                     f"{case:<22}{rate:>10,.0f}{rate * n:>11,.0f}{pct(lat, 50):>8.3f}"
-                    f"{pct(lat, 99):>8.3f}{rate / base:>7.2f}"
-                    + (
-                        f"  shard RSS MiB: {', '.join(f'{b / 2**20:.0f}' for b in rss)}"
-                        if rss
-                        else ""
-                    )
+                    f"{pct(lat, 99):>8.3f}{rate / base:>7.2f}{supervisor_us:>8.2f}"
+                    + (f"  shard RSS MiB: {memory}" if rss else "")
                 )
 
 
