@@ -29,7 +29,7 @@ the same after a restart, and adding or removing a strategy never moves another 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple, Protocol
@@ -41,6 +41,7 @@ from workers.host import (
     LedgerConfig,
     Message,
     Reply,
+    StepOutcome,
     StrategyHost,
     build_host,
     error_reply,
@@ -68,6 +69,19 @@ class SliceReply(NamedTuple):
     """Seconds each member's step took in the shard."""
     notable: dict[int, StepReport]
     """Member index -> report, for the members whose step did more than mark to market."""
+
+    @classmethod
+    def of(cls, outcomes: Iterable[StepOutcome]) -> SliceReply:
+        """The reply that carries `outcomes` (one per member, in member order)."""
+        reply = cls([], [], [], {})
+        values, cash, durations, notable = reply
+        for index, (report, duration_s, _) in enumerate(outcomes):
+            values.append(report.value)
+            cash.append(report.cash)
+            durations.append(duration_s)
+            if is_notable(report):
+                notable[index] = report
+        return reply
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickled with the amounts as one string each: a `Decimal` pickles through its
@@ -180,21 +194,16 @@ class ShardHost:
     def step(self, market: Slice, not_trading: frozenset[str], replay: bool = False) -> SliceReply:
         """Step every member in order; their outcomes as one `SliceReply`."""
         watch = self.watch
-        reply = SliceReply([], [], [], {})
-        values, cash, durations, notable = reply
+        outcomes: list[StepOutcome] = []
+        append = outcomes.append
         try:
             for index, (sid, host) in enumerate(self.members.items()):
                 watch.stepping(index, replay)
-                report, duration_s, _ = host.step(market, sid not in not_trading)
+                append(host.step(market, sid not in not_trading))
                 watch.stepped()
-                values.append(report.value)
-                cash.append(report.cash)
-                durations.append(duration_s)
-                if is_notable(report):
-                    notable[index] = report
         finally:
             watch.idle()
-        return reply
+        return SliceReply.of(outcomes)
 
     def rebuild(self, members: list[tuple[BuildArgs, bytes, list[LoggedOp]]]) -> None:
         """Replace every member by one built from `BuildArgs`, restored from its snapshot,
