@@ -129,6 +129,11 @@ class ShardActor:
     def announcing(self) -> int:
         return IDLE
 
+    @property
+    def busy(self) -> bool:
+        """Whether a request is in flight (sent, not answered)."""
+        return self._lock.locked()
+
     async def start(self) -> None:
         if self._actor is not None:
             raise WorkerError(f"shard {self.name} is already running")
