@@ -93,17 +93,27 @@ async def test_a_strategy_that_raises_has_its_own_error_on_ray(
     }
 
 
-def _ray_kill(ray: Any) -> kills.Kill:
+def _ray_kill(ray: Any, killed: set[Any]) -> kills.Kill:
     async def kill(actor: ShardActor, stepping: asyncio.Future[Any], during_step: bool) -> None:
         """`ray.kill` the shard actor: once its step request is in flight (`during_step`;
-        the event loop turns until then), or at once, before it has its slice."""
+        the event loop turns until then), or at once, before it has its slice; return once
+        it is dead (`ray.kill` only asks for it). Its handle goes into `killed`."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30
         if during_step:
-            deadline = asyncio.get_running_loop().time() + 30
             while not actor.busy and not stepping.done():
-                assert asyncio.get_running_loop().time() < deadline, "the shard never stepped"
+                assert loop.time() < deadline, "the shard never stepped"
                 await asyncio.sleep(0)
-        assert actor.actor is not None
-        ray.kill(actor.actor)
+        handle = actor.actor
+        assert handle is not None
+        killed.add(handle)
+        ray.kill(handle)
+        while True:
+            assert loop.time() < deadline, "the actor outlived ray.kill"
+            try:
+                await handle.pid.remote()
+            except ray.exceptions.RayActorError:
+                return
 
     return kill
 
@@ -115,11 +125,15 @@ async def test_twenty_ray_kills_at_random_points_leave_the_fund_as_an_uninterrup
     backend = _backend(ray)
     clean = await kills._run(kills._specs(), slices, backend=backend)
     kill_at = frozenset(random.Random(11).sample(range(1, kills.SLICES), kills.KILLS))
+    killed: set[Any] = set()
     ledgers, records, events, rebuilds = await kills._run(
-        kills._specs(), slices, kill_at, backend=backend, kill=_ray_kill(ray)
+        kills._specs(), slices, kill_at, backend=backend, kill=_ray_kill(ray, killed)
     )
     assert clean[3] == 0
-    assert rebuilds == kills.KILLS  # each kill was noticed, and cost one rebuild
+    # Each actor killed was noticed and cost one rebuild. A kill that lands after the actor
+    # answered its step is noticed by the next request: a kill before that one on the same
+    # shard finds the same dead actor, hence fewer actors than kills at times.
+    assert rebuilds == len(killed) >= kills.KILLS // 2
     assert events == []  # and charged to nobody
     assert ledgers == clean[0]
     assert records == clean[1]
