@@ -143,9 +143,14 @@ class ShardActor:
             (self.options.memory_limit_mb,),
             num_cpus=self._num_cpus,
         )
+        timeout_s = self.options.control_timeout_s
         try:
-            timeout_s = self.options.control_timeout_s
             self._pid = await self._await("start", self._actor.pid.remote(), timeout_s)
+        except WorkerTimeout:  # `_await` killed it
+            raise WorkerTimeout(
+                f"shard {self.name}: no actor started within {timeout_s} s (does a Ray node "
+                f"have {self._num_cpus:g} CPU free? workers.ray.num_cpus)"
+            ) from None
         except BaseException:
             await self.kill()
             raise

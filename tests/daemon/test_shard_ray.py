@@ -17,6 +17,7 @@ from core.market import Slice
 from tests.daemon import test_shard_faults as faults
 from tests.daemon import test_shard_kills as kills
 from tests.support.market_data import daily_slices, iter_window
+from workers.errors import WorkerTimeout
 from workers.shard_process import ShardOptions
 from workers.shard_ray import RayShards, ShardActor
 
@@ -137,3 +138,11 @@ async def test_twenty_ray_kills_at_random_points_leave_the_fund_as_an_uninterrup
     assert events == []  # and charged to nobody
     assert ledgers == clean[0]
     assert records == clean[1]
+
+
+async def test_an_actor_no_node_can_take_times_out_naming_the_setting(ray: Any) -> None:
+    options = ShardOptions(step_timeout_s=1.0, control_timeout_s=1.0)
+    actor = RayShards(ray, num_cpus=64)("0", options)
+    with pytest.raises(WorkerTimeout, match=r"64 CPU free\? workers\.ray\.num_cpus"):
+        await actor.start()
+    assert not actor.alive
