@@ -318,6 +318,8 @@ class RaySettings(StrictModel):
 
     address: str | None = None
     namespace: str = "paperfund"
+    num_cpus: Annotated[float, Field(ge=0)] = 1.0
+    """What each shard actor reserves on its Ray node (0: nothing, any node takes it)."""
 
 
 class WorkersSettings(StrictModel):
@@ -328,14 +330,6 @@ class WorkersSettings(StrictModel):
     backend: Literal["local", "ray"] = "local"
     ray: RaySettings = RaySettings()
     memory_limit_mb: Annotated[int, Field(ge=1)] | None = None
-
-    @model_validator(mode="after")
-    def _backend_available(self) -> WorkersSettings:
-        if self.backend == "ray":
-            raise FieldProblems(
-                [Problem("backend", "backend ray is not available yet: use backend local")]
-            )
-        return self
 
 
 UNION_TAGS = frozenset(

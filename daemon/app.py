@@ -30,13 +30,15 @@ from daemon.persistence import StateStore
 from daemon.persistence.durability import FsyncMode
 from daemon.progress import Progress, feed_length
 from daemon.recoverable import RecoverableWorker
+from daemon.shard_backends import shard_backend
 from daemon.shards import ShardPool
 from daemon.startup import FundPlan
 from daemon.summary import Out, print_summary
 from daemon.supervisor import Supervisor
 from workers.factory import WorkerSpec, create_worker
 from workers.host import LedgerConfig
-from workers.shard_process import ShardOptions
+from workers.shard_backend import MakeShard
+from workers.shard_process import ShardOptions, ShardProcess
 
 SECOND_SIGNAL_EXIT = 130
 GRACE_EXCEEDED_EXIT = 124
@@ -63,7 +65,9 @@ def fund_plan(settings: FundSettings) -> FundPlan:
     )
 
 
-def worker_maker(settings: FundSettings) -> Callable[[str, str], Worker]:
+def worker_maker(
+    settings: FundSettings, backend: MakeShard = ShardProcess
+) -> Callable[[str, str], Worker]:
     commission, slippage, fill_model = build_ledger_models(settings)
     ledger = LedgerConfig(
         commission=commission,
@@ -77,7 +81,7 @@ def worker_maker(settings: FundSettings) -> Callable[[str, str], Worker]:
     options = ShardOptions(
         deadlines.step_timeout_s, deadlines.control_timeout_s, workers.memory_limit_mb
     )
-    pool = ShardPool(workers.shards, options)  # a shard process starts with its first member
+    pool = ShardPool(workers.shards, options, backend)  # a shard starts with its first member
 
     def make(strategy_id: str, name: str) -> Worker:
         if name not in catalog:
@@ -112,6 +116,14 @@ async def run_fund(
 ) -> RunResult:
     """Run the fund until its feed ends or a stop is requested. `sockets`: the HTTP API's
     listening sockets when bound beforehand (`daemon.preflight`)."""
+    # first: connecting to Ray installs a SIGTERM handler that the fund's own must replace
+    with shard_backend(settings.workers) as backend:
+        return await _run_connected(settings, backend, out, sockets)
+
+
+async def _run_connected(
+    settings: FundSettings, backend: MakeShard, out: Out, sockets: Sequence[socket.socket]
+) -> RunResult:
     stop = asyncio.Event()
     notifier = Notifier()
     _install_signal_handlers(stop, notifier, settings.deadlines.shutdown_grace_s)
@@ -124,7 +136,10 @@ async def run_fund(
         if not report.clean:
             _log.warning("journal repaired", fund=name, report=report.summary())
         supervisor = Supervisor(
-            fund_plan(settings), store, worker_maker(settings), snapshot_every=state.snapshot_every
+            fund_plan(settings),
+            store,
+            worker_maker(settings, backend),
+            snapshot_every=state.snapshot_every,
         )
         plane = ControlPlane(settings, supervisor, store, sockets)
         try:

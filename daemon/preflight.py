@@ -7,7 +7,9 @@ first, then create state.
   configured strategy is built as the run would build it; a catalog entry is imported and
   its params bound). A strategy that runs in a `process` worker or a `shard` is checked in
   a child process, so that only child processes import its code, as in the run;
-- each file of a replay feed reads through as the feed will read it (`daemon.feeds.checks`).
+- each file of a replay feed reads through as the feed will read it (`daemon.feeds.checks`);
+- the shard backend can be used: `workers.backend: ray` needs Ray installed (the
+  `paperfund[ray]` extra; reaching the cluster is the run's to find out).
 
 `run` then checks that it can create its state directory (`check_state_dir`) and opens the
 HTTP API's listening sockets (`bind_http`), so that an unwritable `state.dir` or a port in
@@ -27,6 +29,7 @@ from config import ConfigError, FundSettings, Problem, feed_options
 from config.strategies import StrategyCheck, run_checks, strategy_checks
 from daemon.control import listen
 from daemon.feeds.checks import check_replay_files
+from daemon.shard_backends import missing_ray
 
 ISOLATED = ("process", "shard")
 """Worker kinds whose strategy code only child processes import."""
@@ -34,7 +37,7 @@ ISOLATED = ("process", "shard")
 
 def check_fund(settings: FundSettings, source: str | None = None) -> None:
     """Raise `ConfigError` listing every strategy and feed file that would stop the run."""
-    problems = strategy_problems(settings) + feed_problems(settings)
+    problems = backend_problems(settings) + strategy_problems(settings) + feed_problems(settings)
     if problems:
         raise ConfigError(problems, source)
 
@@ -68,6 +71,11 @@ def bind_http(settings: FundSettings, source: str | None = None) -> list[socket.
         return listen.bind(http.host, http.port)
     except listen.ListenError as exc:
         raise ConfigError([Problem(exc.setting, exc.reason)], source) from None
+
+
+def backend_problems(settings: FundSettings) -> list[Problem]:
+    reason = missing_ray(settings.workers)
+    return [] if reason is None else [Problem("workers.backend", reason)]
 
 
 def feed_problems(settings: FundSettings) -> list[Problem]:

@@ -19,6 +19,10 @@ killed from outside during a step (a SIGKILL the supervisor did not send: an ope
 kernel's out-of-memory killer), up to `LOST_RETRIES` times in one slice; only a process that
 keeps dying that way charges the strategy it announced.
 
+A shard runs on a backend (`workers.shard_backend`): a child process of the daemon, or a Ray
+actor. A Ray actor cannot announce its culprit: its shard finds it by stepping the slice
+again one member per request (`daemon.shard_search`).
+
 The shard process starts with its first member and ends with its last.
 """
 
@@ -30,6 +34,7 @@ from typing import Any
 
 from core.market import Slice
 from core.money import ZERO
+from daemon.shard_search import step_unannounced
 from workers.errors import (
     WorkerCrashed,
     WorkerError,
@@ -39,6 +44,7 @@ from workers.errors import (
 )
 from workers.factory import WorkerSpec
 from workers.host import StepOutcome
+from workers.shard_backend import MakeShard
 from workers.shard_host import IDLE, BuildArgs, LoggedOp, SliceReply, shard_of
 from workers.shard_process import ShardOptions, ShardProcess
 
@@ -86,10 +92,12 @@ TRIM_EVERY = 64
 class Shard:
     """One shard process and what it takes to rebuild it exactly."""
 
-    def __init__(self, index: int, options: ShardOptions) -> None:
+    def __init__(
+        self, index: int, options: ShardOptions, backend: MakeShard = ShardProcess
+    ) -> None:
         self.index = index
         self.options = options
-        self.process = ShardProcess(str(index), options)
+        self.process = backend(str(index), options)
         self.members: dict[str, _Member] = {}
         self.log: list[_Entry] = []
         """Every operation the members completed since the oldest checkpoint, in order: a
@@ -220,6 +228,8 @@ class Shard:
     ) -> tuple[ShardSteps, dict[str, str]]:
         """Step every member (those in `not_trading` without trading): the members' steps,
         and the faults found (culprit id -> reason), in the order found."""
+        if not self.process.announces:
+            return await step_unannounced(self, market, not_trading, replay, LOST_RETRIES)
         faults: dict[str, str] = {}
         unnamed = lost = 0
         options = self.options
@@ -357,10 +367,12 @@ class ShardMember:
 class ShardPool:
     """K shards; a strategy's shard is `shard_of(strategy_id, K)`."""
 
-    def __init__(self, shards: int, options: ShardOptions) -> None:
+    def __init__(
+        self, shards: int, options: ShardOptions, backend: MakeShard = ShardProcess
+    ) -> None:
         if shards < 1:
             raise ValueError(f"shards must be >= 1, got {shards}")
-        self.shards = [Shard(i, options) for i in range(shards)]
+        self.shards = [Shard(i, options, backend) for i in range(shards)]
 
     def member(self, spec: WorkerSpec) -> ShardMember:
         return ShardMember(self.shards[shard_of(spec.strategy_id, len(self.shards))], spec)

@@ -32,6 +32,15 @@ def ray_cluster() -> Iterator[RayCluster]:
                     os.environ[name] = value
 
 
+@pytest.fixture(autouse=True)
+def _ray_for_the_ray_driver(request: pytest.FixtureRequest) -> None:
+    """A test parametrized with `driver` "ray" (`tests.support.drivers`) gets the session's Ray
+    connection; no other test starts it."""
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is not None and callspec.params.get("driver") == "ray":
+        request.getfixturevalue("ray")
+
+
 @pytest.fixture(scope="session")
 def ray(ray_cluster: RayCluster) -> Any:
     """The `ray` module, connected to `ray_cluster`."""

@@ -9,6 +9,7 @@ other operation addresses one strategy by id. Messages follow the host protocol 
     add(strategy_id, path, params, ledger, history_bars) -> None   build, not initialised
     remove(strategy_id)                                 -> None
     step(market, not_trading, replay)                   -> SliceReply
+    step_one(strategy_id, market, trading, replay)      -> StepOutcome   one member only
     member(strategy_id, op, args)                       -> the `StrategyHost` operation's reply
     rebuild(members)                                    -> None   see `ShardHost.rebuild`
 
@@ -20,6 +21,9 @@ or faulted (`SliceReply.reports` expands it into every member's report). Steppin
 member by member, and before each member the shard tells its `Watch` which one it is
 stepping (its index in the member order): a shard process writes it where its parent can
 read it after a kill, so a hang, a crash or a memory blow-up is pinned on one strategy.
+A shard whose parent cannot read that announcement (a Ray actor, maybe on another machine)
+is stepped one member per `step_one` message instead after a death: the message in flight
+names the culprit.
 
 Which shard hosts a strategy is `shard_of(strategy_id, shards)`: the SHA-256 of the id, read
 as a big-endian integer, modulo the number of shards. It depends on nothing else, so it is
@@ -153,7 +157,7 @@ LoggedOp = tuple[str, tuple[Any, ...]]
 class ShardHost:
     """Strategy hosts in a fixed order, stepped together (synchronous)."""
 
-    OPERATIONS = frozenset({"add", "remove", "step", "member", "rebuild"})
+    OPERATIONS = frozenset({"add", "remove", "step", "step_one", "member", "rebuild"})
 
     def __init__(self, watch: Watch | None = None) -> None:
         self.watch: Watch = watch or NoWatch()
@@ -204,6 +208,21 @@ class ShardHost:
         finally:
             watch.idle()
         return SliceReply.of(outcomes)
+
+    def step_one(
+        self, strategy_id: str, market: Slice, trading: bool, replay: bool = False
+    ) -> StepOutcome:
+        """Step one member (the others do not move): its outcome. Members are independent,
+        so stepping each of them this way, in any order, ends the slice as `step` does."""
+        host = self.host(strategy_id)
+        watch = self.watch
+        watch.stepping(list(self.members).index(strategy_id), replay)
+        try:
+            outcome = host.step(market, trading)
+            watch.stepped()
+        finally:
+            watch.idle()
+        return outcome
 
     def rebuild(self, members: list[tuple[BuildArgs, bytes, list[LoggedOp]]]) -> None:
         """Replace every member by one built from `BuildArgs`, restored from its snapshot,

@@ -179,6 +179,8 @@ def serve_shard(conn: Connection, announce_path: str, options: ShardOptions) -> 
 class ShardProcess:
     """One shard child process: start, request, kill, close; `announced` after a death."""
 
+    announces = True
+
     def __init__(self, name: str, options: ShardOptions) -> None:
         self.name = name
         self.options = options

@@ -1,15 +1,17 @@
-"""Shard throughput: the supervisor with N SMA-crossover strategies hosted in K local shard
-processes, against the same fund with every strategy in-process, in the same run, on a
-paced-off replay of the shipped daily OHLCV files.
+"""Shard throughput: the supervisor with N SMA-crossover strategies hosted in K shards,
+against the same fund with every strategy in-process, in the same run, on a paced-off replay
+of the shipped daily OHLCV files.
 
     .venv/bin/python -m tests.bench.shard_throughput [--sizes 100 1000] [--shards 2]
-        [--slices 2000] [--idle]
+        [--slices 2000] [--idle] [--backend local|ray]
 
 `--idle`: strategies that do nothing (`handle_data` returns at once), so the figures are the
 supervisor's and the shards' own cost per strategy: what limits one supervisor. Every run
 prints the supervisor's own CPU time per strategy and slice ("sup us": this process's CPU
 time, the shards' excluded), and each shard run the resident memory of its shard processes
-at the end.
+at the end. `--backend ray`:
+the shards are Ray actors (reserving no CPU) on a local Ray cluster started for the run
+(`tests.support.ray_cluster`, loopback only, as many CPUs as this machine's).
 
 First it measures what the machine's cores give: the same CPU-bound loop in K processes at
 once against one process alone ("K cores do X times the work of one"). No shard run can
@@ -20,12 +22,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from core.market import Slice
 from daemon import heap
@@ -34,8 +39,11 @@ from daemon.persistence import StateStore
 from daemon.shards import ShardPool
 from daemon.supervisor import Supervisor
 from tests.bench.daemon_throughput import PATH, SYMBOLS, load_slices, pct, plan
+from tests.support.ray_cluster import RayCluster
 from workers.factory import WorkerSpec, create_worker
-from workers.shard_process import ShardOptions
+from workers.shard_backend import MakeShard
+from workers.shard_process import ShardOptions, ShardProcess
+from workers.shard_ray import RayShards
 
 IDLE = "tests.workers.sample_strategies:Idle"
 
@@ -58,9 +66,16 @@ class Run:
     """Each shard process's resident memory at the end (bytes)."""
 
 
-async def run(slices: list[Slice], n: int, shards: int, state: Path, idle: bool = False) -> Run:
+async def run(
+    slices: list[Slice],
+    n: int,
+    shards: int,
+    state: Path,
+    idle: bool = False,
+    backend: MakeShard = ShardProcess,
+) -> Run:
     """The fund over `slices`; `shards` 0: every strategy in-process."""
-    pool = ShardPool(max(shards, 1), ShardOptions(step_timeout_s=5))
+    pool = ShardPool(max(shards, 1), ShardOptions(step_timeout_s=5), backend)
 
     def make(sid: str, catalog: str) -> Worker:
         if shards:
@@ -108,13 +123,36 @@ def resident_bytes(pid: int) -> int:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+@contextlib.contextmanager
+def shard_backend(name: str) -> Iterator[MakeShard]:
+    """`local`: shard processes; `ray`: shard actors on a local Ray cluster, for the run."""
+    if name == "local":
+        yield ShardProcess
+        return
+    with RayCluster(num_cpus=os.cpu_count() or 1) as cluster:
+        os.environ.update(cluster.env)
+        import ray
+
+        ray.init(address=cluster.address, namespace="bench", log_to_driver=False)
+        try:
+            yield RayShards(ray, num_cpus=0)
+        finally:
+            ray.shutdown()
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--shards", type=int, default=2)
     parser.add_argument("--slices", type=int, default=0, help="first slices only (0: all)")
     parser.add_argument("--idle", action="store_true", help="strategies that do nothing")
+    parser.add_argument("--backend", choices=("local", "ray"), default="local")
     args = parser.parse_args()
+    with shard_backend(args.backend) as backend:
+        await measure(args, backend)
+
+
+async def measure(args: Any, backend: MakeShard) -> None:
     slices = await load_slices()
     if args.slices:
         slices = slices[: args.slices]
@@ -129,11 +167,14 @@ async def main() -> None:
         for n in args.sizes:
             base = 0.0
             for shards in (0, args.shards):
-                result = await run(slices, n, shards, Path(tmp) / f"{n}-{shards}", args.idle)
+                result = await run(
+                    slices, n, shards, Path(tmp) / f"{n}-{shards}", args.idle, backend
+                )
                 lat, rss = result.latencies, result.rss
                 rate = len(slices) / sum(lat)
                 base = base or rate
-                case = f"N={n} " + (f"shard K={shards}" if shards else "in-process")
+                kind = "shard" if args.backend == "local" else "ray"
+                case = f"N={n} " + (f"{kind} K={shards}" if shards else "in-process")
                 supervisor_us = result.cpu_s / len(slices) / n * 1e6
                 memory = ", ".join(f"{b / 2**20:.0f}" for b in rss)
                 print(

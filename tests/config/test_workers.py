@@ -31,12 +31,23 @@ def test_the_environment_sets_the_shards(write: Write) -> None:
     assert (workers.shards, workers.memory_limit_mb) == (5, 64)
 
 
+def test_the_ray_backend_is_taken_with_its_settings(write: Write) -> None:
+    ray = {"address": "ray://head:10001", "namespace": "fund-a", "num_cpus": 0.5}
+    workers = load(write(config(workers={"backend": "ray", "ray": ray}))).workers
+    assert workers.backend == "ray"
+    assert (workers.ray.address, workers.ray.namespace, workers.ray.num_cpus) == (
+        "ray://head:10001",
+        "fund-a",
+        0.5,
+    )
+
+
 @pytest.mark.parametrize(
     ("workers", "field", "words"),
     [
         ({"shards": 0}, "workers.shards", "greater than or equal to 1"),
         ({"memory_limit_mb": 0}, "workers.memory_limit_mb", "greater than or equal to 1"),
-        ({"backend": "ray"}, "workers.backend", "not available yet"),
+        ({"ray": {"num_cpus": -1}}, "workers.ray.num_cpus", "greater than or equal to 0"),
         ({"backend": "dask"}, "workers.backend", "'local' or 'ray'"),
         ({"size": 2}, "workers.size", "unknown option"),
     ],

@@ -1,7 +1,7 @@
 """One quarantine rule in both drivers: a strategy the fund quarantines has its open orders
 cancelled at once (with `QUARANTINE_CANCEL_REASON`) and steps no more. The same faulting
-fund through `PortfolioAllocator` and the daemon's engine (in-process and process workers)
-gives the same ledgers, to the digit."""
+fund through `PortfolioAllocator` and the daemon's engine (in-process and process workers,
+shard processes and shard actors on Ray) gives the same ledgers, to the digit."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ async def _all_drivers(plan: list[Planned], bars: int) -> dict[str, RunResult]:
     return {driver: await run(driver, plan, slices) for driver in DRIVERS}
 
 
+@pytest.mark.usefixtures("ray")  # the "ray" driver's shards run on it
 @pytest.mark.parametrize("error", ["RuntimeError", "SystemExit"])
 async def test_every_driver_cancels_a_quarantined_strategys_orders(error: str) -> None:
     plan = [

@@ -1,10 +1,11 @@
 """The same fund, with strategies added, removed and rebalanced between slices, has the same
 state digest through the engine whichever way its strategies are hosted: in-process, one
-child process each, or in K = 1, 2, 3 shard processes."""
+child process each, in K = 1, 2, 3 shard processes, or in K = 2 shard actors on Ray."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,9 @@ from daemon.engine import EngineState, FundEngine, Worker
 from daemon.shards import ShardPool
 from tests.support.market_data import daily_slices, iter_window
 from workers.factory import WorkerSpec, create_worker
-from workers.shard_process import ShardOptions
+from workers.shard_backend import MakeShard
+from workers.shard_process import ShardOptions, ShardProcess
+from workers.shard_ray import RayShards
 
 MA = "workers.strategies.moving_average:MovingAverageCrossover"
 MOMENTUM = "workers.strategies.momentum:MomentumStrategy"
@@ -33,11 +36,13 @@ def window() -> list[Slice]:
     return list(iter_window(daily_slices(), "1999-06-01", "1999-12-31"))
 
 
-async def _digest(slices: list[Slice], mode: str, shards: int) -> str:
+async def _digest(
+    slices: list[Slice], mode: str, shards: int, backend: MakeShard = ShardProcess
+) -> str:
     reserve = Ledger()
     reserve.transfer_in(Decimal(1_000_000))
     engine = FundEngine(EngineState(FundBook(reserve), None), {})
-    pool = ShardPool(shards, ShardOptions())
+    pool = ShardPool(shards, ShardOptions(), backend)
 
     async def add(sid: str, path: str, params: dict[str, int], weight: str) -> None:
         spec = WorkerSpec(sid, path, params, mode=mode)  # type: ignore[arg-type]
@@ -72,3 +77,9 @@ async def _digest(slices: list[Slice], mode: str, shards: int) -> str:
 async def test_every_hosting_mode_gives_the_same_digest(window: list[Slice]) -> None:
     digests = {(mode, shards): await _digest(window, mode, shards) for mode, shards in MODES}
     assert len(set(digests.values())) == 1, digests
+
+
+async def test_shards_on_ray_give_the_same_digest(window: list[Slice], ray: Any) -> None:
+    """The same fund in K = 2 shard actors on a local Ray cluster (each reserving no CPU)."""
+    inprocess = await _digest(window, "inprocess", 1)
+    assert await _digest(window, "shard", 2, RayShards(ray, num_cpus=0)) == inprocess

@@ -20,7 +20,8 @@ from daemon.engine import EngineState, Event, FundEngine
 from daemon.shards import ShardPool
 from tests.support.market_data import daily_slices, iter_window
 from workers.factory import WorkerSpec
-from workers.shard_process import ShardOptions
+from workers.shard_backend import MakeShard
+from workers.shard_process import ShardOptions, ShardProcess
 
 MA = "workers.strategies.moving_average:MovingAverageCrossover"
 SAMPLES = "tests.workers.sample_strategies"
@@ -28,6 +29,7 @@ FAULT_BAR = 12
 SLICES = 30
 NEVER = 10_000
 SNAPSHOTS = (4, 9)
+OPTIONS = ShardOptions(step_timeout_s=1.0, control_timeout_s=30.0, memory_limit_mb=300)
 
 
 @pytest.fixture(scope="module")
@@ -54,15 +56,16 @@ async def _run(
     specs: list[WorkerSpec],
     slices: list[Slice],
     faults: dict[int, dict[str, str]] | None = None,
-    step_timeout_s: float = 1.0,
+    *,
+    options: ShardOptions = OPTIONS,
+    backend: MakeShard = ShardProcess,
 ) -> tuple[dict[str, dict[str, Any]], list[Event], FundEngine, int]:
     """Run the fund in one shard; (ledgers, fault events, engine, shard rebuilds)."""
     reserve = Ledger()
     reserve.transfer_in(Decimal(300_000))
     engine = FundEngine(EngineState(FundBook(reserve, max_consecutive_errors=1), None), {})
     weight = Decimal(1) / len(specs)
-    options = ShardOptions(step_timeout_s, control_timeout_s=30.0, memory_limit_mb=300)
-    pool = ShardPool(1, options)
+    pool = ShardPool(1, options, backend)
     events: list[Event] = []
     try:
         for spec in specs:
@@ -150,6 +153,7 @@ async def test_each_member_gets_its_whole_deadline_from_its_own_start(
     timeout_s = 2.0
     early = WorkerSpec("early", f"{SAMPLES}:Sleeping", {"on_bar": 3, "sleep_s": 0.5}, mode="shard")
     late = WorkerSpec("late", f"{SAMPLES}:Sleeping", {"on_bar": 3, "sleep_s": 1.9}, mode="shard")
-    _, events, engine, rebuilds = await _run([early, late], window[:4], step_timeout_s=timeout_s)
+    options = ShardOptions(timeout_s, control_timeout_s=30.0)
+    _, events, engine, rebuilds = await _run([early, late], window[:4], options=options)
     assert (events, rebuilds) == ([], 0)
     assert not any(r.quarantined for r in engine.book.records.values())

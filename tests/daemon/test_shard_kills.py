@@ -11,6 +11,7 @@ import asyncio
 import os
 import random
 import signal
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +24,7 @@ from daemon.engine import EngineState, Event, FundEngine
 from daemon.shards import LOST_RETRIES, ShardPool
 from tests.support.market_data import daily_slices, iter_window
 from workers.factory import WorkerSpec
+from workers.shard_backend import MakeShard
 from workers.shard_host import IDLE
 from workers.shard_process import ShardOptions, ShardProcess
 
@@ -48,15 +50,24 @@ def _specs(rogue: tuple[str, dict[str, Any]] | None = None) -> list[WorkerSpec]:
     return specs
 
 
+Kill = Callable[[Any, "asyncio.Future[Any]", bool], Awaitable[None]]
+"""(a shard's backend, the engine's step in progress, whether to kill during the step)"""
+
+
 async def _run(
-    specs: list[WorkerSpec], slices: list[Slice], kill_at: frozenset[int] = frozenset()
+    specs: list[WorkerSpec],
+    slices: list[Slice],
+    kill_at: frozenset[int] = frozenset(),
+    *,
+    backend: MakeShard = ShardProcess,
+    kill: Kill | None = None,
 ) -> tuple[dict[str, Any], dict[str, tuple[Any, ...]], list[Event], int]:
     """(ledgers, records, fault events, rebuilds); SIGKILL a shard during slice i in `kill_at`."""
     reserve = Ledger()
     reserve.transfer_in(Decimal(1_000_000))
     engine = FundEngine(EngineState(FundBook(reserve, max_consecutive_errors=1), None), {})
     options = ShardOptions(step_timeout_s=5.0, control_timeout_s=30.0)
-    pool = ShardPool(SHARDS, options)
+    pool = ShardPool(SHARDS, options, backend)
     events: list[Event] = []
     picks = random.Random(7)
     try:
@@ -70,7 +81,8 @@ async def _run(
                     await worker.snapshot()
             stepping = asyncio.ensure_future(engine.step(market))
             if i in kill_at:
-                await _kill(picks.choice(pool.shards).process, stepping, during_step=i % 2 == 0)
+                shard = picks.choice(pool.shards).process
+                await (kill or _kill)(shard, stepping, i % 2 == 0)
             events += [e for e in await stepping if e.kind.startswith("fault")]
         ledgers = {sid: await w.ledger_state() for sid, w in engine.workers.items()}
         records = {

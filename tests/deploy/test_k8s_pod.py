@@ -5,6 +5,7 @@ the secrets where the settings read them; and the local Redis example."""
 
 from __future__ import annotations
 
+import os
 import re
 import urllib.error
 import urllib.parse
@@ -12,16 +13,12 @@ import urllib.request
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import pytest
-
-from config import ConfigError, FundSettings, check_imports, load_settings
+from config import FundSettings, check_imports, load_settings
 from tests.deploy.k8s_manifests import (
     DAEMON,
     K8S,
     RAY_OVERLAY,
     SECRET_FILE_SETTINGS,
-    TARGET_IDS,
-    TARGETS,
     Manifest,
     config_path,
     daemon_pod,
@@ -36,6 +33,7 @@ from tests.deploy.k8s_manifests import (
     targets,
     the,
 )
+from tests.support.daemon_process import cli
 
 # ---------------------------------------------------------------- the daemon's pod
 
@@ -200,23 +198,7 @@ def test_secrets_are_mounted_where_the_settings_read_them(target: Path) -> None:
             assert value not in text
 
 
-def ray_backend_accepted() -> bool:
-    """Whether the settings take `workers.backend: ray` (the embedded demo fund with it)."""
-    try:
-        load_settings(None, {"PAPERFUND_WORKERS__BACKEND": "ray"})
-    except ConfigError:
-        return False
-    return True
-
-
-def settings_targets() -> list[Path]:
-    """Every target whose settings the daemon takes: the Ray overlay's only once the settings
-    accept the Ray backend (see the test after this one)."""
-    accepted = ray_backend_accepted()
-    return [t for t in TARGETS if t != RAY_OVERLAY or accepted]
-
-
-@pytest.mark.parametrize("target", settings_targets(), ids=lambda t: TARGET_IDS[TARGETS.index(t)])
+@targets
 def test_the_shipped_settings_load(target: Path, tmp_path: Path) -> None:
     """The settings file and environment the pod gets pass the daemon's own loader (secret
     files included: the token off loopback, the URL's scheme, the key's length) and every
@@ -236,16 +218,17 @@ def test_the_shipped_settings_load(target: Path, tmp_path: Path) -> None:
     assert settings.logging.format == "json"
 
 
-def test_the_ray_overlays_settings_are_refused_while_shards_cannot_run_on_ray(
-    tmp_path: Path,
-) -> None:
-    """Until the daemon runs shards on Ray, the Ray overlay's daemon stops at its settings
-    with exit code 2 and says why (the Kubernetes README says so too)."""
-    if ray_backend_accepted():
-        return  # test_the_shipped_settings_load covers the overlay then
+def test_paperfund_check_config_accepts_the_ray_overlays_settings(tmp_path: Path) -> None:
+    """The Ray overlay's daemon gets `workers.backend: ray` and the head's Ray Client address;
+    `paperfund check-config` takes them as the container would get them (nothing connects to
+    Ray before `run`)."""
     path, env = pod_environment(render(RAY_OVERLAY), tmp_path)
-    with pytest.raises(ConfigError, match=r"workers\.backend: backend ray is not available yet"):
-        load_settings(path, env)
+    assert env["PAPERFUND_WORKERS__BACKEND"] == "ray"
+    assert env["PAPERFUND_WORKERS__RAY__ADDRESS"].startswith("ray://")
+    base = {k: v for k, v in os.environ.items() if not k.startswith("PAPERFUND_")}
+    done = cli("check-config", str(path), env=base | env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"{path}: ok")
 
 
 @targets

@@ -1,14 +1,17 @@
 """The real daemon gives the same fund, to the state digest, whichever way its strategies
-are hosted: in-process, one child process each, or in K = 1, 2, 3 shard processes; and a
-sharded fund stopped and restarted recovers the same fund."""
+are hosted: in-process, one child process each, in K = 1, 2, 3 shard processes, or in K = 2
+shard actors on a Ray cluster; and a sharded fund stopped and restarted recovers the same
+fund."""
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
 
-from tests.support.daemon_process import env_for, run
+from tests.support.daemon_process import env_for, run, start, wait_for_slices
+from tests.support.ray_cluster import RayCluster
 
 
 @pytest.fixture(scope="module")
@@ -38,3 +41,43 @@ def test_a_sharded_fund_restarts_at_the_same_state(tmp_path: Path, inprocess_std
     assert second.returncode == 0, second.stderr
     assert "ready at slice 504" in second.stderr
     assert second.stdout == first.stdout == inprocess_stdout
+
+
+def ray_env(state: Path, cluster: RayCluster, **extra: str) -> dict[str, str]:
+    """The fund in K = 2 shard actors on `cluster` (each reserving no CPU)."""
+    return env_for(
+        state,
+        "shard",
+        PAPERFUND_WORKERS__SHARDS="2",
+        PAPERFUND_WORKERS__BACKEND="ray",
+        PAPERFUND_WORKERS__RAY__ADDRESS=cluster.address,
+        PAPERFUND_WORKERS__RAY__NUM_CPUS="0",
+        **cluster.env,
+        **extra,
+    )
+
+
+def test_shards_on_ray_give_the_same_digest(
+    tmp_path: Path, inprocess_stdout: str, ray_cluster: RayCluster
+) -> None:
+    result = run(ray_env(tmp_path / "state", ray_cluster))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == inprocess_stdout
+
+
+def test_sigterm_stops_a_fund_on_ray_gracefully_and_it_resumes_exactly(
+    tmp_path: Path, inprocess_stdout: str, ray_cluster: RayCluster
+) -> None:
+    """Connecting to Ray installs a SIGTERM handler of Ray's: the daemon's own replaces it,
+    so SIGTERM still finishes the slice, snapshots and exits 0."""
+    state = tmp_path / "state"
+    proc = start(ray_env(state, ray_cluster, PAPERFUND_FEED__SPEED=str(86400 * 50)))
+    wait_for_slices(state, 5)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    resumed = run(ray_env(state, ray_cluster))
+    assert resumed.returncode == 0, resumed.stderr
+    at = int(resumed.stderr.split("ready at slice ")[1].split()[0])
+    assert 0 < at < 504
+    assert resumed.stdout == inprocess_stdout

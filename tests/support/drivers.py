@@ -1,7 +1,9 @@
 """The same fund run through both drivers: `PortfolioAllocator` in this process, and the
 daemon's `FundEngine` with its strategies in workers of one kind (real workers: a process
-worker is a child process; driver "shard" hosts them in two shard processes). Each run
-returns what a comparison needs: every ledger's state and every strategy's record."""
+worker is a child process; driver "shard" hosts them in two shard processes, driver "ray" in
+two shard actors on the session's Ray cluster: a test parametrized with it gets the `ray`
+fixture, see `tests/conftest.py`). Each run returns what a comparison needs: every ledger's
+state and every strategy's record."""
 
 from __future__ import annotations
 
@@ -18,11 +20,14 @@ from daemon.engine import EngineState, FundEngine, Worker
 from daemon.shards import ShardPool
 from workers.factory import WorkerSpec, create_worker
 from workers.loader import build_strategy
-from workers.shard_process import ShardOptions
+from workers.ray_actor import ray_api
+from workers.shard_backend import MakeShard
+from workers.shard_process import ShardOptions, ShardProcess
+from workers.shard_ray import RayShards
 
 START = datetime(2024, 1, 2, tzinfo=UTC)
 CAPITAL = Decimal(100_000)
-DRIVERS = ("allocator", "inprocess", "process", "shard")
+DRIVERS = ("allocator", "inprocess", "process", "shard", "ray")
 SHARDS = 2
 
 
@@ -82,7 +87,10 @@ async def run_engine(
     reserve = Ledger()
     reserve.transfer_in(CAPITAL)
     engine = FundEngine(EngineState(FundBook(reserve, max_consecutive_errors=1), None), {})
-    pool = ShardPool(shards, ShardOptions())
+    backend: MakeShard = ShardProcess
+    if mode == "ray":  # shards on the Ray that the `ray` fixture connected
+        mode, backend = "shard", RayShards(ray_api(), num_cpus=0)
+    pool = ShardPool(shards, ShardOptions(), backend)
     try:
         for p in plan:
             spec = WorkerSpec(p.strategy_id, p.path, p.params, mode=mode)  # type: ignore[arg-type]

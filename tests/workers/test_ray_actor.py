@@ -223,6 +223,12 @@ sys.meta_path.insert(0, NoRay())
 """
 
 
+CHECK_CONFIG = """
+from daemon.cli import main
+sys.exit(main(["check-config", sys.argv[1]]))
+"""
+
+
 def python(code: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", code, *args],
@@ -257,3 +263,17 @@ def test_without_ray_paperfund_runs_and_says_what_to_install() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "Ray is not installed: pip install 'paperfund[ray]'" in done.stdout
+
+
+def test_without_ray_the_ray_backend_exits_2_naming_the_extra() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", BLOCK_RAY + CHECK_CONFIG, str(DEMO_CONFIG)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=os.environ | {"PAPERFUND_WORKERS__BACKEND": "ray"},
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "workers.backend: backend ray needs Ray, which is not installed" in done.stderr
+    assert "pip install 'paperfund[ray]'" in done.stderr
