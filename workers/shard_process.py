@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import math
 import mmap
 import multiprocessing
@@ -56,6 +55,7 @@ from workers.errors import (
 )
 from workers.host import Reply, error_reply, unwrap
 from workers.process import CLOSE_GRACE_S, encode, readable, reap, serve_with
+from workers.shard_heap import SettlingShard
 from workers.shard_host import IDLE, ShardHost
 
 TIMER_SLACK = 0.1
@@ -127,26 +127,10 @@ class ProcessWatch:
         _SLOT.pack_into(self._slot, 0, IDLE)
 
 
-SETTLE_EVERY = 64
-"""Slices between two settlings of a shard process's heap (see `_ShardServer`)."""
-
-
 class _ShardServer:
-    """Serves the shard protocol, and keeps the cyclic collector's pauses short.
-
-    A shard's members are a large, long-lived object graph (500 strategies: ~100,000
-    objects, ~60 ms per full collection, a few times per thousand slices: the whole of the
-    slice latency's p99). After each change of membership or state, and every
-    `SETTLE_EVERY` slices, the young generations are collected (well under 1 ms) and what
-    is alive is frozen (`gc.freeze`), so full collections walk only what was made since.
-    Cyclic garbage made of frozen objects (a member's replaced state, if it held cycles) is
-    kept until the process is rebuilt; reference counting frees everything else as usual.
-    """
-
-    def __init__(self, shard: ShardHost) -> None:
+    def __init__(self, shard: SettlingShard) -> None:
         self.shard = shard
         self.closed = False
-        self._steps = 0
 
     def answer(self, data: bytes) -> Reply:
         try:
@@ -158,21 +142,15 @@ class _ShardServer:
             return ("ok", None)
         if op == "ping":
             return ("ok", os.getpid())
-        reply = self.shard.handle((op, args))
-        if op == "step":
-            self._steps += 1
-            if self._steps % SETTLE_EVERY:
-                return reply
-        gc.collect(1)
-        gc.freeze()
-        return reply
+        return self.shard.handle((op, args))
 
 
 def serve_shard(conn: Connection, announce_path: str, options: ShardOptions) -> None:
     """The shard child's entry point."""
     signal.signal(signal.SIGALRM, signal.SIG_DFL)
     os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
-    serve_with(conn, _ShardServer(ShardHost(ProcessWatch(announce_path, options))))
+    shard = SettlingShard(ShardHost(ProcessWatch(announce_path, options)))
+    serve_with(conn, _ShardServer(shard))
 
 
 # ---- the parent's side -----------------------------------------------------------------

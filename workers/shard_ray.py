@@ -36,6 +36,7 @@ from workers.errors import (
 )
 from workers.host import unwrap
 from workers.ray_actor import start_actor
+from workers.shard_heap import SettlingShard
 from workers.shard_host import IDLE, ShardHost
 from workers.shard_process import ShardOptions
 
@@ -77,9 +78,9 @@ class RayWatch:
         self._index = IDLE
 
 
-def build_shard_host(memory_limit_mb: int | None) -> ShardHost:
+def build_shard_host(memory_limit_mb: int | None) -> SettlingShard:
     """What a shard actor hosts (built in the actor's process)."""
-    return ShardHost(RayWatch(memory_limit_mb))
+    return SettlingShard(ShardHost(RayWatch(memory_limit_mb)))
 
 
 @dataclass(frozen=True)
