@@ -3,9 +3,12 @@ its step; every other operation addresses one member. And the shard assignment r
 
 from __future__ import annotations
 
+import pickle
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from core.market import Slice
+from core.step import StepReport
 from workers.host import LedgerConfig, StrategyHost, build_host, unwrap
 from workers.shard_host import IDLE, ShardHost, SliceReply, is_notable, shard_of
 
@@ -150,3 +153,23 @@ def test_shard_of_is_a_stable_hash_of_the_id_alone() -> None:
     assert len({shard_of(sid, 3) for sid in ids}) == 3
     # sha256("trend") as a big-endian integer, mod K: fixed, so it survives restarts
     assert [shard_of("trend", k) for k in (2, 3, 5, 7)] == [0, 2, 2, 3]
+
+
+def test_a_slice_reply_pickles_its_amounts_exactly() -> None:
+    """A reply's amounts travel as text: every Decimal comes back equal and with the same
+    digits and exponent (what a digest of the fund sees)."""
+    amounts = [
+        Decimal("1E+2"),
+        Decimal("-0.00"),
+        Decimal("123.4500"),
+        Decimal("1e-28"),
+        Decimal("-98765432109876543210.0123456789"),
+        Decimal("0"),
+    ]
+    report = StepReport("x", datetime(2024, 1, 2, tzinfo=UTC), Decimal(1), Decimal(2), (), True)
+    reply = SliceReply(amounts, amounts[::-1], [0.5] * 6, {3: report})
+    back = pickle.loads(pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL))
+    assert back == reply
+    assert [str(a) for a in back.values + back.cash] == [str(a) for a in amounts + amounts[::-1]]
+    empty = pickle.loads(pickle.dumps(SliceReply([], [], [], {})))
+    assert empty == SliceReply([], [], [], {})
