@@ -59,8 +59,10 @@ async def _run(
     *,
     options: ShardOptions = OPTIONS,
     backend: MakeShard = ShardProcess,
+    kinds: tuple[str, ...] = ("fault",),
 ) -> tuple[dict[str, dict[str, Any]], list[Event], FundEngine, int]:
-    """Run the fund in one shard; (ledgers, fault events, engine, shard rebuilds)."""
+    """Run the fund in one shard; (ledgers, events of `kinds` (prefixes), engine, shard
+    rebuilds)."""
     reserve = Ledger()
     reserve.transfer_in(Decimal(300_000))
     engine = FundEngine(EngineState(FundBook(reserve, max_consecutive_errors=1), None), {})
@@ -78,7 +80,7 @@ async def _run(
                     await worker.snapshot()
             known = (faults or {}).get(i)
             stepped = await engine.step(market, known, replay=faults is not None)
-            events += [e for e in stepped if e.kind.startswith("fault")]
+            events += [e for e in stepped if e.kind.startswith(kinds)]
         ledgers = {sid: await w.ledger_state() for sid, w in engine.workers.items()}
         return ledgers, events, engine, pool.shards[0].rebuilds
     finally:
@@ -156,4 +158,22 @@ async def test_each_member_gets_its_whole_deadline_from_its_own_start(
     options = ShardOptions(timeout_s, control_timeout_s=30.0)
     _, events, engine, rebuilds = await _run([early, late], window[:4], options=options)
     assert (events, rebuilds) == ([], 0)
+    assert not any(r.quarantined for r in engine.book.records.values())
+
+
+async def test_a_replayed_step_past_the_step_deadline_is_an_overrun_not_a_fault(
+    window: list[Slice],
+) -> None:
+    """A replayed step has the control deadline (it completed once before): one that takes
+    longer than `step_timeout_s` is reported as an overrun, as for an in-process worker,
+    and the shard is not killed."""
+    slow = WorkerSpec("slow", f"{SAMPLES}:Sleeping", {"on_bar": 2, "sleep_s": 0.4}, mode="shard")
+    ma = WorkerSpec("ma", MA, {"fast": 3, "slow": 8}, mode="shard")
+    options = ShardOptions(0.2, control_timeout_s=30.0)
+    _, events, engine, rebuilds = await _run(
+        [ma, slow], window[:4], {}, options=options, kinds=("fault", "overrun")
+    )
+    assert rebuilds == 0
+    assert [(e.kind, e.strategy_id, e.slice_index) for e in events] == [("overrun", "slow", 1)]
+    assert float(events[0].detail.rstrip("s")) >= 0.4
     assert not any(r.quarantined for r in engine.book.records.values())
