@@ -4,7 +4,8 @@ after it: `shard_backend(settings)` yields what `ShardPool` builds its shards wi
 - `local`: each shard is a child process of the daemon (`ShardProcess`); nothing to connect.
 - `ray`: each shard is a Ray actor (`ShardActor`). The daemon joins the Ray cluster at
   `workers.ray.address` as a driver (`ray.init`; a `ray://` address through the Ray Client;
-  null: a Ray started on this machine for the run) in `workers.ray.namespace`, and leaves it
+  null: a Ray started on this machine for the run) in `workers.ray.namespace` (a connection
+  the cluster aborts is tried again: `workers.ray_actor.connect`), and leaves it
   at the end (`ray.shutdown`), which ends its actors. Strategies' output stays in the actors'
   logs (`log_to_driver` off): the daemon's standard output carries the fund's summary.
 
@@ -20,7 +21,7 @@ import logging
 from collections.abc import Iterator
 
 from config.models import WorkersSettings
-from workers.ray_actor import RAY_EXTRA, ray_api
+from workers.ray_actor import RAY_EXTRA, connect, ray_api
 from workers.shard_backend import MakeShard
 from workers.shard_process import ShardProcess
 from workers.shard_ray import RayShards
@@ -49,9 +50,10 @@ def shard_backend(settings: WorkersSettings) -> Iterator[MakeShard]:
         return
     ray = ray_api()
     options = settings.ray
-    ray.init(
-        address=options.address,
-        namespace=options.namespace,
+    connect(
+        ray,
+        options.address,
+        options.namespace,
         log_to_driver=False,
         logging_level=logging.WARNING,
     )

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -40,6 +41,11 @@ ACTOR_OPTIONS: dict[str, Any] = {"max_restarts": 0, "max_task_retries": 0}
 (a step is not idempotent): both are the caller's to decide."""
 
 
+CONNECT_ATTEMPTS = 3
+CONNECT_BACKOFF_S = 1.0
+"""The first wait between two attempts to connect; it doubles after each."""
+
+
 class Handler(Protocol):
     def handle(self, message: Message) -> Reply: ...
 
@@ -52,6 +58,33 @@ def ray_api() -> Any:
         raise RayUnavailableError(
             f"Ray is not installed: pip install '{RAY_EXTRA}' ({exc})"
         ) from exc
+
+
+def connect(
+    ray: Any,
+    address: str | None,
+    namespace: str,
+    *,
+    attempts: int = CONNECT_ATTEMPTS,
+    backoff_s: float = CONNECT_BACKOFF_S,
+    sleep: Callable[[float], None] = time.sleep,
+    **options: Any,
+) -> None:
+    """`ray.init(address=..., namespace=..., **options)`, tried `attempts` times when the
+    cluster aborts the connection (`ConnectionAbortedError`): the server a Ray Client gets on
+    the head can die while it starts, a race in the head's client proxy
+    (ray-project/ray#63202), so one abort is not the cluster's answer. Any other error, and
+    the last abort, propagate; an unreachable address is not tried again (Ray already
+    retried it)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            ray.init(address=address, namespace=namespace, **options)
+            return
+        except ConnectionAbortedError:
+            ray.shutdown()
+            if attempt == attempts:
+                raise
+            sleep(backoff_s * 2 ** (attempt - 1))
 
 
 class MessageActor:

@@ -28,7 +28,7 @@ from tests.support.ray_cluster import RayCluster
 from tests.support.snapshots import snapshot_content
 from workers.errors import RemoteError, WorkerError
 from workers.host import LedgerConfig, StrategyHost, build_host
-from workers.ray_actor import call, start_actor, start_host_actor
+from workers.ray_actor import call, connect, start_actor, start_host_actor
 
 MA = "workers.strategies.moving_average:MovingAverageCrossover"
 SLEEPING = "tests.workers.sample_strategies:Sleeping"
@@ -171,9 +171,9 @@ from decimal import Decimal
 import ray
 from tests.support.market_data import daily_slices, iter_window
 from tests.workers.test_ray_actor import CASH, DEMO_PARAMS, LEDGER, MA
-from workers.ray_actor import call, start_actor, start_host_actor
+from workers.ray_actor import call, connect, start_actor, start_host_actor
 
-ray.init(address=sys.argv[1], namespace="paperfund-client", log_to_driver=False)
+connect(ray, sys.argv[1], "paperfund-client", log_to_driver=False)
 actor = start_host_actor(ray, "trend", MA, DEMO_PARAMS, LEDGER, history_bars=100)
 call(ray, actor, "initialize", ())
 call(ray, actor, "deposit", (CASH,))
@@ -277,3 +277,34 @@ def test_without_ray_the_ray_backend_exits_2_naming_the_extra() -> None:
     assert done.returncode == 2, done.stderr
     assert "workers.backend: backend ray needs Ray, which is not installed" in done.stderr
     assert "pip install 'paperfund[ray]'" in done.stderr
+
+
+class AbortingRay:
+    """A stand-in for the `ray` module whose `init` aborts `aborts` times, then connects
+    (the race of ray-project/ray#63202 cannot be provoked on demand)."""
+
+    def __init__(self, aborts: int) -> None:
+        self.aborts, self.calls, self.shutdowns = aborts, 0, 0
+
+    def init(self, **options: Any) -> None:
+        self.calls += 1
+        if self.calls <= self.aborts:
+            raise ConnectionAbortedError("Initialization failure from server")
+
+    def shutdown(self) -> None:
+        self.shutdowns += 1
+
+
+@pytest.mark.parametrize(("aborts", "connected"), [(0, True), (2, True), (3, False)])
+def test_connect_tries_an_aborted_connection_again_within_its_budget(
+    aborts: int, connected: bool
+) -> None:
+    fake, waits = AbortingRay(aborts), []
+    if connected:
+        connect(fake, "ray://head:10001", "fund", sleep=waits.append)
+    else:
+        with pytest.raises(ConnectionAbortedError):
+            connect(fake, "ray://head:10001", "fund", sleep=waits.append)
+    assert fake.calls == min(aborts + 1, 3)
+    assert fake.shutdowns == aborts
+    assert waits == [1.0, 2.0][: min(aborts, 2)]
