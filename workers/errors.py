@@ -43,8 +43,9 @@ class WorkerCrashed(WorkerError):
 
 class WorkerLost(WorkerCrashed):
     """The process was killed from outside (a SIGKILL paperfund did not send: an operator, the
-    kernel's out-of-memory killer, a lost machine). Not by itself any strategy's fault: a
-    shard is rebuilt and the slice stepped again (see `daemon.shards.Shard.step`)."""
+    kernel's out-of-memory killer, a lost machine; for a shard on Ray, a `ray.kill` by
+    someone else or a lost node). Not by itself any strategy's fault: a shard is rebuilt and
+    the slice stepped again (see `daemon.shards.Shard.step`, `daemon.shard_search`)."""
 
 
 class WorkerMemoryExceeded(WorkerError):
