@@ -130,15 +130,9 @@ class FundEngine:
             raise ValueError(f"slice {market.ts} is not after {last}")
         book.current_timestamp = market.ts
         reserve_error = book.mark_reserve(market)
-        records = list(book.records.values())
         known = dict(faults) if faults else {}
-        stepped = await step_workers(self.workers, records, market, known, replay)
+        stepped = await step_workers(book, self.workers, market, known, replay)
         found = stepped.found
-        for steps in stepped.marks:
-            reply = steps.reply
-            book.on_marks(
-                market.ts, steps.ids, reply.values, reply.cash, steps.not_trading, steps.outcomes
-            )
         if not replay:
             self._tally(stepped)
         events = []

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
 
+from core.book import FundBook
 from core.market import Slice
 from core.records import StrategyAllocation, StrategyState
 from daemon.recoverable import RecoverableWorker
@@ -32,7 +33,7 @@ class Stepped:
     outcomes: list[StepOutcome] = field(default_factory=list)
     """Every step in fund order, except the shard members' steps that only marked."""
     marks: list[ShardSteps] = field(default_factory=list)
-    """Each shard's slice: its members' steps that only marked are booked from these."""
+    """Each shard's slice (its members' steps that only marked are booked already)."""
     found: dict[str, str] = field(default_factory=dict)
     """Faults found while stepping: strategy id -> reason."""
 
@@ -46,13 +47,17 @@ class Stepped:
 
 
 async def step_workers(
+    book: FundBook,
     workers: Mapping[str, Worker],
-    records: list[StrategyAllocation],
     market: Slice,
     faults: Mapping[str, str],
     replay: bool,
 ) -> Stepped:
-    """Step every strategy of `records` (in their order) in its worker."""
+    """Step every strategy of `book` (in its order) in its worker. The shard members' steps
+    that only marked are booked here (`FundBook.on_marks`), each shard's as soon as it
+    answers, while the others still work: they change only their own strategies' records,
+    so the order in which shards answer changes nothing."""
+    records = list(book.records.values())
     running = StrategyState.RUNNING
     local: list[tuple[int, StrategyAllocation, InProcessWorker]] = []
     remote: dict[int, tuple[str, Worker, asyncio.Task[StepOutcome]]] = {}
@@ -74,7 +79,7 @@ async def step_workers(
         for shard, skip in skips.items()
     }
     try:
-        return await _gather(market, records, local, remote, stepping)
+        return await _gather(book, market, records, local, remote, stepping)
     except BaseException:
         for pending in (*(task for _, _, task in remote.values()), *stepping.values()):
             pending.cancel()
@@ -82,6 +87,7 @@ async def step_workers(
 
 
 async def _gather(
+    book: FundBook,
     market: Slice,
     records: list[StrategyAllocation],
     local: list[tuple[int, StrategyAllocation, InProcessWorker]],
@@ -106,8 +112,10 @@ async def _gather(
             await worker.rebuild()
             placed.append((i, await worker.step(market, False)))
     positions: dict[str, int] = {}
-    for shard_task in stepping.values():
-        steps, shard_faults = await shard_task
+    for answer in asyncio.as_completed(stepping.values()):
+        steps, shard_faults = await answer
+        values, cash = steps.reply.values, steps.reply.cash
+        book.on_marks(market.ts, steps.ids, values, cash, steps.not_trading, steps.outcomes)
         stepped.marks.append(steps)
         found.update(shard_faults)
         if steps.outcomes or shard_faults:
