@@ -32,9 +32,9 @@ VOLUME = Decimal(10_000_000)
 VOLUME_CAP = VOLUME * Decimal("0.025")  # FillModel's default volume_limit
 CENT = Decimal("0.01")
 HALF = Decimal("0.5")
-STRATEGY_CASH = Decimal(1_000_000)
+FUND_CAPITAL = Decimal(1_000_000_000)
 SHARE = Decimal("0.001")  # of the fund: every strategy gets exactly STRATEGY_CASH
-FUND_CAPITAL = STRATEGY_CASH / SHARE
+STRATEGY_CASH = Decimal("1000000.00")  # as the fund funds it: in cents
 LOOKBACK = 252  # the allocator's default lookback_window
 START = datetime(2000, 1, 3, tzinfo=UTC)
 PATH = "tests.bench.order_workload:UpTickTrader"
