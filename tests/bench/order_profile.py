@@ -103,9 +103,14 @@ def group_of(keys: list[str], i: int) -> str:
     return "other: " + keys[i]
 
 
-def read_spy(path: str) -> tuple[Counter[str], Counter[str], Counter[str], int]:
-    """Own-time groups, cumulative groups and cumulative frames of samples in execute_bar."""
+Profile = tuple[Counter[str], Counter[str], Counter[str], Counter[str], int]
+
+
+def read_spy(path: str) -> Profile:
+    """Own-time groups, cumulative groups, own and cumulative frames of the samples inside
+    execute_bar, and their number."""
     own: Counter[str] = Counter()
+    leaves: Counter[str] = Counter()
     cumulative: Counter[str] = Counter()
     frames: Counter[str] = Counter()
     total = 0
@@ -119,22 +124,24 @@ def read_spy(path: str) -> tuple[Counter[str], Counter[str], Counter[str], int]:
             total += n
             inner = keys[keys.index(BAR_LOOP) :]
             own[group_of(inner, len(inner) - 1)] += n
+            leaves[inner[-1]] += n
             for group in {group_of(inner, i) for i in range(len(inner))}:
                 cumulative[group] += n
             for key in set(inner):
                 frames[key] += n
-    return own, cumulative, frames, total
+    return own, cumulative, leaves, frames, total
 
 
 def report_spy(path: str) -> None:
-    own, cumulative, frames, total = read_spy(path)
+    own, cumulative, leaves, frames, total = read_spy(path)
     print(f"{total} samples in execute_bar")
     print(f"{'group':<28}{'own %':>7}{'cum %':>7}")
     for group, n in own.most_common():
         print(f"{group:<28}{100 * n / total:>7.1f}{100 * cumulative[group] / total:>7.1f}")
-    print(f"\n{'frame (cumulative)':<52}{'%':>6}")
-    for key, n in frames.most_common(25):
-        print(f"{key:<52}{100 * n / total:>6.1f}")
+    for title, counts in (("own", leaves), ("cumulative", frames)):
+        print(f"\n{f'frame ({title})':<52}{'%':>6}")
+        for key, n in counts.most_common(20):
+            print(f"{key:<52}{100 * n / total:>6.1f}")
 
 
 def run(n: int, repeats: int = 3) -> None:
