@@ -87,6 +87,25 @@ async def _run(
         await pool.close()
 
 
+def check_rogue_quarantined(
+    events: list[Event],
+    engine: FundEngine,
+    prefix: str,
+    ledgers: dict[str, dict[str, Any]],
+    clean: dict[str, dict[str, Any]],
+) -> None:
+    """One fault, the rogue's, at its bar, with the reason; the others as without it."""
+    assert [(e.kind, e.strategy_id, e.slice_index) for e in events] == [
+        ("fault", "rogue", FAULT_BAR - 1)
+    ]
+    assert events[0].detail.startswith(prefix), events[0].detail
+    rogue = engine.book.records["rogue"]
+    assert rogue.quarantined and rogue.pause_reason == f"quarantined: {events[0].detail}"
+    for sid in ("first", "last"):
+        assert ledgers[sid] == clean[sid]
+        assert engine.book.records[sid].state.value == "running"
+
+
 @pytest.mark.parametrize("kind", sorted(FAULTS))
 async def test_the_culprit_is_quarantined_and_the_others_end_as_without_the_fault(
     window: list[Slice], kind: str
@@ -98,15 +117,7 @@ async def test_the_culprit_is_quarantined_and_the_others_end_as_without_the_faul
         _specs(cls, {**params, "on_bar": FAULT_BAR}), slices
     )
     assert clean_rebuilds == 0 and rebuilds == 1
-    assert [(e.kind, e.strategy_id, e.slice_index) for e in events] == [
-        ("fault", "rogue", FAULT_BAR - 1)
-    ]
-    assert events[0].detail.startswith(prefix), events[0].detail
-    rogue = engine.book.records["rogue"]
-    assert rogue.quarantined and rogue.pause_reason == f"quarantined: {events[0].detail}"
-    for sid in ("first", "last"):
-        assert ledgers[sid] == clean[sid]
-        assert engine.book.records[sid].state.value == "running"
+    check_rogue_quarantined(events, engine, prefix, ledgers, clean)
     # the journal's replay: the fault is known, nothing is killed or waited for
     started = time.monotonic()
     replayed, again, _, replay_rebuilds = await _run(

@@ -59,15 +59,7 @@ async def test_the_culprit_is_found_and_the_others_end_as_without_the_fault(
     specs = faults._specs(cls, {**params, "on_bar": faults.FAULT_BAR})
     ledgers, events, engine, rebuilds = await faults._run(specs, slices, **run)
     assert (clean_rebuilds, rebuilds) == (0, SEARCH_REBUILDS)
-    assert [(e.kind, e.strategy_id, e.slice_index) for e in events] == [
-        ("fault", "rogue", faults.FAULT_BAR - 1)
-    ]
-    assert events[0].detail.startswith(prefix), events[0].detail
-    rogue = engine.book.records["rogue"]
-    assert rogue.quarantined and rogue.pause_reason == f"quarantined: {events[0].detail}"
-    for sid in ("first", "last"):
-        assert ledgers[sid] == clean[sid]
-        assert engine.book.records[sid].state.value == "running"
+    faults.check_rogue_quarantined(events, engine, prefix, ledgers, clean)
     # the journal's replay: the fault is known, nothing is killed or searched
     known = {faults.FAULT_BAR - 1: {"rogue": events[0].detail}}
     replayed, again, _, replay_rebuilds = await faults._run(specs, slices, known, **run)
