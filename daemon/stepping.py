@@ -74,6 +74,8 @@ async def step_workers(
             trading = r.state is running and r.strategy_id not in faults
             task = asyncio.create_task(worker.step(market, trading, replay=replay))
             remote[i] = r.strategy_id, worker, task
+    if not remote and not skips:  # every strategy in-process: nothing to wait for or merge
+        return Stepped([host.step_now(market, r.state is running) for _, r, host in local])
     stepping = {
         shard: asyncio.create_task(shard.step(market, frozenset(skip), replay))
         for shard, skip in skips.items()
