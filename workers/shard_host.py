@@ -1,9 +1,9 @@
 """`ShardHost`: many strategy hosts in one place, stepped together with one message per slice.
 
-A shard is where a large fund gets isolation and speed at once: one process (or, later, one
-remote actor) hosts many `StrategyHost`s, receives each slice once, and answers with all of
-its strategies' `StepOutcome`s in a fixed order, the order in which they were added. Every
-other operation addresses one strategy by id. Messages follow the host protocol of
+A shard is where a large fund gets isolation and speed at once: one process (or one Ray
+actor) hosts many `StrategyHost`s, receives each slice once, and answers with all of its
+strategies' outcomes in a fixed order, the order in which they were added. Every other
+operation addresses one strategy by id. Messages follow the host protocol of
 `workers.host` (`("ok", value)` or `("error", type_name, text)` replies):
 
     add(strategy_id, path, params, ledger, history_bars) -> None   build, not initialised
