@@ -56,6 +56,11 @@ stepped again before the strategy it announced is charged: an operator's or the 
 SIGKILL strikes once, a strategy that kills its own process strikes every time."""
 
 
+def build_args(spec: WorkerSpec) -> BuildArgs:
+    """How a shard builds the member of `spec`."""
+    return (spec.strategy_id, spec.strategy_path, spec.params, spec.ledger, spec.history_bars)
+
+
 @dataclass
 class _Member:
     spec: WorkerSpec
@@ -65,8 +70,7 @@ class _Member:
 
     @property
     def build(self) -> BuildArgs:
-        s = self.spec
-        return (s.strategy_id, s.strategy_path, s.params, s.ledger, s.history_bars)
+        return build_args(self.spec)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,34 +117,30 @@ class Shard:
     # ---- membership ------------------------------------------------------------------
     async def join(self, spec: WorkerSpec, initial_cash: Decimal) -> Decimal:
         """Build, initialise and fund a new member (last in the order); its value after."""
-        sid = spec.strategy_id
-        self._absent(sid)
-        await self._running()
-        build = (sid, spec.strategy_path, spec.params, spec.ledger, spec.history_bars)
-        try:
-            await self._request("add", build)
-            await self._member_op(sid, "initialize")
-            value: Decimal = await self._member_op(sid, "deposit", initial_cash)
-            checkpoint: bytes = await self._member_op(sid, "snapshot")
-        except BaseException:
-            await self._forget_unregistered(sid)
-            raise
-        self.members[sid] = _Member(spec, checkpoint, self._end)
-        return value
+        setup = [("initialize", ()), ("deposit", (initial_cash,)), ("snapshot", ())]
+        _, value, checkpoint = await self._add(spec, setup)
+        self.members[spec.strategy_id] = _Member(spec, checkpoint, self._end)
+        return Decimal(value)  # the deposit's reply: the member's value, already a Decimal
 
     async def join_restored(self, spec: WorkerSpec, snapshot: bytes) -> None:
         """Build a member (last in the order) and restore it from `snapshot`."""
+        await self._add(spec, [("restore", (snapshot,))])
+        self.members[spec.strategy_id] = _Member(spec, snapshot, self._end)
+
+    async def _add(self, spec: WorkerSpec, setup: list[tuple[str, tuple[Any, ...]]]) -> list[Any]:
+        """Build `spec` in the shard and run its `setup` operations (their results); on any
+        failure the half-built member is dropped from the shard before the error goes on."""
         sid = spec.strategy_id
         self._absent(sid)
         await self._running()
-        build = (sid, spec.strategy_path, spec.params, spec.ledger, spec.history_bars)
+        built = False
         try:
-            await self._request("add", build)
-            await self._member_op(sid, "restore", snapshot)
+            await self._request("add", build_args(spec))
+            built = True
+            return [await self._member_op(sid, op, *args) for op, args in setup]
         except BaseException:
-            await self._forget_unregistered(sid)
+            await self._forget_unregistered(sid, built)
             raise
-        self.members[sid] = _Member(spec, snapshot, self._end)
 
     async def leave(self, strategy_id: str) -> None:
         """Drop a member (nothing if it is not one); the process ends with its last member."""
@@ -159,9 +159,12 @@ class Shard:
         if strategy_id in self.members:
             raise WorkerError(f"strategy {strategy_id!r} is already in shard {self.index}")
 
-    async def _forget_unregistered(self, strategy_id: str) -> None:
-        """After a failed join: the child may hold a half-built member; drop it."""
-        if self.process.alive:
+    async def _forget_unregistered(self, strategy_id: str, built: bool) -> None:
+        """After a failed join: drop the half-built member the child holds when it was
+        `built` (a member that failed to build was never added: nothing to drop, and the
+        other members' process lives on); a child that cannot drop it is killed (the next
+        operation rebuilds it without the member)."""
+        if built and self.process.alive:
             try:
                 await self._request("remove", (strategy_id,))
             except WorkerError:
