@@ -16,10 +16,12 @@ import pytest
 from core.book import FundBook
 from core.ledger import Ledger
 from core.market import Slice
-from daemon.engine import EngineState, Event, FundEngine
+from daemon.engine import EngineState, Event, FundEngine, Worker
+from daemon.recoverable import RecoverableWorker
 from daemon.shards import ShardPool
 from tests.support.market_data import daily_slices, iter_window
-from workers.factory import WorkerSpec
+from workers.errors import StrategyLoadError
+from workers.factory import WorkerSpec, create_worker
 from workers.shard_backend import MakeShard
 from workers.shard_process import ShardOptions, ShardProcess
 
@@ -134,9 +136,14 @@ async def test_the_culprit_is_quarantined_and_the_others_end_as_without_the_faul
 async def test_a_strategy_that_raises_has_its_own_error_and_the_shard_lives_on(
     window: list[Slice],
 ) -> None:
-    slices = window[:SLICES]
+    await check_raising_is_its_own_error(window[:SLICES])
+
+
+async def check_raising_is_its_own_error(slices: list[Slice], **run: Any) -> None:
+    """A strategy that raises has its own error (quarantined after `max_consecutive_errors`
+    = 1), the shard is not rebuilt, and the others end as in a run where nothing raises."""
     clean, _, _, _ = await _run(_specs("Raising", {"on_bar": NEVER}), slices)
-    ledgers, events, engine, rebuilds = await _run(_specs("Raising", {"on_bar": 5}), slices)
+    ledgers, events, engine, rebuilds = await _run(_specs("Raising", {"on_bar": 5}), slices, **run)
     assert rebuilds == 0 and events == []
     rogue = engine.book.records["rogue"]
     assert rogue.quarantined and rogue.last_error is not None
@@ -188,3 +195,77 @@ async def test_a_replayed_step_past_the_step_deadline_is_an_overrun_not_a_fault(
     assert [(e.kind, e.strategy_id, e.slice_index) for e in events] == [("overrun", "slow", 1)]
     assert float(events[0].detail.rstrip("s")) >= 0.4
     assert not any(r.quarantined for r in engine.book.records.values())
+
+
+async def test_faults_found_by_different_workers_in_one_slice_come_in_fund_order(
+    window: list[Slice],
+) -> None:
+    """A shard member and a process worker fault on the same slice: the process worker's is
+    found first (its step is awaited before the shard's answer), yet both quarantines and
+    their events follow the fund's order, as in every other mode."""
+    reserve = Ledger()
+    reserve.transfer_in(Decimal(300_000))
+    engine = FundEngine(EngineState(FundBook(reserve, max_consecutive_errors=1), None), {})
+    pool = ShardPool(1, OPTIONS)
+    exiting = f"{SAMPLES}:Exiting"
+    workers: list[tuple[str, Worker]] = [
+        ("in_shard", pool.member(WorkerSpec("in_shard", exiting, {"on_bar": 3}, mode="shard"))),
+        ("ma", pool.member(WorkerSpec("ma", MA, {"fast": 3, "slow": 8}, mode="shard"))),
+        (
+            "in_process",
+            RecoverableWorker(
+                create_worker(WorkerSpec("in_process", exiting, {"on_bar": 3}, mode="process"))
+            ),
+        ),
+    ]
+    events: list[Event] = []
+    try:
+        for sid, worker in workers:
+            await worker.start()
+            await engine.add(sid, "test", Decimal("0.3"), worker)
+        for market in window[:5]:
+            events += [e for e in await engine.step(market) if e.kind == "fault"]
+    finally:
+        for _, worker in workers:
+            await worker.close()
+        await pool.close()
+    assert [(e.strategy_id, e.slice_index) for e in events] == [
+        ("in_shard", 2),
+        ("in_process", 2),
+    ]
+    assert [sid for sid, r in engine.book.records.items() if r.quarantined] == [
+        "in_shard",
+        "in_process",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        (f"{SAMPLES}:NoHandleData", "has no handle_data method"),
+        (f"{SAMPLES}:FailingInit", "failed to initialize: KeyError"),
+    ],
+)
+async def test_a_member_that_fails_to_start_leaves_the_shard_as_it_was(
+    window: list[Slice], path: str, message: str
+) -> None:
+    """Built but not started (its class is wrong, its `initialize` raises): the error is
+    the strategy's, the shard process drops the half-built member (a shard alone with it
+    ends), and the shard's other members step on as before."""
+    pool = ShardPool(1, OPTIONS)
+    shard = pool.shards[0]
+    bad = pool.member(WorkerSpec("bad", path, {}, mode="shard"))
+    try:
+        with pytest.raises(StrategyLoadError, match=message):
+            await bad.start(Decimal(1))
+        assert not bad.alive and not shard.process.alive
+        await pool.member(WorkerSpec("ma", MA, {"fast": 3, "slow": 8}, mode="shard")).start(
+            Decimal(10_000)
+        )
+        with pytest.raises(StrategyLoadError, match=message):
+            await bad.start(Decimal(1))
+        assert list(shard.members) == ["ma"] and shard.process.alive
+        steps, found = await shard.step(window[0], frozenset(), False)
+        assert (steps.ids, len(steps.reply.values), found) == (["ma"], 1, {})
+    finally:
+        await pool.close()

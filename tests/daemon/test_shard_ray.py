@@ -71,19 +71,9 @@ async def test_the_culprit_is_found_and_the_others_end_as_without_the_fault(
 async def test_a_strategy_that_raises_has_its_own_error_on_ray(
     window: list[Slice], ray: Any
 ) -> None:
-    slices = window[: faults.SLICES]
-    run = {"options": OPTIONS, "backend": _backend(ray)}
-    clean, _, _, _ = await faults._run(faults._specs("Raising", {"on_bar": faults.NEVER}), slices)
-    ledgers, events, engine, rebuilds = await faults._run(
-        faults._specs("Raising", {"on_bar": 5}), slices, **run
+    await faults.check_raising_is_its_own_error(
+        window[: faults.SLICES], options=OPTIONS, backend=_backend(ray)
     )
-    assert rebuilds == 0 and events == []
-    rogue = engine.book.records["rogue"]
-    assert rogue.quarantined and rogue.last_error is not None
-    assert "strategy bug" in rogue.last_error
-    assert {sid: ledgers[sid] for sid in ("first", "last")} == {
-        sid: clean[sid] for sid in ("first", "last")
-    }
 
 
 def _ray_kill(ray: Any, killed: set[Any]) -> kills.Kill:
