@@ -17,7 +17,7 @@ import pandas as pd
 
 from core.book import DEFAULT_MAX_CONSECUTIVE_ERRORS, FundBook, RebalancePlan
 from core.deposits import fund_deposits
-from core.errors import InsufficientFundsError, InvalidInputError
+from core.errors import InvalidInputError
 from core.fund_metrics import correlation_matrix, portfolio_metrics, strategy_metrics
 from core.held_capital import allocatable_performances, due_rebalance
 from core.history import DEFAULT_HISTORY_BARS, BarData, MarketHistory
@@ -128,10 +128,7 @@ class PortfolioAllocator:
                 f"strategy {strategy_id} failed to initialize: {type(exc).__name__}: {exc}"
             ) from exc
         ledger = self._new_ledger(strategy_id)
-        try:
-            self.reserve.transfer_out(amount)
-        except InsufficientFundsError as exc:
-            raise InvalidInputError(f"cannot fund {strategy_id}: {exc}") from exc
+        self.reserve.transfer_out(amount)  # cash only: `validate_add` saw it is there
         ledger.transfer_in(amount)
         return self._book.admit(
             strategy_id,

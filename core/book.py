@@ -125,6 +125,12 @@ class FundBook:
             )
         pct = quantize_weight(pct)
         amount = quantize_cash(pct * self.fund_value, ROUND_DOWN)
+        cash = self.reserve.cash
+        if amount > cash:  # never sell the reserve's holdings (at a cost) to fund an add
+            raise InvalidInputError(
+                f"cannot fund {strategy_id} with {amount}: the reserve has {cash} in cash "
+                "(a rebalance sells what else it holds)"
+            )
         return pct, amount
 
     def admit(
