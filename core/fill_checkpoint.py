@@ -33,11 +33,13 @@ class FillCheckpoint:
         self.last_ts: datetime | None = ledger._last_ts
         self.market: Slice | None = ledger._market
         self.positions_value: Decimal | None = ledger._positions_value
-        self.positions: dict[str, Position] = dict(ledger._positions)
-        self.held = [
-            (p, p.amount, p.cost_basis, p.last_price, p.realized_pnl)
-            for p in ledger._positions.values()
-        ]
+        positions = ledger._positions
+        self.positions: dict[str, Position] = dict(positions)
+        self.held = (
+            [(p, p.amount, p.cost_basis, p.last_price, p.realized_pnl) for p in positions.values()]
+            if positions
+            else ()
+        )
         self.orders: list[tuple[Order, Decimal, OrderStatus, str | None, bool, Decimal]] = [
             (o, o.filled, o.status, o.reason, o.stop_triggered, o.commission)
             for o in ledger._orders.open

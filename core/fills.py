@@ -23,9 +23,9 @@ unknown volume.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
+from typing import NamedTuple, TypeVar
 
 from core.costs import SlippageModel
 from core.errors import InvalidInputError
@@ -36,12 +36,12 @@ from core.orders import Order
 SALE_ROUNDS = 4
 """Pro-rata rounds `FillModel.plan_sales` tries before selling everything."""
 _NO_TS = datetime(1970, 1, 1, tzinfo=UTC)
+_Booked = TypeVar("_Booked")
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
+class Match(NamedTuple):
     """What a bar gives an order: signed `amount` at `price` (after slippage), and the
-    `reference` price before slippage."""
+    `reference` price before slippage. (A NamedTuple: one is built for every fill.)"""
 
     amount: Decimal
     price: Decimal
@@ -131,10 +131,14 @@ class FillModel:
     ) -> Match | None:
         """How much of `order` fills in `bar` and at what price, with at most `available`
         (None: no cap) left under the volume cap. None when nothing fills."""
-        reference = self.reference_price(order, bar)
-        if reference is None:
-            return None
-        remaining = order.remaining
+        if order.limit_price is None and order.stop_price is None:
+            reference = bar.open  # a market order (`reference_price`, without the call)
+        else:
+            priced = self.reference_price(order, bar)
+            if priced is None:
+                return None
+            reference = priced
+        remaining = order.amount - order.filled
         qty = abs(remaining)
         if available is not None and available < qty:
             qty = available
@@ -152,26 +156,33 @@ class FillModel:
         orders: Iterable[Order],
         market: Slice,
         slippage: SlippageModel,
-        execute: Callable[[Order, Match], bool],
-    ) -> None:
+        execute: Callable[[Order, Match], _Booked | None],
+    ) -> list[_Booked]:
         """Offer each order, in placement order, what its asset's bar in `market` gives it.
 
-        `execute` books a match and says whether it did: the volume an order was refused
-        (e.g. for want of cash) stays available to the next order for the asset.
+        `execute` books a match and returns what it booked (a fill), or a false value when
+        it refused it (e.g. for want of cash): that volume stays available to the next
+        order for the asset. Returns what was booked, in order.
         """
+        booked: list[_Booked] = []
         available: dict[str, Decimal | None] = {}
         for order in orders:
             asset = order.asset
-            if asset not in market:
+            bar = market.get(asset)
+            if bar is None:
                 continue
-            bar = market[asset]
             if asset in available:
                 cap = available[asset]
             else:
                 cap = available[asset] = self.volume_cap(bar)
             match = self.match(order, bar, slippage, cap)
-            if match is not None and execute(order, match) and cap is not None:
-                available[asset] = cap - abs(match.amount)
+            if match is not None:
+                result = execute(order, match)
+                if result:
+                    booked.append(result)
+                    if cap is not None:
+                        available[asset] = cap - abs(match.amount)
+        return booked
 
     def plan_sales(
         self,

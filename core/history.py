@@ -55,18 +55,19 @@ class BarData:
     `n` values up to and including this slice (fewer at the start of a run).
     """
 
-    __slots__ = ("slice", "_history")
+    __slots__ = ("slice", "_history", "_bars")
 
     def __init__(self, market: Slice, history: MarketHistory) -> None:
         self.slice = market
         self._history = history
+        self._bars = market._bars  # `data[symbol]` runs for every strategy on every slice
 
     @property
     def timestamp(self) -> datetime:
         return self.slice.ts
 
     def __getitem__(self, symbol: str) -> Bar:
-        return self.slice[symbol]
+        return self._bars[symbol]
 
     def __contains__(self, symbol: object) -> bool:
         return symbol in self.slice

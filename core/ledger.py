@@ -171,17 +171,21 @@ class Ledger(TargetOrders, FundMoves):
         that would go short without `allow_short` is returned REJECTED."""
         if not isinstance(asset, str) or not asset:
             raise InvalidInputError(f"asset must be a non-empty str, got {asset!r}")
-        qty = to_decimal(amount, field="amount")
+        if isinstance(amount, Decimal) and amount.is_finite():  # `to_decimal`, without the call
+            qty = amount
+        else:
+            qty = to_decimal(amount, field="amount")
         if qty == 0:
             raise InvalidInputError(f"{asset}: order amount must not be 0")
         if not self.fill_model.is_lot_multiple(qty):
             raise InvalidInputError(f"{asset}: amount {qty} is not a multiple of {self.lot_size}")
-        limit = checked_price(limit_price, "limit_price")
-        stop = checked_price(stop_price, "stop_price")
-        order = Order(0, asset, qty, limit, stop, created_ts=self._last_ts)
+        limit = None if limit_price is None else checked_price(limit_price, "limit_price")
+        stop = None if stop_price is None else checked_price(stop_price, "stop_price")
+        order = Order(0, asset, qty, limit, stop, self._last_ts)
         if qty < 0 and not self.allow_short:
             held = self._held(asset)
-            selling = qty + self._orders.pending(asset, sells_only=True)
+            book = self._orders
+            selling = qty + (book.pending(asset, sells_only=True) if book.open else ZERO)
             if held + selling < 0:
                 order.status = OrderStatus.REJECTED
                 order.reason = f"short selling not allowed: holds {held}, sells {-selling}"
@@ -209,7 +213,9 @@ class Ledger(TargetOrders, FundMoves):
         checkpoint = FillCheckpoint(self)
         try:
             self._last_ts = market.ts
-            fills = self._execute(market)
+            fills = self.fill_model.fill_orders(
+                self._orders.open, market, self.slippage_model, self._fill
+            )
             self.mark(market)
         except BaseException:  # a KeyboardInterrupt too: never leave half a fill behind
             checkpoint.restore(self)
@@ -316,30 +322,20 @@ class Ledger(TargetOrders, FundMoves):
     def _pending_target(self, asset: str) -> Decimal:
         return self._held(asset) + self._orders.pending(asset)
 
-    def _execute(self, market: Slice) -> list[Fill]:
-        fills: list[Fill] = []
-
-        def execute(order: Order, match: Match) -> bool:
-            fill = self._fill(order, match)
-            if fill is not None:
-                fills.append(fill)
-            return fill is not None
-
-        self.fill_model.fill_orders(self._orders.open, market, self.slippage_model, execute)
-        return fills  # the caller sweeps the orders that closed
-
     def _fill(self, order: Order, match: Match) -> Fill | None:
         amount, price = match.amount, match.price
         commission = self.commission_model.commission(amount, price, order=order)
-        reason = self._fill_refusal(order.asset, amount, amount * price + commission)
-        if reason is not None:
-            order.status = OrderStatus.REJECTED
-            order.reason = reason
-            return None
+        cost = amount * price + commission
+        if amount < 0 or (cost > 0 and self._cash < cost):  # what `_fill_refusal` may refuse
+            reason = self._fill_refusal(order.asset, amount, cost)
+            if reason is not None:
+                order.status = OrderStatus.REJECTED
+                order.reason = reason
+                return None
         order.filled += amount
         order.commission += commission
         if order.filled == order.amount:
-            order.status = OrderStatus.FILLED
+            order.status = OrderStatus.FILLED  # swept by `process_slice`
         return self._book(order.id, order.asset, amount, price, commission, match.reference)
 
     def _fill_refusal(self, asset: str, amount: Decimal, cost: Decimal) -> str | None:

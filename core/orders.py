@@ -7,11 +7,11 @@ restores equal objects with the same digits.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from core.errors import InvalidInputError
 from core.money import ZERO
@@ -107,11 +107,12 @@ class Order:
             raise InvalidInputError(f"invalid order state: {exc!r}") from None
 
 
-@dataclass(frozen=True, slots=True)
-class Fill:
+class Fill(NamedTuple):
     """One execution. `price` includes slippage; `slippage` is the cost it represents
     (|price - reference| x |amount|), reported for analysis and never charged twice.
-    The cash of the ledger changes by exactly -(amount x price) - commission."""
+    The cash of the ledger changes by exactly -(amount x price) - commission.
+
+    Immutable; a NamedTuple because one is built for every fill."""
 
     order_id: int
     ts: datetime | None
@@ -119,7 +120,7 @@ class Fill:
     amount: Decimal
     price: Decimal
     commission: Decimal
-    slippage: Decimal = field(default=ZERO)
+    slippage: Decimal = ZERO
 
     @property
     def value(self) -> Decimal:
@@ -227,7 +228,7 @@ class OrderBook:
         """Number `order` (its `id` is replaced) and keep it open, or closed if it is not."""
         order.id = self.next_id
         self.next_id += 1
-        if order.is_open:
+        if order.status is OrderStatus.OPEN:
             self.open.append(order)
         else:
             self.record(order)
@@ -284,7 +285,7 @@ class OrderBook:
         """Move orders that filled or were rejected from the open list to the record."""
         still_open = []
         for order in self.open:
-            if order.is_open:
+            if order.status is OrderStatus.OPEN:
                 still_open.append(order)
             else:
                 self.record(order)

@@ -136,13 +136,13 @@ class StrategyLedger:
         return MappingProxyType(
             {
                 asset: Position(p.asset, p.amount, p.cost_basis, p.last_price, p.realized_pnl)
-                for asset, p in self._ledger.positions.items()
+                for asset, p in self._ledger._positions.items()
             }
         )
 
     @property
     def cash(self) -> Decimal:
-        return self._ledger.cash
+        return self._ledger._cash
 
     @property
     def portfolio_value(self) -> Decimal:
