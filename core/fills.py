@@ -166,9 +166,10 @@ class FillModel:
         """
         booked: list[_Booked] = []
         available: dict[str, Decimal | None] = {}
+        bars = market._bars
         for order in orders:
             asset = order.asset
-            bar = market.get(asset)
+            bar = bars.get(asset)
             if bar is None:
                 continue
             if asset in available:

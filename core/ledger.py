@@ -232,9 +232,10 @@ class Ledger(TargetOrders, FundMoves):
             return
         total = ZERO
         marked: list[tuple[Position, Decimal]] = []
+        bars = market._bars  # one dict lookup per position: this runs for every strategy-bar
         try:
             for asset, position in self._positions.items():
-                bar = market.get(asset)
+                bar = bars.get(asset)
                 if bar is not None:
                     marked.append((position, position.last_price))
                     position.last_price = bar.close

@@ -36,11 +36,11 @@ def holdings(ledger: Ledger) -> Holdings:
     """What only fills may change in `ledger`, at this moment (a tuple: this runs for every
     strategy on every bar)."""
     positions = ledger._positions
-    held = (
-        [(a, p, p.amount, p.last_price, p.cost_basis) for a, p in positions.items()]
-        if positions
-        else None
-    )
+    if not positions:
+        return ledger._cash, ledger._positions_value, positions, None
+    held = []
+    for asset, p in positions.items():  # a loop, not a comprehension: no call
+        held.append((asset, p, p.amount, p.last_price, p.cost_basis))
     return ledger._cash, ledger._positions_value, positions, held
 
 

@@ -122,8 +122,19 @@ class StrategyPerformance:
             self.record_flow(flow)
         if self.num_observations:
             base_f = self._apply_pending_flow() if self._pending_flow else self._last_f
-            if base_f > 0.0:
-                self._record_return(timestamp, value, value_f / base_f)
+            if base_f > 0.0:  # a return: push it, then follow the NAV and its drawdowns
+                growth = value_f / base_f
+                self._push(timestamp, growth - 1.0)
+                nav = self._nav = self._nav * growth
+                if nav >= self._peak_nav:
+                    self._peak_nav = nav
+                    self._peak_value = value
+                    self._trough_dd = 0.0
+                else:
+                    dd = nav / self._peak_nav - 1.0
+                    if dd < self._trough_dd:
+                        self._trough_dd = dd
+                        self._max_dd = min(self._max_dd, dd)
         else:
             self._peak_value = value
         self._last_f = value_f
@@ -142,19 +153,6 @@ class StrategyPerformance:
             elif self._nav > 0.0:  # refunded from nothing: only the NAV ratio is left
                 self._peak_value = base * Decimal(self._peak_nav / self._nav)
         return float(base)
-
-    def _record_return(self, timestamp: Any, value: Decimal, growth: float) -> None:
-        self._push(timestamp, growth - 1.0)
-        nav = self._nav = self._nav * growth
-        if nav >= self._peak_nav:
-            self._peak_nav = nav
-            self._peak_value = value
-            self._trough_dd = 0.0
-        else:
-            dd = nav / self._peak_nav - 1.0
-            if dd < self._trough_dd:
-                self._trough_dd = dd
-                self._max_dd = min(self._max_dd, dd)
 
     def _push(self, timestamp: Any, r: float) -> None:
         """Append one return to the ring, evicting the oldest when full (inlined: this runs

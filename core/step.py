@@ -143,14 +143,9 @@ def run_step(
         if changed is not None:
             fault = changed if fault is None else f"{fault}; {changed}"
         orders = book.next_id - placed
+    cash = ledger._cash
+    value = ledger._positions_value  # cached by the mark; `portfolio_value`, without two calls
+    value = cash + (ledger.positions_value if value is None else value)
     return StepReport(
-        strategy_id,
-        data.slice.ts,
-        ledger.portfolio_value,
-        ledger.cash,
-        tuple(fills),
-        trading,
-        error,
-        orders,
-        fault,
+        strategy_id, data.slice.ts, value, cash, tuple(fills), trading, error, orders, fault
     )
