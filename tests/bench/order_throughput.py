@@ -18,7 +18,6 @@ import asyncio
 import platform
 import tempfile
 import time
-from decimal import Decimal
 from pathlib import Path
 
 from core import Ledger
@@ -39,6 +38,7 @@ from tests.bench.order_workload import (
     price_slices,
     run_framework,
     run_hand_written,
+    state_books,
     symbol_of,
 )
 from workers.factory import WorkerSpec, create_worker
@@ -74,11 +74,8 @@ async def run_daemon(slices: list[Slice], n: int, state: Path) -> tuple[float, B
             seconds = time.perf_counter() - t0
             engine = sup.engine
             assert engine is not None
-            books: Books = {}
-            for sid, worker in engine.workers.items():
-                ledger = await worker.ledger_state()
-                held = {p["asset"]: Decimal(p["amount"]) for p in ledger["positions"]}
-                books[sid] = (Decimal(ledger["cash"]), held)
+            states = {sid: await w.ledger_state() for sid, w in engine.workers.items()}
+            books = state_books(states)
         finally:
             await sup.close()
     return seconds, books
@@ -125,7 +122,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for n in (int(x) for x in args.sizes.split(",")):
             print(measure(slices, n, args.repeats, args.daemon, Path(tmp)), flush=True)
-    print("every run ended with the hand-written loop's cash and positions, to the digit")
+    print(
+        "every run ended with the hand-written loop's cash, realised P&L, positions and "
+        "average costs, to the digit"
+    )
 
 
 if __name__ == "__main__":

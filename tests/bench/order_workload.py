@@ -17,7 +17,7 @@ import random
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from core import PortfolioAllocator, StrategyPerformance
@@ -29,7 +29,7 @@ from workers.strategy import Strategy
 
 SYMBOLS = ("AAA", "BBB", "CCC", "DDD", "EEE")
 VOLUME = Decimal(10_000_000)
-VOLUME_CAP = VOLUME * Decimal("0.025")  # FillModel's default volume_limit
+VOLUME_LIMIT = Decimal("0.025")  # FillModel's default: 250,000 shares here, never reached
 CENT = Decimal("0.01")
 HALF = Decimal("0.5")
 FUND_CAPITAL = Decimal(1_000_000_000)
@@ -85,8 +85,9 @@ class UpTickTrader(Strategy):
             ledger.order(symbol, -position.amount)
 
 
-Books = dict[str, tuple[Decimal, dict[str, Decimal]]]
-"""Strategy id -> (cash, asset -> quantity held): what both runs must agree on."""
+Books = dict[str, tuple[Decimal, Decimal, dict[str, tuple[Decimal, Decimal]]]]
+"""Strategy id -> (cash, realised P&L, asset -> (quantity held, average cost)): what both
+runs must agree on."""
 
 
 def build_fund(n: int) -> PortfolioAllocator:
@@ -111,8 +112,19 @@ def fund_books(fund: PortfolioAllocator) -> Books:
     for sid, rec in fund.book.records.items():
         ledger = rec.ledger
         assert ledger is not None
-        positions = {a: p.amount for a, p in ledger.positions.items()}
-        books[sid] = (ledger.cash, positions)
+        positions = {a: (p.amount, p.cost_basis) for a, p in ledger.positions.items()}
+        books[sid] = (ledger.cash, ledger.realized_pnl, positions)
+    return books
+
+
+def state_books(states: dict[str, dict[str, Any]]) -> Books:
+    """`fund_books` of ledgers given as their `Ledger.to_state()`."""
+    books: Books = {}
+    for sid, state in states.items():
+        positions = {
+            p["asset"]: (Decimal(p["amount"]), Decimal(p["cost_basis"])) for p in state["positions"]
+        }
+        books[sid] = (Decimal(state["cash"]), Decimal(state["realized_pnl"]), positions)
     return books
 
 
@@ -122,12 +134,15 @@ def orders_placed(fund: PortfolioAllocator) -> int:
 
 @dataclass(slots=True)
 class HandBook:
-    """One strategy of the hand-written loop: its cash, holding, pending order, statistics."""
+    """One strategy of the hand-written loop: its cash, holding at its average cost, realised
+    P&L, pending order and statistics."""
 
     symbol: str
     perf: StrategyPerformance
     cash: Decimal = STRATEGY_CASH
     held: Decimal = ZERO
+    basis: Decimal = ZERO
+    realized: Decimal = ZERO
     pending: Decimal = ZERO
     previous: Decimal | None = None
 
@@ -142,8 +157,9 @@ def new_hand_books(n: int) -> list[HandBook]:
 
 
 def run_hand_written(slices: list[Slice], n: int) -> tuple[float, list[HandBook]]:
-    """The same decisions and the same Decimal arithmetic without the framework: fill the
-    pending order at this bar's open, mark, decide, update the windowed statistics."""
+    """The same decisions and the same Decimal ledger arithmetic without the framework: fill
+    the pending order at this bar's open under the bar's volume cap, keep the holding's
+    average cost and the realised P&L, mark, decide, update the windowed statistics."""
     books = new_hand_books(n)
     gc.collect()
     start = time.perf_counter()
@@ -153,12 +169,19 @@ def run_hand_written(slices: list[Slice], n: int) -> tuple[float, list[HandBook]
             bar = market[book.symbol]
             pending = book.pending
             if pending:
-                if pending > VOLUME_CAP:
+                if abs(pending) > (bar.volume * VOLUME_LIMIT).to_integral_value(ROUND_DOWN):
                     raise AssertionError(f"{pending} shares exceed the volume cap")
-                cost = pending * bar.open
-                if cost <= book.cash:  # else the ledger rejects the buy
-                    book.cash -= cost
-                    book.held += pending
+                price = bar.open
+                if pending > 0:  # a buy when flat: it opens the holding at its price
+                    cost = pending * price
+                    if cost <= book.cash:  # else the ledger rejects the buy
+                        book.cash -= cost
+                        book.held = pending
+                        book.basis = price
+                else:  # a sale of everything: it realises (price - average cost) x quantity
+                    book.cash -= pending * price
+                    book.realized += (price - book.basis) * -pending
+                    book.held = ZERO
                 book.pending = ZERO
             price = bar.close
             held = book.held
@@ -175,7 +198,10 @@ def run_hand_written(slices: list[Slice], n: int) -> tuple[float, list[HandBook]
 
 
 def hand_books(books: list[HandBook]) -> Books:
-    return {f"s{i}": (b.cash, {b.symbol: b.held} if b.held else {}) for i, b in enumerate(books)}
+    return {
+        f"s{i}": (b.cash, b.realized, {b.symbol: (b.held, b.basis)} if b.held else {})
+        for i, b in enumerate(books)
+    }
 
 
 def check_same(framework: Books, hand: Books, what: str = "paperfund") -> None:

@@ -1,6 +1,7 @@
 """The order-path benchmark's guard, in CI: its workload through `PortfolioAllocator` and
-through the hand-written loop (`tests.bench.order_workload`) ends with the same cash and
-positions per strategy, and the same performance trackers, to the digit."""
+through the hand-written loop (`tests.bench.order_workload`) ends with the same cash,
+realised P&L, positions and average costs per strategy, and the same performance trackers,
+to the digit."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def test_a_difference_of_one_cent_fails_the_check() -> None:
     slices = price_slices(50, seed=2)
     _, hand = run_hand_written(slices, N)
     books = hand_books(hand)
-    cash, positions = books["s1"]
-    wrong = books | {"s1": (cash + Decimal("0.01"), positions)}
+    cash, realized, positions = books["s1"]
+    wrong = books | {"s1": (cash + Decimal("0.01"), realized, positions)}
     with pytest.raises(AssertionError, match="disagree for 1 strategies; s1"):
         check_same(wrong, books)
