@@ -7,8 +7,8 @@ profiled, its samples grouped by what the code does (order placement, fill, book
     .venv/bin/python -m tests.bench.order_profile --cprofile 100    # call counts (cProfile)
     .venv/bin/python -m tests.bench.order_profile --round-trip 100  # us per order round trip
 
-`--run N` runs the framework at N strategies three times and prints the unprofiled-equivalent
-figures; `--spy` reads py-spy's raw (collapsed) stacks, keeps the samples inside
+`--run N` runs the framework at N strategies three times (over `--bars` slices) and prints
+the unprofiled-equivalent figures; `--spy` reads py-spy's raw (collapsed) stacks, keeps the samples inside
 `execute_bar`, and reports each group's share of own time and of cumulative time.
 `--round-trip N` runs the workload alternately as is and with strategies that take the same
 steps but place no order (best of `--repeats` each): the difference per order is what one
@@ -144,8 +144,8 @@ def report_spy(path: str) -> None:
             print(f"{key:<52}{100 * n / total:>6.1f}")
 
 
-def run(n: int, repeats: int = 3) -> None:
-    slices = price_slices(2000, 1)
+def run(n: int, bars: int = 2000, repeats: int = 3) -> None:
+    slices = price_slices(bars, 1)
     for _ in range(repeats):
         seconds, fund = run_framework(slices, n)
         bars = n * len(slices)
@@ -213,9 +213,10 @@ def main() -> None:
     parser.add_argument("--cprofile", type=int, default=0, help="N: cProfile the framework run")
     parser.add_argument("--round-trip", type=int, default=0, help="N: us per order round trip")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--bars", type=int, default=2000, help="slices of --run")
     args = parser.parse_args()
     if args.run:
-        run(args.run)
+        run(args.run, args.bars)
     if args.spy:
         report_spy(args.spy)
     if args.cprofile:
