@@ -138,10 +138,39 @@ class RedisFeed(StrictModel):
         return self
 
 
+class CcxtFeed(StrictModel):
+    """Closed candles of an exchange polled through ccxt (`daemon.feeds.ccxt_feed`); the
+    exchange id, symbols and timeframe are checked against ccxt's metadata by
+    `check-config` (`daemon.feeds.ccxt_meta`)."""
+
+    kind: Literal["ccxt"]
+    exchange: Annotated[str, Field(min_length=1, max_length=64)]
+    symbols: SymbolList
+    timeframe: Annotated[str, Field(min_length=2, max_length=8)] = "1m"
+    exchange_options: dict[str, Any] = Field(default_factory=dict)
+    warmup_bars: Annotated[int, Field(ge=0, le=100_000)] = 0
+    grace_period_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    settle_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 1.0
+    poll_interval_s: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    fetch_limit: Annotated[int, Field(ge=1, le=5000)] = 500
+    backoff_s: Annotated[float, Field(gt=0)] = 1.0
+    max_backoff_s: Annotated[float, Field(gt=0)] = 60.0
+    reconnect_attempts: Annotated[int, Field(ge=1)] | None = None
+    max_ahead_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 300.0
+    limits: BarLimits = BarLimits()
+
+    @model_validator(mode="after")
+    def _backoff_order(self) -> CcxtFeed:
+        if self.backoff_s > self.max_backoff_s:
+            raise ValueError("backoff_s must not exceed max_backoff_s")
+        return self
+
+
 FeedSettings = Annotated[
     Annotated[SyntheticFeed, Tag("synthetic")]
     | Annotated[ReplayFeed, Tag("replay")]
-    | Annotated[RedisFeed, Tag("redis")],
+    | Annotated[RedisFeed, Tag("redis")]
+    | Annotated[CcxtFeed, Tag("ccxt")],
     tagged("kind", default="synthetic"),
 ]
 

@@ -8,6 +8,8 @@ first, then create state.
   its params bound). A strategy that runs in a `process` worker or a `shard` is checked in
   a child process, so that only child processes import its code, as in the run;
 - each file of a replay feed reads through as the feed will read it (`daemon.feeds.checks`);
+- a ccxt feed's exchange id, symbols and timeframe exist in ccxt's metadata (ccxt installed:
+  the `paperfund[ccxt]` extra), without a request to the exchange (`daemon.feeds.ccxt_meta`);
 - the shard backend can be used: `workers.backend: ray` needs Ray installed (the
   `paperfund[ray]` extra; reaching the cluster is the run's to find out).
 
@@ -28,6 +30,7 @@ from multiprocessing.connection import Connection
 from config import ConfigError, FundSettings, Problem, feed_options
 from config.strategies import StrategyCheck, run_checks, strategy_checks
 from daemon.control import listen
+from daemon.feeds.ccxt_meta import check_ccxt
 from daemon.feeds.checks import check_replay_files
 from daemon.shard_backends import missing_ray
 
@@ -80,9 +83,13 @@ def backend_problems(settings: FundSettings) -> list[Problem]:
 
 def feed_problems(settings: FundSettings) -> list[Problem]:
     kind, options = feed_options(settings)
-    if kind != "replay":
+    if kind == "replay":
+        found = check_replay_files(options)
+    elif kind == "ccxt":  # from ccxt's metadata: no request is made
+        found = check_ccxt(options["exchange"], options["symbols"], options["timeframe"])
+    else:
         return []  # the settings schema checks synthetic and Redis feeds whole
-    return [Problem(setting, reason) for setting, reason in check_replay_files(options)]
+    return [Problem(setting, reason) for setting, reason in found]
 
 
 def strategy_problems(settings: FundSettings) -> list[Problem]:

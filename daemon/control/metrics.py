@@ -82,6 +82,17 @@ _FEED_REJECTED: Spec = (
     "paperfund_feed_bars_rejected",
     "Bars the feed rejected at validation, by reason.",
 )
+_FEED_FETCHES: Spec = ("counter", "paperfund_feed_fetches", "Requests the feed made for bars.")
+_FEED_ERRORS: Spec = (
+    "counter",
+    "paperfund_feed_errors",
+    "Failed requests of the feed, by kind (rate_limit, timeout, unavailable, network, exchange).",
+)
+_FEED_SYMBOL_TIME: Spec = (
+    "gauge",
+    "paperfund_feed_last_bar_timestamp_seconds",
+    "Time of each symbol's last bar in a slice (Unix), for feeds that report it.",
+)
 _COMMANDS: Spec = (
     "counter",
     "paperfund_commands",
@@ -205,7 +216,15 @@ class FundMetrics(Collector):
         if stats is None:
             return []
         rows = [((reason,), n) for reason, n in sorted(stats.rejected.items())]
-        return [*singles([_FEED_BARS], [stats.bars]), labelled(_FEED_REJECTED, ("reason",), rows)]
+        families: list[AnyFamily] = [*singles([_FEED_BARS], [stats.bars])]
+        families.append(labelled(_FEED_REJECTED, ("reason",), rows))
+        if stats.errors:  # a feed that fetches (ccxt)
+            errors = [((kind,), n) for kind, n in sorted(stats.errors.items())]
+            times = [((s,), ts.timestamp()) for s, ts in sorted(stats.last_bar_ts.items())]
+            families += singles([_FEED_FETCHES], [stats.fetches])
+            families += [labelled(_FEED_ERRORS, ("kind",), errors)]
+            families += [labelled(_FEED_SYMBOL_TIME, ("symbol",), times)]
+        return families
 
     def _command_families(self) -> list[AnyFamily]:
         service = self.service

@@ -80,6 +80,9 @@ class ControlPlane:
 
     def attach_feed(self, feed: Any) -> None:
         self.metrics.feed_stats = getattr(feed, "stats", None)
+        stale_after_s = getattr(feed, "stale_after_s", None)
+        if self.health.max_bar_age_s is None and stale_after_s is not None:
+            self.health.max_bar_age_s = stale_after_s  # a live feed says when it is stale
 
     async def start(self) -> None:
         http = self._settings.control.http

@@ -5,7 +5,9 @@
 - `ReplayFeed` (`replay`; file layouts in `tables`, timestamps in `timestamps`): CSV and
   Parquet files; `SyntheticFeed` (`synthetic`): the seeded random walk;
   `RedisStreamFeed` (`redis_stream`): bars published to a Redis Stream, acknowledged by the
-  consumer with `ack_through(ts)` once a slice is journaled.
+  consumer with `ack_through(ts)` once a slice is journaled; `CcxtFeed` (`ccxt_feed`, slice
+  rules in `candles`, ccxt metadata in `ccxt_meta`): closed candles of an exchange, polled
+  through ccxt (the `paperfund[ccxt]` extra).
 - `build_feed(kind, **options)`: a feed by name, for configuration.
 """
 
@@ -15,6 +17,7 @@ import inspect
 from typing import Any
 
 from daemon.feeds.base import Clock, Feed, FeedStats, Pacer, Sleep
+from daemon.feeds.ccxt_feed import CcxtFeed
 from daemon.feeds.errors import (
     FeedColumnError,
     FeedConfigError,
@@ -39,12 +42,14 @@ FEED_KINDS: dict[str, type[Feed]] = {
     "synthetic": SyntheticFeed,
     "replay": ReplayFeed,
     "redis": RedisStreamFeed,
+    "ccxt": CcxtFeed,
 }
 
 
 def build_feed(kind: str, **options: Any) -> Feed:
-    """A feed of `kind` ("synthetic", "replay" or "redis") built with `options` (its constructor's
-    arguments). Raises `FeedConfigError` for an unknown kind or option, or a missing one."""
+    """A feed of `kind` ("synthetic", "replay", "redis" or "ccxt") built with `options` (its
+    constructor's arguments). Raises `FeedConfigError` for an unknown kind or option, or a
+    missing one."""
     cls = FEED_KINDS.get(kind)
     if cls is None:
         raise FeedConfigError(f"feed kind must be one of {sorted(FEED_KINDS)}, got {kind!r}")
@@ -59,6 +64,7 @@ __all__ = [
     "REJECT_REASONS",
     "BarLimits",
     "BarValidator",
+    "CcxtFeed",
     "Clock",
     "Columns",
     "DuplicatePolicy",

@@ -44,13 +44,18 @@ Clock = Callable[[], float]
 @dataclass
 class FeedStats:
     """Live counters of one feed. `rejected` is the validator's own dict (by reason), so it is
-    current at every read; `wait_s` is the total pacing wait, in seconds of the injected clock."""
+    current at every read; `wait_s` is the total pacing wait, in seconds of the injected clock.
+    A feed that fetches (ccxt) also counts its requests (`fetches`), its failed requests by
+    kind (`errors`) and each symbol's last bar time (`last_bar_ts`)."""
 
     slices: int = 0
     bars: int = 0
     rejected: dict[str, int] = field(default_factory=new_reject_counters)
     last_ts: datetime | None = None
     wait_s: float = 0.0
+    fetches: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    last_bar_ts: dict[str, datetime] = field(default_factory=dict)
 
     @property
     def rejected_total(self) -> int:

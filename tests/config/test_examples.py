@@ -21,7 +21,7 @@ from config import (
     check_imports,
     load_settings,
 )
-from config.models import BarLimits, RedisFeed, ReplayFeed, SyntheticFeed
+from config.models import BarLimits, CcxtFeed, RedisFeed, ReplayFeed, SyntheticFeed
 from core import EqualRiskContributionAllocation, RebalancingFrequency, RiskParityAllocation
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -135,10 +135,11 @@ def test_documented_bar_limits_and_skew_are_the_defaults() -> None:
 
     text = DEFAULT_CONFIG.read_text(encoding="utf-8")
     documented = re.findall(r"#   limits: (\{.*\})", text)
-    assert len(documented) == 2
+    assert len(documented) == 3  # the replay, Redis and ccxt feeds
     for line in documented:
         limits = yaml.safe_load(line)
         assert BarLimits.model_validate(limits) == BarLimits()
         assert ValidatorLimits.coerce(limits) == ValidatorLimits()
-    assert re.findall(r"#   max_ahead_s: (\S+)", text) == [f"{DEFAULT_MAX_AHEAD_S:g}"]
+    assert re.findall(r"#   max_ahead_s: (\S+)", text) == [f"{DEFAULT_MAX_AHEAD_S:g}"] * 2
     assert RedisFeed.model_fields["max_ahead_s"].default == DEFAULT_MAX_AHEAD_S
+    assert CcxtFeed.model_fields["max_ahead_s"].default == DEFAULT_MAX_AHEAD_S
