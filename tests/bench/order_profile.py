@@ -8,8 +8,9 @@ profiled, its samples grouped by what the code does (order placement, fill, book
     .venv/bin/python -m tests.bench.order_profile --round-trip 100  # us per order round trip
 
 `--run N` runs the framework at N strategies three times (over `--bars` slices) and prints
-the unprofiled-equivalent figures; `--spy` reads py-spy's raw (collapsed) stacks, keeps the samples inside
-`execute_bar`, and reports each group's share of own time and of cumulative time.
+the unprofiled-equivalent figures; `--spy` reads py-spy's raw (collapsed) stacks, keeps the
+samples inside `execute_bar`, and reports each group's share of own time and of cumulative
+time.
 `--round-trip N` runs the workload alternately as is and with strategies that take the same
 steps but place no order (best of `--repeats` each): the difference per order is what one
 order costs from placement to its fill being booked and swept.
