@@ -150,7 +150,7 @@ class CcxtFeed(StrictModel):
     exchange_options: dict[str, Any] = Field(default_factory=dict)
     warmup_bars: Annotated[int, Field(ge=0, le=100_000)] = 0
     grace_period_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
-    settle_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 1.0
+    settle_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
     poll_interval_s: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
     fetch_limit: Annotated[int, Field(ge=1, le=5000)] = 500
     backoff_s: Annotated[float, Field(gt=0)] = 1.0

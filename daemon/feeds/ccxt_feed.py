@@ -13,9 +13,10 @@ when a feed starts, so the daemon runs without it as long as no fund uses this f
   it missed while it was down are fetched and processed in order before the live ones,
   without warm-up. Nothing is processed twice or skipped.
 - **Polling.** After a round (every symbol fetched from its cursor, page after page until the
-  exchange answers fewer than `fetch_limit` candles), the feed sleeps until the next candle
-  should have closed (`settle_s` after its close) or an incomplete slice's grace ends; a
-  candle that is not there yet is asked for again every `poll_interval_s`.
+  exchange answers fewer than `fetch_limit` candles), the feed sleeps until just after the
+  next candle's close (a second, or `poll_interval_s` if shorter) or until an incomplete
+  slice's grace ends; a candle that is due but not taken yet is asked for again every
+  `poll_interval_s`.
 - **Errors.** Any ccxt error of one fetch (429 and 418 answers, 5xx, timeouts, network
   errors, errors of the exchange) is counted by kind in `stats.errors` and retried after a
   backoff that doubles from `backoff_s` to `max_backoff_s`; the other symbols go on. ccxt's
@@ -63,7 +64,9 @@ class CcxtFeed(Feed):
     - `warmup_bars`: closed candles of history stepped before the live ones (fresh start).
     - `grace_period_s`: how long a slice waits for a late symbol (None: one timeframe, at
       most 60 s); `settle_s`: how long after its close a candle counts as closed when the
-      exchange has no later one; `poll_interval_s`: how often a candle that is due is asked
+      exchange has no later one (None: half a timeframe, at most 30 s; an exchange that has a
+      candle for every interval, trades or not, shows the next one long before);
+      `poll_interval_s`: how often a candle that is due is asked
       for again (None: a quarter of the timeframe, between 0.25 and 5 s).
     - `fetch_limit`: candles per request; `backoff_s`, `max_backoff_s`,
       `reconnect_attempts`: the retry budget (see the module doc).
@@ -81,7 +84,7 @@ class CcxtFeed(Feed):
         exchange_options: Mapping[str, Any] | None = None,
         warmup_bars: int = 0,
         grace_period_s: float | None = None,
-        settle_s: float = 1.0,
+        settle_s: float | None = None,
         poll_interval_s: float | None = None,
         fetch_limit: int = 500,
         backoff_s: float = 1.0,
@@ -104,6 +107,8 @@ class CcxtFeed(Feed):
         _check_budget(warmup_bars, fetch_limit, backoff_s, max_backoff_s, reconnect_attempts)
         if grace_period_s is None:
             grace_period_s = min(timeframe_s, 60.0)
+        if settle_s is None:
+            settle_s = min(timeframe_s / 2, 30.0)
         if poll_interval_s is None:
             poll_interval_s = min(5.0, max(0.25, timeframe_s / 4))
         for name, value in (("grace_period_s", grace_period_s), ("settle_s", settle_s)):
@@ -241,9 +246,10 @@ class CcxtFeed(Feed):
     def _wait_s(self, book: CandleBook, failures: int) -> float:
         if failures:
             return self._backoff_s(failures)
-        due_s = book.next_close_ms() / 1000 + self.settle_s - self._wall_clock()
+        first_poll_s = min(1.0, self.poll_interval_s)  # the exchange needs a moment
+        due_s = book.next_close_ms() / 1000 + first_poll_s - self._wall_clock()
         if due_s <= 0:
-            due_s = self.poll_interval_s  # due but not there yet: ask again soon
+            due_s = self.poll_interval_s  # due but not taken yet: ask again soon
         deadline = book.grace_deadline()
         if deadline is not None:
             due_s = min(due_s, max(0.0, deadline - self._clock()))

@@ -12,8 +12,10 @@ from __future__ import annotations
 import csv
 import json
 import random
+import shutil
 import signal
 import sqlite3
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -35,6 +37,7 @@ from tests.support.redis_server import free_port
 SYMBOLS = ("BTC/USDT", "ETH/USDT")
 SEED = 1
 SECOND_MS = 1000
+WARMUP = 3
 WAIT_S = 60.0
 
 
@@ -57,7 +60,7 @@ def ccxt_feed(exchange: FakeExchangeProcess) -> dict[str, Any]:
         "exchange_options": exchange.exchange_options(timeout_ms=2_000),
         "symbols": list(SYMBOLS),
         "timeframe": "1s",
-        "warmup_bars": 20,
+        "warmup_bars": WARMUP,
         "grace_period_s": 2.0,
         "settle_s": 0.3,
         "poll_interval_s": 0.2,
@@ -103,7 +106,8 @@ def replay_digest(tmp: Path, slices: list[Slice]) -> str:
                 bar = market[symbol]
                 values = (bar.open, bar.high, bar.low, bar.close, bar.volume)
                 rows.writerow([market.ts.isoformat(), *map(str, values)])
-    config = write_config(tmp / "replay.yaml", {"kind": "replay", "paths": paths})
+    files = {symbol: str(path) for symbol, path in paths.items()}
+    config = write_config(tmp / "replay.yaml", {"kind": "replay", "paths": files})
     done = cli("run", "--config", str(config), env=env_for(tmp / "replay-state"))
     assert done.returncode == 0, done.stderr
     return digest(done.stdout)
@@ -118,12 +122,30 @@ def readyz(daemon: Daemon) -> tuple[int, dict[str, Any]]:
         return exc.code, json.loads(exc.read())
 
 
-def feed_errors(daemon: Daemon) -> float:
+def metrics(daemon: Daemon) -> str:
     port = daemon.event("http api listening")["port"]
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as reply:
-        text = reply.read().decode()
-    lines = [ln for ln in text.splitlines() if ln.startswith("paperfund_feed_errors_total{")]
-    return sum(float(ln.rsplit(" ", 1)[1]) for ln in lines)
+        text: str = reply.read().decode()
+    return text
+
+
+def feed_errors(text: str) -> dict[str, float]:
+    """`paperfund_feed_errors_total` by kind."""
+    found = {}
+    for line in text.splitlines():
+        if line.startswith("paperfund_feed_errors_total{"):
+            labels, value = line.rsplit(" ", 1)
+            found[labels.split('kind="')[1].split('"')[0]] = float(value)
+    return found
+
+
+def promtool_accepts(text: str) -> None:
+    tool = shutil.which("promtool")
+    assert tool is not None, "tests/run.sh installs promtool (Debian package prometheus)"
+    done = subprocess.run(
+        [tool, "check", "metrics"], input=text.encode(), capture_output=True, check=False
+    )
+    assert done.returncode == 0, (done.stdout + done.stderr).decode()
 
 
 def wait_until(condition: Any, what: str) -> None:
@@ -143,14 +165,17 @@ def test_sigkills_while_polling_lose_and_repeat_no_candle(tmp_path: Path) -> Non
         for _ in range(5):
             daemon = Daemon(env, "--config", str(config)).wait_ready()
             seen += rng.randint(2, 5)
-            wait_for_slices(state, 20 + seen)  # the warm-up, then some live candles
+            wait_for_slices(state, WARMUP + seen)  # the warm-up, then some live candles
             time.sleep(rng.uniform(0.0, 1.0))  # a random point of the polling cycle
             assert daemon.stop(signal.SIGKILL) == -signal.SIGKILL
+            # down for longer than the warm-up: only resuming after the journal's last
+            # slice fetches every candle missed meanwhile
+            time.sleep(rng.uniform(WARMUP + 1, WARMUP + 3))
         daemon = Daemon(env, "--config", str(config)).wait_ready()
-        wait_for_slices(state, 20 + seen + 3)
+        wait_for_slices(state, WARMUP + seen + 3)
         assert daemon.stop() == 0, "".join(daemon.lines[-20:])
     slices = journal(state)
-    assert len(slices) >= 20 + seen + 3
+    assert len(slices) >= WARMUP + seen + 3
     check_every_candle_once(slices)
     assert digest("".join(daemon.out)) == replay_digest(tmp_path, slices)
 
@@ -175,7 +200,10 @@ def test_a_vanished_exchange_makes_the_feed_stale_then_the_fund_catches_up(
             status, body = readyz(daemon)
             time.sleep(0.1)
         assert body["checks"]["feed"]["ok"] is False, body
-        assert feed_errors(daemon) > 0
+        exposition = metrics(daemon)
+        assert feed_errors(exposition)["unavailable"] > 0  # nothing listens: refused
+        assert 'paperfund_feed_last_bar_timestamp_seconds{symbol="ETH/USDT"}' in exposition
+        promtool_accepts(exposition)
         before = len(journal(state))
         exchange = FakeExchangeProcess(SYMBOLS, seed=SEED, port=port)
         exchange.start()

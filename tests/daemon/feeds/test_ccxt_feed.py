@@ -193,6 +193,6 @@ async def test_a_market_the_exchange_lacks_and_a_lasting_outage_end_the_feed_cle
         await take(wrong, 1)
     exchange.outage(START, START + 3600)
     async with feed_of(exchange, time_, reconnect_attempts=2) as feed:
-        with pytest.raises(FeedError, match="binance failed 3 times in a row, last: .*503"):
+        with pytest.raises(FeedError, match=r"binance failed 3 times in a row, last: .*503"):
             await take(feed, 1)
     assert feed.stats.errors["unavailable"] == 3
