@@ -19,7 +19,8 @@ when a feed starts, so the daemon runs without it as long as no fund uses this f
   `poll_interval_s`.
 - **Errors.** Any ccxt error of one fetch (429 and 418 answers, 5xx, timeouts, network
   errors, errors of the exchange) is counted by kind in `stats.errors` and retried after a
-  backoff that doubles from `backoff_s` to `max_backoff_s`; the other symbols go on. ccxt's
+  backoff that doubles from `backoff_s` to `max_backoff_s` (or after the `Retry-After` of a
+  429 or 418 answer, when that is longer); the other symbols go on. ccxt's
   own rate limiter spaces the requests (`enableRateLimit`, on unless `exchange_options`
   says otherwise). After `reconnect_attempts` rounds in a row with an error the feed raises
   `FeedError`; by default (None) it never gives up. Starting (loading the markets) is
@@ -139,6 +140,7 @@ class CcxtFeed(Feed):
         self.stats.errors = dict.fromkeys(ERROR_KINDS, 0)
         self._wall_clock, self._clock, self._sleep = wall_clock, clock, sleep
         self._resume_ms: int | None = None
+        self._retry_after_s = 0.0
         self.book: CandleBook | None = None
 
     @property
@@ -236,6 +238,7 @@ class CcxtFeed(Feed):
                 except module.BaseError as exc:
                     self._count(exc)
                     failed = exc
+                    self._retry_after_s = max(self._retry_after_s, _retry_after_s(client, exc))
                     break
                 self.stats.fetches += 1
                 book.offer(symbol, candles, round(self._wall_clock() * 1000))
@@ -245,7 +248,9 @@ class CcxtFeed(Feed):
 
     def _wait_s(self, book: CandleBook, failures: int) -> float:
         if failures:
-            return self._backoff_s(failures)
+            wait_s = max(self._backoff_s(failures), self._retry_after_s)
+            self._retry_after_s = 0.0
+            return wait_s
         first_poll_s = min(1.0, self.poll_interval_s)  # the exchange needs a moment
         due_s = book.next_close_ms() / 1000 + first_poll_s - self._wall_clock()
         if due_s <= 0:
@@ -270,6 +275,23 @@ class CcxtFeed(Feed):
     def _count(self, exc: BaseException) -> None:
         kind = error_kind(exc)
         self.stats.errors[kind] = self.stats.errors.get(kind, 0) + 1
+
+
+MAX_RETRY_AFTER_S = 3600.0
+
+
+def _retry_after_s(client: Any, exc: BaseException) -> float:
+    """The `Retry-After` seconds of a 429 or 418 answer (0 when it has none): ccxt raises
+    without reading it, and a banned client that comes back early is banned for longer."""
+    if error_kind(exc) != "rate_limit":
+        return 0.0
+    headers = getattr(client, "last_response_headers", None) or {}
+    value = headers.get("Retry-After", headers.get("retry-after"))
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return min(seconds, MAX_RETRY_AFTER_S) if math.isfinite(seconds) and seconds > 0 else 0.0
 
 
 def error_kind(exc: BaseException) -> str:

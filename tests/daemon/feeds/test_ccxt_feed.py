@@ -136,6 +136,17 @@ async def test_429_5xx_and_a_slow_answer_change_nothing_but_the_counters(
     assert errors["network"] == errors["exchange"] == 0
 
 
+async def test_a_retry_after_is_honoured(exchange: FakeBinance, time_: SimTime) -> None:
+    async with feed_of(exchange, time_) as feed:
+        first = await take(feed, 1)  # the 09:01 close, polled at 09:01:01
+        exchange.fail_next(1, 429, path="/api/v3/klines", retry_after_s=40)
+        after = await take(feed, 1)
+    assert [first[0].ts, after[0].ts] == [minute(0), minute(1)]
+    # the 09:02 poll was refused: the next came 40 s later, not after the 1 s backoff
+    assert time_.now >= START + 90 + 40
+    assert feed.stats.errors["rate_limit"] == 1
+
+
 async def test_an_outage_is_caught_up_in_order_once_the_exchange_answers(
     exchange: FakeBinance, time_: SimTime
 ) -> None:
