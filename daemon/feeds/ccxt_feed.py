@@ -288,7 +288,7 @@ def _retry_after_s(client: Any, exc: BaseException) -> float:
     headers = getattr(client, "last_response_headers", None) or {}
     value = headers.get("Retry-After", headers.get("retry-after"))
     try:
-        seconds = float(value)
+        seconds = float(str(value))
     except (TypeError, ValueError):
         return 0.0
     return min(seconds, MAX_RETRY_AFTER_S) if math.isfinite(seconds) and seconds > 0 else 0.0
