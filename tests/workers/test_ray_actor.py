@@ -181,10 +181,12 @@ for market in list(iter_window(daily_slices(), "1999-06-01", "2000-08-31"))[:int
     call(ray, actor, "step", (market, True))
 print(json.dumps(call(ray, actor, "ledger_state", ()), default=str, sort_keys=True))
 ray.kill(actor)
-try:
-    call(ray, actor, "ledger_state", ())
-except ray.exceptions.RayActorError:
-    print("RayActorError")
+for _ in range(200):  # the kill lands asynchronously: calls may still be served until then
+    try:
+        call(ray, actor, "ledger_state", ())
+    except ray.exceptions.RayActorError:
+        print("RayActorError")
+        break
 """
 
 
