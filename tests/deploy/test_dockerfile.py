@@ -170,10 +170,16 @@ def test_no_secrets_and_nothing_fetched(steps: list[Instruction]) -> None:
 def test_the_package_is_installed_into_a_virtual_environment(steps: list[Instruction]) -> None:
     build = [step for step in steps if step.stage == 0]
     installs = [s.value for s in build if s.keyword == "RUN" and "pip install" in s.value]
-    # the package itself, with the extras the build argument names (none by default)
-    assert installs and re.search(
-        r'pip install (--\S+ )*"\.\$\{PAPERFUND_EXTRAS\}"( |$)', installs[0]
-    )
+    # first the locked dependencies, hash-checked, wheels only, nothing resolved beyond them
+    assert len(installs) == 2
+    assert re.search(r"pip install (--\S+ )*--require-hashes ", installs[0])
+    assert "--only-binary=:all:" in installs[0] and "--no-deps" in installs[0]
+    assert "-r requirements/base.txt" in installs[0]
+    assert "requirements/${extra}.txt" in installs[0]  # one lock file per extra named
+    # then the package itself, with the extras the build argument names (none by default),
+    # and a check that the lock held all they need
+    assert re.search(r'pip install (--\S+ )*"\.\$\{PAPERFUND_EXTRAS\}"( |$)', installs[1])
+    assert "--no-deps" in installs[1] and "pip check" in installs[1]
     args = [s.value for s in build if s.keyword == "ARG"]
     assert 'PAPERFUND_EXTRAS=""' in args
     copies = final(steps, "COPY")
