@@ -4,8 +4,8 @@
 #        bash tests/run.sh --quick [pytest arguments]
 # The whole suite needs redis-server, systemd-analyze, promtool, curl, and podman with
 # debootstrap and runc (to build and run deploy/Dockerfile without a docker daemon): when one
-# is missing it is installed with apt-get (Debian or Ubuntu, as root). --quick installs no system package and
-# runs the tests that need none (the core, workers, config and in-process daemon tests, not
+# is missing it is installed with apt-get (Debian or Ubuntu, as root). --quick installs no
+# system package and runs the tests that need none (the core, workers, config and in-process daemon tests, not
 # those marked `system`, nor the end-to-end and deployment tests); CI runs everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
