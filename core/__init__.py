@@ -26,10 +26,7 @@ if TYPE_CHECKING:
         VolatilityTargeting,
     )
     from core.allocator import PortfolioAllocator
-    from core.book import (
-        FundBook,
-        RebalancePlan,
-    )
+    from core.book import FundBook
     from core.costs import (
         BasisPoints,
         CommissionModel,
@@ -71,6 +68,7 @@ if TYPE_CHECKING:
         Position,
     )
     from core.performance import StrategyPerformance
+    from core.rebalance_plan import RebalancePlan
     from core.rebalancer import (
         AllocationRebalancer,
         RebalancingFrequency,
@@ -101,7 +99,7 @@ _HOMES: dict[str, str] = {
     "VolatilityTargeting": "core.allocation",
     "PortfolioAllocator": "core.allocator",
     "FundBook": "core.book",
-    "RebalancePlan": "core.book",
+    "RebalancePlan": "core.rebalance_plan",
     "BasisPoints": "core.costs",
     "CommissionModel": "core.costs",
     "FixedBasisPoints": "core.costs",

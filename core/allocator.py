@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from core.book import DEFAULT_MAX_CONSECUTIVE_ERRORS, FundBook, RebalancePlan
+from core.book import DEFAULT_MAX_CONSECUTIVE_ERRORS, FundBook
 from core.deposits import fund_deposits
 from core.errors import InvalidInputError
 from core.fund_metrics import correlation_matrix, portfolio_metrics, strategy_metrics
@@ -25,6 +25,7 @@ from core.ledger import Ledger
 from core.market import Slice, check_next_timestamp
 from core.money import ZERO, to_decimal
 from core.performance import StrategyPerformance
+from core.rebalance_plan import RebalancePlan
 from core.rebalancer import AllocationRebalancer
 from core.records import (
     QUARANTINE_CANCEL_REASON,

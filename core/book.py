@@ -10,9 +10,8 @@ process; the daemon drives the same book with ledgers in workers.
 from __future__ import annotations
 
 from collections.abc import Container, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_DOWN, ROUND_UP, Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from core.errors import (
@@ -23,7 +22,6 @@ from core.errors import (
 from core.ledger import Ledger
 from core.market import Slice
 from core.money import (
-    CASH_QUANTUM,
     ONE,
     WEIGHT_NOISE,
     ZERO,
@@ -32,31 +30,12 @@ from core.money import (
     to_decimal,
 )
 from core.performance import StrategyPerformance
+from core.rebalance_plan import RebalancePlan, plan_transfers
 from core.records import RebalanceRecord, RebalanceTrigger, StrategyAllocation, StrategyState
 from core.step import StepReport, StrategyContext
-from core.transfer_threshold import check_min_transfer_pct, is_material_transfer
+from core.transfer_threshold import check_min_transfer_pct
 
 DEFAULT_MAX_CONSECUTIVE_ERRORS = 3
-
-
-@dataclass(frozen=True)
-class RebalancePlan:
-    """Validated targets and the transfers that reach them.
-
-    Withdrawals run first; an amount of `None` means "everything" (target weight 0).
-    Deposits run after, from the reserve, and may be scaled down if raising the reserve's
-    cash cost more than expected. `skipped`: the transfers below the plan's
-    `min_transfer_pct` that are not made (strategy id, amount; positive into the strategy).
-    """
-
-    reason: str
-    targets: dict[str, Decimal]
-    weights_before: dict[str, Decimal]
-    fund_value: Decimal
-    withdrawals: tuple[tuple[str, Decimal | None], ...]
-    deposits: tuple[tuple[str, Decimal], ...]
-    trigger: RebalanceTrigger = RebalanceTrigger.MANUAL
-    skipped: tuple[tuple[str, Decimal], ...] = ()
 
 
 class FundBook:
@@ -344,49 +323,8 @@ class FundBook:
                 f"others keep {float(kept):.4%}); the total must be <= 100%"
             )
         targets = {sid: quantize_weight(w) for sid, w in targets.items()}
-        return self._plan_transfers(targets, weights, reason, trigger, threshold)
-
-    def _plan_transfers(
-        self,
-        targets: dict[str, Decimal],
-        weights: dict[str, Decimal],
-        reason: str,
-        trigger: RebalanceTrigger,
-        threshold: Decimal | None,
-    ) -> RebalancePlan:
-        fund_value = self.fund_value
-        withdrawals: list[tuple[str, Decimal | None]] = []
-        deposits: list[tuple[str, Decimal]] = []
-        skipped: list[tuple[str, Decimal]] = []
-        for sid, weight in targets.items():
-            value = self.records[sid].value
-            if weight == ZERO:  # emptied whatever the threshold: nothing may be stranded
-                if value != ZERO or self.records[sid].cash != ZERO:
-                    withdrawals.append((sid, None))
-                continue
-            delta = weight * fund_value - value
-            if delta <= -CASH_QUANTUM:
-                amount = -quantize_cash(-delta, ROUND_UP)
-            elif delta >= CASH_QUANTUM:
-                amount = quantize_cash(delta, ROUND_DOWN)
-            else:
-                continue
-            if not is_material_transfer(amount, fund_value, threshold):
-                skipped.append((sid, amount))
-            elif amount < ZERO:
-                withdrawals.append((sid, -amount))
-            else:
-                deposits.append((sid, amount))
-        return RebalancePlan(
-            reason,
-            targets,
-            weights,
-            fund_value,
-            tuple(withdrawals),
-            tuple(deposits),
-            trigger,
-            tuple(skipped),
-        )
+        values = {sid: (rec.value, rec.cash) for sid, rec in self.records.items()}
+        return plan_transfers(targets, weights, values, self.fund_value, reason, trigger, threshold)
 
     def finish_rebalance(
         self, plan: RebalancePlan, transfers: dict[str, Decimal], costs: Decimal

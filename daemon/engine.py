@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from core.book import FundBook, RebalancePlan
+from core.book import FundBook
 from core.deposits import fund_deposits
 from core.errors import CoreError
 from core.held_capital import due_rebalance
 from core.market import Slice
 from core.money import ZERO, decimal_string
+from core.rebalance_plan import RebalancePlan
 from core.rebalancer import AllocationRebalancer
 from core.records import (
     QUARANTINE_CANCEL_REASON,
