@@ -126,6 +126,19 @@ async def paced(source: Iterator[Slice], pacer: Pacer, stats: FeedStats) -> Asyn
             close()
 
 
+def check_backoff(backoff_s: float, max_backoff_s: float) -> None:
+    """The retry waits of a live feed: they double from `backoff_s` up to `max_backoff_s`."""
+    if not 0 < backoff_s <= max_backoff_s:
+        raise FeedConfigError(
+            f"need 0 < backoff_s <= max_backoff_s, got {backoff_s!r} and {max_backoff_s!r}"
+        )
+
+
+def backoff_delay_s(failures: int, backoff_s: float, max_backoff_s: float) -> float:
+    """The wait after `failures` failures in a row (>= 1)."""
+    return float(min(max_backoff_s, backoff_s * 2 ** min(failures - 1, 32)))
+
+
 class Feed(ABC):
     """A source of slices; see the module doc for the contract.
 

@@ -82,12 +82,21 @@ class CandleBook:
 
     def offer(self, symbol: str, candles: Sequence[Candle], now_ms: int) -> int:
         """Take the closed candles of `symbol` out of one answer of the exchange (in any order,
-        repeats allowed); returns how many new ones were taken."""
-        ordered = sorted(candles, key=lambda c: int(c[0]))  # type: ignore[call-overload]
+        repeats allowed); returns how many new ones were taken.
+
+        A candle that is not `[open ms, open, high, low, close, ...]` is rejected as
+        `malformed`. One dated after the validator's `max_ahead_s` from `now_ms` is rejected
+        as `future` with every later one, and moves no cursor: a bogus date in the year 2999
+        must not make every real candle look taken."""
+        horizon_s = self.validator.max_ahead_s
+        horizon_ms = None if horizon_s is None else now_ms + round(horizon_s * 1000)
+        ordered = self._well_formed(symbol, candles)
         taken = 0
-        for i, candle in enumerate(ordered):
-            open_ms = int(candle[0])  # type: ignore[call-overload]
+        for i, (open_ms, candle) in enumerate(ordered):
             close_ms = open_ms + self.timeframe_ms
+            if horizon_ms is not None and close_ms > horizon_ms:
+                self.validator.to_bar(_row(symbol, close_ms, candle))  # counted as future
+                break
             if i + 1 == len(ordered) and close_ms + self.settle_ms > now_ms:
                 self.known[symbol] = max(self.known[symbol], open_ms)  # forming: not a bar yet
                 break
@@ -95,8 +104,7 @@ class CandleBook:
                 continue  # taken before (an exchange answers from `since` on, repeats included)
             self.known[symbol] = close_ms
             taken += 1
-            o, h, lo, c = candle[1:5]
-            row = RawBar(utc_ms(close_ms), symbol, o, h, lo, c, _volume(candle))
+            row = _row(symbol, close_ms, candle)
             last = self.validator.last_ts
             if last is not None and row.ts <= last:
                 self.validator.make_slice(row.ts, [row])  # late: counted as out of order
@@ -106,6 +114,21 @@ class CandleBook:
                 pending = self._open[close_ms] = _Open(self._clock())
             pending.bars[symbol] = row
         return taken
+
+    def _well_formed(self, symbol: str, candles: Sequence[Candle]) -> list[tuple[int, Candle]]:
+        """(open ms, candle) of each candle of a usable shape, in time order; the others are
+        counted as malformed."""
+        found = []
+        for candle in candles:
+            try:
+                if len(candle) < 5 or isinstance(candle[0], bool):
+                    raise ValueError("fewer than five fields")
+                open_ms = int(candle[0])  # type: ignore[call-overload]
+            except (TypeError, ValueError, OverflowError) as exc:
+                self.validator.reject_malformed(symbol, f"candle {str(candle)[:80]}: {exc}")
+                continue
+            found.append((open_ms, candle))
+        return sorted(found, key=lambda pair: pair[0])
 
     def due(self) -> list[Slice]:
         """The slices that close now, in time order."""
@@ -135,5 +158,7 @@ class CandleBook:
         return min(self.known.values()) + self.timeframe_ms
 
 
-def _volume(candle: Candle) -> object:
-    return candle[5] if len(candle) > 5 else None
+def _row(symbol: str, close_ms: int, candle: Candle) -> RawBar:
+    """The raw bar of a candle, dated at its close (validated when its slice is made)."""
+    o, h, lo, c = candle[1:5]
+    return RawBar(utc_ms(close_ms), symbol, o, h, lo, c, candle[5] if len(candle) > 5 else None)

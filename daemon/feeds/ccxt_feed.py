@@ -43,7 +43,7 @@ from datetime import datetime
 from typing import Any
 
 from core.market import Slice
-from daemon.feeds.base import Clock, Feed, Sleep
+from daemon.feeds.base import Clock, Feed, Sleep, backoff_delay_s, check_backoff
 from daemon.feeds.candles import CandleBook, to_ms
 from daemon.feeds.ccxt_meta import ccxt_module, parse_timeframe_s
 from daemon.feeds.errors import FeedConfigError, FeedError
@@ -141,6 +141,7 @@ class CcxtFeed(Feed):
         self._wall_clock, self._clock, self._sleep = wall_clock, clock, sleep
         self._resume_ms: int | None = None
         self._retry_after_s = 0.0
+        self._ccxt: Any = None  # `ccxt.async_support`, imported when the feed starts
         self.book: CandleBook | None = None
 
     @property
@@ -196,7 +197,7 @@ class CcxtFeed(Feed):
     async def _connect(self) -> Any:
         """The ccxt client with its markets loaded; network errors are retried like a
         fetch's, an error of the exchange (a refused request) ends the feed at once."""
-        module = ccxt_module(asynchronous=True)
+        module = self._ccxt = ccxt_module(asynchronous=True)
         exchange_class = getattr(module, self.exchange_id, None)
         if exchange_class is None:
             raise FeedConfigError(f"ccxt has no exchange {self.exchange_id!r}")
@@ -226,7 +227,7 @@ class CcxtFeed(Feed):
 
     async def _poll(self, client: Any, book: CandleBook) -> BaseException | None:
         """Fetch every symbol up to now; the last error met, if a fetch failed."""
-        module = ccxt_module(asynchronous=True)
+        module = self._ccxt
         failed: BaseException | None = None
         for symbol in self.symbols:
             while True:
@@ -262,7 +263,7 @@ class CcxtFeed(Feed):
 
     def _backoff_s(self, failures: int) -> float:
         base_s, cap_s, _ = self._backoff
-        return float(min(cap_s, base_s * 2 ** min(failures - 1, 32)))
+        return backoff_delay_s(failures, base_s, cap_s)
 
     def _give_up_after(self, failures: int, error: BaseException | None = None) -> None:
         attempts = self._backoff[2]
@@ -319,7 +320,4 @@ def _check_budget(
         raise FeedConfigError("warmup_bars must be >= 0 and fetch_limit >= 1")
     if reconnect_attempts is not None and reconnect_attempts < 1:
         raise FeedConfigError(f"reconnect_attempts must be >= 1, got {reconnect_attempts}")
-    if not 0 < backoff_s <= max_backoff_s:
-        raise FeedConfigError(
-            f"need 0 < backoff_s <= max_backoff_s, got {backoff_s!r} and {max_backoff_s!r}"
-        )
+    check_backoff(backoff_s, max_backoff_s)

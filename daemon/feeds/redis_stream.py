@@ -68,7 +68,7 @@ from redis.typing import KeyT, StreamIdT
 
 from core.market import Bar, Slice
 from daemon.control.wire import stream_entries
-from daemon.feeds.base import Clock, Feed, Sleep
+from daemon.feeds.base import Clock, Feed, Sleep, backoff_delay_s, check_backoff
 from daemon.feeds.errors import FeedConfigError, FeedError
 from daemon.feeds.timestamps import to_utc
 from daemon.feeds.validation import (
@@ -167,10 +167,7 @@ class RedisStreamFeed(Feed):
             raise FeedConfigError(f"grace_period_s must be >= 0, got {grace_period_s!r}")
         if block_ms < 1 or batch < 1 or (reconnect_attempts is not None and reconnect_attempts < 1):
             raise FeedConfigError("block_ms, batch and reconnect_attempts must be >= 1")
-        if not 0 < backoff_s <= max_backoff_s:
-            raise FeedConfigError(
-                f"need 0 < backoff_s <= max_backoff_s, got {backoff_s!r} and {max_backoff_s!r}"
-            )
+        check_backoff(backoff_s, max_backoff_s)
         if isinstance(symbols, str):
             symbols = [symbols]
         self.url, self.stream, self.group, self.consumer = url, stream, group, consumer
@@ -267,7 +264,7 @@ class RedisStreamFeed(Feed):
             raise FeedError(
                 f"redis feed: {redact_url(self.url)} unreachable after {attempts} attempts: {exc}"
             ) from exc
-        await self._sleep(min(cap_s, base_s * 2 ** min(failures - 1, 32)))
+        await self._sleep(backoff_delay_s(failures, base_s, cap_s))
 
     def _block_ms(self) -> int:
         if not self._open:

@@ -123,3 +123,36 @@ def test_resuming_after_a_slice_takes_only_the_candles_after_it() -> None:
     assert b.since("BTC/USDT") == start
     b.offer("BTC/USDT", [candle(k) for k in range(6)], at(5, 30))
     assert [s.ts for s in b.due()] == [minute(4), minute(5)]
+
+
+def test_a_candle_dated_far_ahead_is_rejected_and_moves_no_cursor() -> None:
+    now_ms = at(1, 30)
+    wall = Clock()
+    wall.now = now_ms / 1000
+    validator = BarValidator(["BTC/USDT"], max_ahead_s=300, wall_clock=wall)
+    b = CandleBook(
+        ["BTC/USDT"], MINUTE, validator, start_ms=T0, grace_period_s=10, settle_s=1,
+        clock=Clock(),
+    )  # fmt: skip
+    year_2999 = (to_ms(datetime(2999, 1, 1, tzinfo=UTC)) - T0) // MINUTE
+    # a real closed candle, then two from a bogus clock (the second "closes" the first)
+    b.offer("BTC/USDT", [candle(0), candle(year_2999), candle(year_2999 + 1)], now_ms)
+    assert validator.rejected["future"] == 1  # the first of them; the rest with it
+    assert b.since("BTC/USDT") == T0 + MINUTE  # the cursor stayed on the real candles
+    assert [s.ts for s in b.due()] == [minute(1)]
+    # a forming candle from the far future does not move the cursor either
+    b.offer("BTC/USDT", [candle(year_2999)], now_ms)
+    assert b.since("BTC/USDT") == T0 + MINUTE
+    later = at(2, 30)
+    wall.now = later / 1000
+    assert b.offer("BTC/USDT", [candle(1), candle(2)], later) == 1  # real candles still come
+    assert [s.ts for s in b.due()] == [minute(2)]
+
+
+def test_a_malformed_candle_is_counted_and_the_rest_are_taken() -> None:
+    b = book(Clock(), ("BTC/USDT",))
+    bad: list[object] = [[T0], [None, 1, 2, 3, 4], ["x", 1, 2, 3, 4, 5], [True, 1, 2, 3, 4, 5]]
+    taken = b.offer("BTC/USDT", [*bad, candle(0), candle(1)], at(1, 30))  # type: ignore[list-item]
+    assert taken == 1
+    assert b.validator.rejected["malformed"] == 4
+    assert [s.ts for s in b.due()] == [minute(1)]
