@@ -224,9 +224,7 @@ class FundBook:
     ) -> None:
         """Record many steps that only marked to market (no fill, order, error or fault):
         what `on_report` does with such reports, for `ids[i]` at `values[i]`, `cash[i]`,
-        except the indices in `skip` (their reports go through `on_report`). The statistics'
-        arithmetic is deferred (`StrategyPerformance.defer`): `settle_statistics` does it
-        when the caller has time to spare, any reader of the statistics before that."""
+        except the indices in `skip` (their reports go through `on_report`)."""
         records = self.records
         for i, sid in enumerate(ids):
             if i in skip:
@@ -234,14 +232,9 @@ class FundBook:
             rec = records[sid]
             value = rec.value = values[i]
             rec.cash = cash[i]
-            rec.performance.defer(ts, value)
+            rec.performance.update(ts, value)
             if sid not in not_trading:
                 rec.consecutive_errors = 0
-
-    def settle_statistics(self) -> None:
-        """Do the statistics' arithmetic that `on_marks` deferred."""
-        for rec in self.records.values():
-            rec.performance.settle()
 
     def quarantine(self, rec: StrategyAllocation, fault: str) -> bool:
         """A fault of the strategy: counted, and it is paused at once with the fault as

@@ -22,25 +22,17 @@ import numpy.typing as npt
 
 from core.errors import InvalidInputError
 from core.money import ZERO, format_money, format_pct, to_decimal
-from core.performance_stats import SCALE_BITS, PerformanceStatistics, settled
 
-_SCALE = float(2**SCALE_BITS)
+_SCALE_BITS = 100
+_SCALE = float(2**_SCALE_BITS)
 _INF = math.inf
+_CONSTANT_STD = 1e-12
+"""A window whose per-period std is below this (times max(1, |mean|)) counts as constant."""
 
 STATE_VERSION = 1
 
 
-def _checked_value(value: Any) -> tuple[Decimal, float]:
-    """The value as a Decimal and a float; it must be finite and within float range."""
-    if value.__class__ is not Decimal:
-        value = to_decimal(value, field="value")
-    value_f = float(value)
-    if not -_INF < value_f < _INF:
-        raise InvalidInputError(f"value must be finite and within float range, got {value!r}")
-    return value, value_f
-
-
-class StrategyPerformance(PerformanceStatistics):
+class StrategyPerformance:
     """Performance tracker of one strategy.
 
     Returns are time-weighted: a flow (capital the fund moved in (+) or out (−)) is treated as
@@ -120,10 +112,6 @@ class StrategyPerformance(PerformanceStatistics):
 
         `flow` is the capital moved since the previous observation; `update(t, v, flow=f)` is
         exactly `record_flow(f)` followed by `update(t, v)`. The first call only sets the base.
-
-        The steps of `defer` and `settle` (`_checked_value`, `_observe`, `_grow`), inlined:
-        this runs for every strategy on every bar, and three calls cost ~2.5 % of a trading
-        fund's bar. `tests/core/test_performance_defer.py` proves both ways agree.
         """
         if value.__class__ is not Decimal:
             value = to_decimal(value, field="value")
@@ -132,8 +120,6 @@ class StrategyPerformance(PerformanceStatistics):
             raise InvalidInputError(f"value must be finite and within float range, got {value!r}")
         if flow:
             self.record_flow(flow)
-        if self._deferred is not None:
-            self.settle()
         if self.num_observations:
             base_f = self._apply_pending_flow() if self._pending_flow else self._last_f
             if base_f > 0.0:  # a return: push it, then follow the NAV and its drawdowns
@@ -155,63 +141,6 @@ class StrategyPerformance(PerformanceStatistics):
         self.timestamps.append(timestamp)
         self.portfolio_values.append(value)
         self.num_observations += 1
-
-    def defer(self, timestamp: Any, value: Decimal) -> None:
-        """`update(timestamp, value)`, with the statistics' arithmetic left for later.
-
-        The value is checked and recorded now (`num_observations`, `portfolio_values`,
-        `timestamps` and `current_value` see it at once, and a bad value raises here, as in
-        `update`). The return it makes is folded into the window, the NAV and the drawdowns
-        by `settle`, which every reader of those calls first, so no reader can tell a deferred
-        update from an immediate one: a caller with idle time coming (the fund waiting for its
-        shards) calls `settle` then, and takes that work off its busy path.
-        """
-        value, value_f = _checked_value(value)
-        growth = self._observe(timestamp, value, value_f)
-        if growth is not None:
-            if growth < _INF:
-                self._deferred = (timestamp, value, growth)
-            else:  # the return cannot be stored: fail now, as `update` does
-                self._grow(timestamp, value, growth)
-
-    def settle(self) -> None:
-        """Fold in the return a `defer` left for later (nothing when none is pending)."""
-        deferred = self._deferred
-        if deferred is not None:
-            self._deferred = None
-            self._grow(*deferred)
-
-    def _observe(self, timestamp: Any, value: Decimal, value_f: float) -> float | None:
-        """Record the value; the growth since the previous one (value / base), or None when
-        there is no return (the first observation, or an emptied base)."""
-        if self._deferred is not None:
-            self.settle()
-        growth = None
-        if self.num_observations:
-            base_f = self._apply_pending_flow() if self._pending_flow else self._last_f
-            if base_f > 0.0:
-                growth = value_f / base_f
-        else:
-            self._peak_value = value
-        self._last_f = value_f
-        self.timestamps.append(timestamp)
-        self.portfolio_values.append(value)
-        self.num_observations += 1
-        return growth
-
-    def _grow(self, timestamp: Any, value: Decimal, growth: float) -> None:
-        """Push the return `growth - 1`, then follow the NAV and its drawdowns."""
-        self._push(timestamp, growth - 1.0)
-        nav = self._nav = self._nav * growth
-        if nav >= self._peak_nav:
-            self._peak_nav = nav
-            self._peak_value = value
-            self._trough_dd = 0.0
-        else:
-            dd = nav / self._peak_nav - 1.0
-            if dd < self._trough_dd:
-                self._trough_dd = dd
-                self._max_dd = min(self._max_dd, dd)
 
     def _apply_pending_flow(self) -> float:
         """Fold the pending flows into the base; keep the peak expressed in today's capital."""
@@ -259,7 +188,6 @@ class StrategyPerformance(PerformanceStatistics):
     # ------------------------------------------------------------ window data
 
     @property
-    @settled
     def num_returns(self) -> int:
         """Returns currently in the window."""
         return self._count
@@ -270,18 +198,15 @@ class StrategyPerformance(PerformanceStatistics):
         return items[self._pos :] + items[: self._pos]
 
     @property
-    @settled
     def returns(self) -> list[float]:
         """The window's returns (float), oldest first."""
         return self._ordered(self._ret)
 
     @property
-    @settled
     def return_timestamps(self) -> tuple[Any, ...]:
         """Timestamps of the window's returns, aligned with `returns_array(None)`."""
         return tuple(self._ordered(self._ret_ts))
 
-    @settled
     def returns_array(self, n: int | None = None) -> npt.NDArray[np.float64]:
         """A float64 copy of the last min(n, available) returns, oldest first (None: all)."""
         if n is not None and n < 0:
@@ -299,7 +224,6 @@ class StrategyPerformance(PerformanceStatistics):
         return self.portfolio_values[-1] if self.num_observations else ZERO
 
     @property
-    @settled
     def peak_value(self) -> Decimal:
         """The NAV peak expressed in today's capital: current value × peak NAV / NAV.
 
@@ -308,7 +232,6 @@ class StrategyPerformance(PerformanceStatistics):
         return self._peak_value
 
     @property
-    @settled
     def total_return(self) -> float:
         """Time-weighted return of the whole run (float): the product of 1 + r over every
         return ever recorded, minus 1. Transfers are not performance, so a strategy that
@@ -318,24 +241,81 @@ class StrategyPerformance(PerformanceStatistics):
     # -------------------------------------------------------------- drawdowns
 
     @property
-    @settled
     def current_drawdown(self) -> float:
         """NAV / peak NAV − 1 (float, ≤ 0)."""
         return self._nav / self._peak_nav - 1.0
 
     @property
-    @settled
     def max_drawdown(self) -> float:
         """The most negative drawdown of the whole run (float, ≤ 0)."""
         return self._max_dd
 
     @property
-    @settled
     def trough_drawdown(self) -> float:
         """The lowest drawdown since the last NAV peak (float, ≤ 0; 0 at a peak)."""
         return self._trough_dd
 
-    @settled
+    # ------------------------------------------------------------- statistics
+
+    def _period_mean_std(self) -> tuple[float, float]:
+        """Per-period mean and sample std (ddof 1) of the window, both float."""
+        n = self._count
+        mean = self._s1 / (n << _SCALE_BITS)
+        var = (n * self._s2 - self._s1 * self._s1) / ((n * (n - 1)) << (2 * _SCALE_BITS))
+        std = math.sqrt(var) if var > 0 else 0.0
+        if std < _CONSTANT_STD * max(1.0, abs(mean)):
+            std = 0.0
+        return mean, std
+
+    @property
+    def mean_return(self) -> float:
+        """Annualised arithmetic mean return (per-period mean × periods_per_year), float."""
+        if self._count < 2:
+            return 0.0
+        return self._period_mean_std()[0] * self.periods_per_year
+
+    @property
+    def volatility(self) -> float:
+        """Annualised volatility (sample std × √periods_per_year), float; 0.0 if constant."""
+        if self._count < 2:
+            return 0.0
+        return self._period_mean_std()[1] * math.sqrt(self.periods_per_year)
+
+    @property
+    def sharpe_ratio(self) -> float:
+        """(mean − rf / periods_per_year) / std × √periods_per_year, float; 0.0 if constant."""
+        if self._count < 2:
+            return 0.0
+        mean, std = self._period_mean_std()
+        if std == 0.0:
+            return 0.0
+        excess = mean - self.risk_free_rate / self.periods_per_year
+        return excess / std * math.sqrt(self.periods_per_year)
+
+    @property
+    def win_rate(self) -> float:
+        """Fraction of the window's returns that are > 0, float."""
+        if self._count < 2:
+            return 0.0
+        return self._wins / self._count
+
+    @property
+    def profit_factor(self) -> float:
+        """Σ gains / |Σ losses| over the window, float: inf with gains and no losses."""
+        if self._count < 2 or self._wins == 0:
+            return 0.0
+        if self._losses == 0 or self._loss == 0:
+            return _INF
+        return self._gain / -self._loss
+
+    @property
+    def winning_periods(self) -> int:
+        return self._wins
+
+    @property
+    def losing_periods(self) -> int:
+        return self._losses
+
     def get_metrics(self) -> dict[str, Any]:
         """The seed's metrics dictionary: money to cents, percentages and ratios as strings."""
         pf = self.profit_factor
@@ -357,7 +337,6 @@ class StrategyPerformance(PerformanceStatistics):
 
     # -------------------------------------------------------------- snapshots
 
-    @settled
     def to_state(self) -> dict[str, Any]:
         """The full state: JSON-able values, except timestamps, which are kept as given."""
         return {
@@ -421,12 +400,6 @@ class StrategyPerformance(PerformanceStatistics):
 
     __hash__ = None  # type: ignore[assignment]
 
-    def __getstate__(self) -> dict[str, Any]:
-        """Pickled settled: a snapshot never holds a deferred return."""
-        self.settle()
-        return self.__dict__
-
-    @settled
     def __repr__(self) -> str:
         return (
             f"StrategyPerformance({self.strategy_id!r}, observations={self.num_observations}, "

@@ -5,11 +5,6 @@ hosts step right here (a task per in-process step would cost more than the step)
 sent one message for all of its members, and answers compactly (`workers.shard_host`): its
 members' steps that only marked to market come back as `ShardSteps` for the book to record
 together (`FundBook.on_marks`); every other step is a `StepOutcome`, in fund order.
-
-`on_marks` leaves the statistics' arithmetic for later (`StrategyPerformance.defer`): the
-next slice does it while its shards step (`FundBook.settle_statistics`), so the supervisor's
-busiest work per strategy runs beside the shards instead of between their slices. A reader
-of the statistics in between (a command, a snapshot, a metrics scrape) settles them first.
 """
 
 from __future__ import annotations
@@ -103,8 +98,6 @@ async def _gather(
 ) -> Stepped:
     if remote or stepping:
         await asyncio.sleep(0)  # let the remote steps send their requests
-    if stepping:  # the shards step: the previous slice's statistics are done meanwhile
-        book.settle_statistics()
     stepped = Stepped()
     found = stepped.found
     placed: list[tuple[int, StepOutcome]] = []
