@@ -25,14 +25,21 @@ import asyncio
 import math
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
+from typing import Any
 
 from core.market import Slice
 from daemon.feeds.errors import FeedConfigError
-from daemon.feeds.validation import new_reject_counters
+from daemon.feeds.validation import (
+    BarLimits,
+    BarValidator,
+    DuplicatePolicy,
+    RejectHook,
+    new_reject_counters,
+)
 
 Sleep = Callable[[float], Awaitable[None]]
 """`asyncio.sleep`-like: wait this many seconds."""
@@ -150,6 +157,30 @@ class Feed(ABC):
     def __init__(self) -> None:
         self.stats = FeedStats()
         self._iterator: AsyncIterator[Slice] | None = None
+
+    def _use_validator(
+        self,
+        validator: BarValidator | None,
+        symbols: Collection[str] | None,
+        duplicate_policy: DuplicatePolicy,
+        on_reject: RejectHook | None,
+        limits: BarLimits | Mapping[str, Any] | None,
+        max_ahead_s: float,
+        wall_clock: Callable[[], float],
+    ) -> None:
+        """Check this feed's bars with `validator`, or with one built from the other
+        arguments when it is None; its rejection counters are the feed's `stats.rejected`."""
+        if validator is None:
+            validator = BarValidator(
+                symbols,
+                duplicate_policy,
+                on_reject,
+                limits=limits,
+                max_ahead_s=max_ahead_s,
+                wall_clock=wall_clock,
+            )
+        self.validator = validator
+        self.stats.rejected = validator.rejected
 
     @abstractmethod
     def slices(self) -> AsyncIterator[Slice]:

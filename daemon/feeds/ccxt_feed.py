@@ -126,17 +126,9 @@ class CcxtFeed(Feed):
         self.poll_interval_s = float(poll_interval_s)
         self.fetch_limit = fetch_limit
         self._backoff = (backoff_s, max_backoff_s, reconnect_attempts)
-        if validator is None:
-            validator = BarValidator(
-                self.symbols,
-                duplicate_policy,
-                on_reject,
-                limits=limits,
-                max_ahead_s=max_ahead_s,
-                wall_clock=wall_clock,
-            )
-        self.validator = validator
-        self.stats.rejected = validator.rejected
+        self._use_validator(
+            validator, self.symbols, duplicate_policy, on_reject, limits, max_ahead_s, wall_clock
+        )
         self.stats.errors = dict.fromkeys(ERROR_KINDS, 0)
         self._wall_clock, self._clock, self._sleep = wall_clock, clock, sleep
         self._resume_ms: int | None = None

@@ -174,17 +174,9 @@ class RedisStreamFeed(Feed):
         self.symbols = None if symbols is None else frozenset(symbols)
         self.grace_period_s = float(grace_period_s)
         self.block_ms, self.batch = block_ms, batch
-        if validator is None:
-            validator = BarValidator(
-                self.symbols,
-                duplicate_policy,
-                on_reject,
-                limits=limits,
-                max_ahead_s=max_ahead_s,
-                wall_clock=wall_clock,
-            )
-        self.validator = validator
-        self.stats.rejected = validator.rejected
+        self._use_validator(
+            validator, self.symbols, duplicate_policy, on_reject, limits, max_ahead_s, wall_clock
+        )
         self._clock, self._sleep = clock, sleep
         self._backoff = (backoff_s, max_backoff_s, reconnect_attempts)
         self.malformed = 0
