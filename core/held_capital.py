@@ -99,21 +99,36 @@ def _restricted(weights: Mapping[str, Decimal], running: list[str]) -> dict[str,
     return {sid: w / free for sid, w in inside.items()}
 
 
-def due_rebalance(
+def rebalance_trigger(
     book: FundBook, rebalancer: AllocationRebalancer, timestamp: datetime
-) -> DueRebalance | None:
-    """The rebalance due at `timestamp` among the running strategies, or None.
-
-    With no running strategy nothing is due. Nothing changes here: the caller applies the
-    targets, then `DueRebalance.record`s it, so a rebalance that fails is not recorded.
-    """
+) -> tuple[RebalanceTrigger, str] | None:
+    """What fires a rebalance at `timestamp` (trigger and reason), or None. Reads weights
+    only, never the statistics."""
     current: dict[str, Decimal] | None = None
     targets: dict[str, Decimal] | None = None
     if rebalancer.drift_threshold is not None:  # weights are only needed to measure drift
         current, targets = drift_view(book, rebalancer.last_target_allocations)
     trigger, reason = rebalancer.check(timestamp, current, targets)
-    if trigger is None:
-        return None
+    return None if trigger is None else (trigger, reason)
+
+
+def due_rebalance(
+    book: FundBook,
+    rebalancer: AllocationRebalancer,
+    timestamp: datetime,
+    fired: tuple[RebalanceTrigger, str] | None = None,
+) -> DueRebalance | None:
+    """The rebalance due at `timestamp` among the running strategies, or None. `fired`:
+    what `rebalance_trigger` found at `timestamp` (found here when not given).
+
+    With no running strategy nothing is due. Nothing changes here: the caller applies the
+    targets, then `DueRebalance.record`s it, so a rebalance that fails is not recorded.
+    """
+    if fired is None:
+        fired = rebalance_trigger(book, rebalancer, timestamp)
+        if fired is None:
+            return None
+    trigger, reason = fired
     performances = allocatable_performances(book)
     if not performances:
         return None

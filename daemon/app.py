@@ -171,6 +171,7 @@ async def _run_connected(
                 for task in background:
                     task.cancel()
             notifier.stopping()
+            await engine.refresh_statistics()
             print_summary(engine.book, name, out)
             out(f"state digest: {await fund_digest(engine)}")
             _log.info("fund stopped", fund=name, slice_index=engine.state.slice_index)

@@ -14,6 +14,7 @@ from daemon.engine import FundEngine
 
 
 async def fund_digest(engine: FundEngine) -> str:
+    await engine.refresh_statistics()
     book = engine.book
     strategies = {}
     for sid, rec in book.records.items():

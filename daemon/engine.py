@@ -17,7 +17,7 @@ from decimal import Decimal
 from core.book import FundBook
 from core.deposits import fund_deposits
 from core.errors import CoreError
-from core.held_capital import due_rebalance
+from core.held_capital import due_rebalance, rebalance_trigger
 from core.market import Slice
 from core.money import ZERO, decimal_string
 from core.rebalance_plan import RebalancePlan
@@ -29,6 +29,7 @@ from core.records import (
     StrategyAllocation,
     StrategyState,
 )
+from daemon import shard_statistics
 from daemon.history import FundHistory
 from daemon.stepping import Stepped, Worker, step_workers
 from workers.errors import WorkerMemoryExceeded, WorkerTimeout
@@ -204,7 +205,11 @@ class FundEngine:
         rebalancer = self.state.rebalancer
         if rebalancer is None:
             return None
-        due = due_rebalance(self.book, rebalancer, ts)
+        fired = rebalance_trigger(self.book, rebalancer, ts)
+        if fired is None:
+            return None
+        await self.refresh_statistics()  # the algorithm reads them
+        due = due_rebalance(self.book, rebalancer, ts, fired)
         if due is None:
             return None
         record = await self.rebalance(
@@ -226,6 +231,12 @@ class FundEngine:
             self.book.reserve.transfer_in(amount)  # the money never left the fund
             raise
         record = self.book.admit(strategy_id, weight, value)
+        try:
+            await shard_statistics.track(record, worker)
+        except BaseException:  # the strategy never joined: its capital goes back
+            del self.book.records[strategy_id]
+            self.book.reserve.transfer_in(amount)
+            raise
         self.workers[strategy_id] = worker
         self.state.catalog_of[strategy_id] = catalog
         self._event("add", strategy_id, f"{catalog} at weight {decimal_string(weight)}")
@@ -291,6 +302,11 @@ class FundEngine:
         rec.value = value_after  # nothing is left in it
         return moved + cash, costs
 
+    async def refresh_statistics(self) -> None:
+        """Bring the book's copies of statistics kept in shards up to date (before reading
+        them: `daemon.shard_statistics`)."""
+        await shard_statistics.refresh(self.book, self.workers)
+
     # ---- rebalancing -------------------------------------------------------------------
     async def rebalance(
         self,
@@ -311,6 +327,7 @@ class FundEngine:
             moved, cost, value_after, cash_after = await self.workers[sid].withdraw(amount)
             self.book.reserve.transfer_in(moved)
             self.book.settle_withdrawal(sid, moved, cost, value_after, cash_after)
+            await shard_statistics.record_flow(self.workers[sid], -moved)
             transfers[sid] = -moved
             costs += cost
         deposits, reserve_costs = fund_deposits(self.book.reserve, plan.deposits)
@@ -318,5 +335,6 @@ class FundEngine:
         for sid, amount in deposits:
             value_after = await self.workers[sid].deposit(amount)
             self.book.settle_deposit(sid, amount, value_after)
+            await shard_statistics.record_flow(self.workers[sid], amount)
             transfers[sid] = amount
         return self.book.finish_rebalance(plan, transfers, costs)

@@ -34,6 +34,7 @@ from typing import Any
 
 from core.market import Slice
 from core.money import ZERO
+from core.performance_copy import Tracked
 from daemon.shard_search import step_unannounced
 from workers.errors import (
     WorkerCrashed,
@@ -47,6 +48,7 @@ from workers.host import StepOutcome
 from workers.shard_backend import MakeShard
 from workers.shard_host import IDLE, BuildArgs, LoggedOp, SliceReply, shard_of
 from workers.shard_process import ShardOptions, ShardProcess
+from workers.shard_stats import StatisticsState
 
 STEP_FAULTS = (WorkerTimeout, WorkerCrashed, WorkerMemoryExceeded)
 
@@ -67,6 +69,8 @@ class _Member:
     checkpoint: bytes
     at: int
     """The position in the shard's log at which `checkpoint` was taken."""
+    statistics: StatisticsState = None
+    """The member's statistics at `at` (`workers.shard_stats`; None: not tracked yet)."""
 
     @property
     def build(self) -> BuildArgs:
@@ -182,11 +186,17 @@ class Shard:
             raise WorkerCrashed(f"strategy {strategy_id!r} is not in shard {self.index}")
         if op == "remove_self":
             return await self._retrying("remove", (strategy_id,))
+        if op == "snapshot":  # taken with the statistics, so that a rebuild has both
+            snapshot, member.statistics = await self._retrying(
+                "member", (strategy_id, "checkpoint", args)
+            )
+            member.checkpoint, member.at = snapshot, self._end
+            return snapshot
         result = await self._retrying("member", (strategy_id, op, args))
-        if op in ("snapshot", "restore"):
-            member.checkpoint = result if op == "snapshot" else args[0]
-            member.at = self._end
-        elif logged:
+        if op == "restore":  # the statistics do not change: the reply is their state
+            member.checkpoint, member.statistics, member.at = args[0], result, self._end
+            return None
+        if logged:
             self.log.append((strategy_id, op, args))
         return result
 
@@ -283,6 +293,14 @@ class Shard:
             return None
         return list(self.members)[index]
 
+    async def statistics(self, since: dict[str, int]) -> list[tuple[str, Tracked]]:
+        """The tracked members' statistics as the process holds them now, for copies that
+        hold `since[id]` observations (`core.performance_copy.tracked_fields`). Not retried:
+        a process that is not running (or dies) raises `WorkerError`, and whoever is
+        stepping or rebuilding the shard brings it back."""
+        fields: list[tuple[str, Tracked]] = await self._request("statistics", (since,))
+        return fields
+
     # ---- lifecycle -------------------------------------------------------------------
     async def _running(self) -> None:
         """Start the process, or rebuild it if it died."""
@@ -297,9 +315,10 @@ class Shard:
             return
         self.rebuilds += 1
         members = [
-            (m.build, m.checkpoint, self._member_log(sid, m.at)) for sid, m in self.members.items()
+            (m.build, m.checkpoint, m.statistics, self._member_log(sid, m.at))
+            for sid, m in self.members.items()
         ]
-        logged = sum(len(log) for _, _, log in members)
+        logged = sum(len(log) for *_, log in members)
         timeout_s = self.options.slice_timeout_s(len(members) + logged, replay=True)
         await self.process.request("rebuild", (members,), timeout_s)
 
@@ -351,6 +370,15 @@ class ShardMember:
             self.strategy_id, "release_positions", logged=True
         )
         return released
+
+    async def track(self, statistics: dict[str, Any]) -> None:
+        """Hand the member its statistics (`StrategyPerformance.to_state`): from now on the
+        shard updates them (`workers.shard_stats`)."""
+        await self.shard.call(self.strategy_id, "track", statistics, logged=True)
+
+    async def record_flow(self, amount: Decimal) -> None:
+        """Capital the fund moved in (+) or out (-), for the member's statistics."""
+        await self.shard.call(self.strategy_id, "flow", amount, logged=True)
 
     async def ledger_state(self) -> dict[str, Any]:
         state: dict[str, Any] = await self.shard.call(self.strategy_id, "ledger_state")

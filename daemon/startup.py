@@ -16,6 +16,7 @@ from decimal import Decimal
 from core.book import FundBook
 from core.ledger import Ledger
 from core.rebalancer import AllocationRebalancer
+from daemon import shard_statistics
 from daemon.dispatch import MakeWorker
 from daemon.engine import EngineState, FundEngine, Worker
 from daemon.errors import RecoveryError
@@ -74,6 +75,7 @@ async def restored_engine(
     for sid in state.book.records:
         worker = make_worker(sid, state.catalog_of[sid])
         await worker.restart(blob["workers"][sid])
+        await shard_statistics.track(state.book.records[sid], worker)
         workers[sid] = worker
     engine = FundEngine(state, workers)
     if "commands" in blob:

@@ -349,6 +349,7 @@ class Supervisor:
 
     async def snapshot(self) -> None:
         engine = self._engine
+        await engine.refresh_statistics()  # the snapshot holds them
         workers = {sid: await w.snapshot() for sid, w in engine.workers.items()}
         self.store.flush()
         payload = snapshot_payload(

@@ -12,6 +12,12 @@ operation addresses one strategy by id. Messages follow the host protocol of
     step_one(strategy_id, market, trading, replay)      -> StepOutcome   one member only
     member(strategy_id, op, args)                       -> the `StrategyHost` operation's reply
     rebuild(members)                                    -> None   see `ShardHost.rebuild`
+    statistics(since)                                   -> [(strategy id, tracked fields)]
+
+A member's operations include, besides the `StrategyHost` ones, its statistics
+(`workers.shard_stats`: `track`, `flow`, `statistics_state`) and two that keep the
+statistics with the ledger: `checkpoint` (the host's snapshot and the statistics' state,
+taken together) and `restore` (the host restored; the reply is the statistics' state).
 
 `not_trading` names the members that are filled and marked but whose `handle_data` is not
 called (paused, quarantined, or faulted on this slice). A `SliceReply` is compact because
@@ -51,6 +57,8 @@ from workers.host import (
     error_reply,
     unwrap,
 )
+from workers.shard_stats import OPERATIONS as STATISTICS_OPERATIONS
+from workers.shard_stats import ShardStatistics, StatisticsState
 
 IDLE = -1
 """The announced index while no member is stepping."""
@@ -151,31 +159,47 @@ BuildArgs = tuple[str, str, dict[str, Any], LedgerConfig, int]
 """(strategy id, import path, params, ledger config, history bars): how a member is built."""
 
 LoggedOp = tuple[str, tuple[Any, ...]]
-"""An operation a member completed: ("step", (market, trading)) or (host op, args)."""
+"""An operation a member completed: ("step", (market, trading)) or (member op, args)."""
+
+RebuiltMember = tuple[BuildArgs, bytes, StatisticsState, list[LoggedOp]]
+"""How `ShardHost.rebuild` rebuilds a member: build it, restore its host snapshot and its
+statistics' state (taken together), replay the operations it completed since."""
 
 
 class ShardHost:
     """Strategy hosts in a fixed order, stepped together (synchronous)."""
 
-    OPERATIONS = frozenset({"add", "remove", "step", "step_one", "member", "rebuild"})
+    OPERATIONS = frozenset({"add", "remove", "step", "step_one", "member", "rebuild", "statistics"})
 
     def __init__(self, watch: Watch | None = None) -> None:
         self.watch: Watch = watch or NoWatch()
         self.members: dict[str, StrategyHost] = {}
+        self.stats = ShardStatistics()
 
     def handle(self, message: Message) -> Reply:
         """Run one protocol message; never raises (errors become error replies)."""
         try:
             op, args = message
             if op == "member":
-                sid, member_op, member_args = args
-                return self.host(sid).handle((member_op, member_args))
+                return self._member(*args)
             if op not in self.OPERATIONS:
                 raise WorkerError(f"unknown shard operation {op!r}")
             method: Callable[..., Any] = getattr(self, op)
             return ("ok", method(*args))
         except Exception as exc:
             return error_reply(exc)
+
+    def _member(self, strategy_id: str, op: str, args: tuple[Any, ...]) -> Reply:
+        """One member's operation: its host's, or one the shard runs (module docstring)."""
+        host = self.host(strategy_id)
+        if op in STATISTICS_OPERATIONS:
+            return ("ok", self.stats.run(strategy_id, op, args))
+        if op == "checkpoint":
+            return ("ok", (host.snapshot(), self.stats.state(strategy_id)))
+        reply = host.handle((op, args))
+        if op == "restore" and reply[0] == "ok":
+            return ("ok", self.stats.state(strategy_id))
+        return reply
 
     def host(self, strategy_id: str) -> StrategyHost:
         try:
@@ -194,17 +218,25 @@ class ShardHost:
     def remove(self, strategy_id: str) -> None:
         self.host(strategy_id)
         del self.members[strategy_id]
+        self.stats.drop(strategy_id)
+
+    def statistics(self, since: dict[str, int]) -> list[tuple[str, Any]]:
+        """The tracked members' statistics (`ShardStatistics.fields`), in member order."""
+        return self.stats.fields(self.members, since)
 
     def step(self, market: Slice, not_trading: frozenset[str], replay: bool = False) -> SliceReply:
         """Step every member in order; their outcomes as one `SliceReply`."""
         watch = self.watch
         outcomes: list[StepOutcome] = []
         append = outcomes.append
+        stepped, ts = self.stats.stepped, market.ts
         try:
             for index, (sid, host) in enumerate(self.members.items()):
                 watch.stepping(index, replay)
-                append(host.step(market, sid not in not_trading))
+                outcome = host.step(market, sid not in not_trading)
                 watch.stepped()
+                stepped(sid, ts, outcome.report.value)
+                append(outcome)
         finally:
             watch.idle()
         return SliceReply.of(outcomes)
@@ -222,29 +254,37 @@ class ShardHost:
             watch.stepped()
         finally:
             watch.idle()
+        self.stats.stepped(strategy_id, market.ts, outcome.report.value)
         return outcome
 
-    def rebuild(self, members: list[tuple[BuildArgs, bytes, list[LoggedOp]]]) -> None:
-        """Replace every member by one built from `BuildArgs`, restored from its snapshot,
-        with the operations it completed since replayed in order (steps without their live
-        deadline): the shard's last consistent state, after a kill."""
+    def rebuild(self, members: list[RebuiltMember]) -> None:
+        """Replace every member by one built from `BuildArgs`, restored from its snapshot
+        and its statistics' state, with the operations it completed since replayed in order
+        (steps without their live deadline): the shard's last consistent state, after a
+        kill."""
         self.members = {}
-        for build, snapshot, log in members:
+        self.stats = ShardStatistics()
+        for build, snapshot, statistics, log in members:
+            sid = build[0]
             self.add(*build)
-            host = self.members[build[0]]
+            host = self.members[sid]
             host.restore(snapshot)
+            self.stats.set_state(sid, statistics)
             index = len(self.members) - 1
             for op, args in log:
                 if op == "step":
-                    self._replay_step(index, host, *args)
+                    self._replay_step(index, sid, host, *args)
                 else:
-                    unwrap(host.handle((op, args)))
+                    unwrap(self._member(sid, op, args))
 
-    def _replay_step(self, index: int, host: StrategyHost, market: Slice, trading: bool) -> None:
+    def _replay_step(
+        self, index: int, sid: str, host: StrategyHost, market: Slice, trading: bool
+    ) -> None:
         watch = self.watch
         watch.stepping(index, True)
         try:
-            host.step(market, trading)
+            outcome = host.step(market, trading)
             watch.stepped()
         finally:
             watch.idle()
+        self.stats.stepped(sid, market.ts, outcome.report.value)

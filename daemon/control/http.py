@@ -36,6 +36,7 @@ from daemon.control.service import MAX_COMMAND_BYTES, CommandService, Reply
 from daemon.control.views import fund_status, rebalances_view, strategies_view, strategy_view
 from daemon.engine import FundEngine
 from daemon.errors import CommandRejected
+from daemon.shard_statistics import refresh_for_reading
 
 Metrics = Callable[[], tuple[bytes, str]]
 """The metrics exposition: its body and its content type."""
@@ -230,14 +231,17 @@ class _Routes:
 
     async def status(self, request: web.Request) -> web.Response:
         supervisor = self.service.supervisor
+        await refresh_for_reading(supervisor.engine)
         view = fund_status(self.service.fund_name, self._engine(), recovering=supervisor.recovering)
         return web.json_response(view)
 
     async def strategies(self, request: web.Request) -> web.Response:
+        await refresh_for_reading(self.service.supervisor.engine)
         return web.json_response(strategies_view(self._engine()))
 
     async def strategy(self, request: web.Request) -> web.Response:
         engine = self._engine()
+        await refresh_for_reading(engine)
         strategy_id = request.match_info["strategy_id"]
         record = engine.book.records.get(strategy_id)
         if record is None:
@@ -261,6 +265,7 @@ class _Routes:
     async def metrics(self, request: web.Request) -> web.Response:
         if self.metrics_of is None:
             raise web.HTTPNotFound(text="metrics are not enabled")
+        await refresh_for_reading(self.service.supervisor.engine)
         body, content_type = self.metrics_of()
         # the exposition's content type carries a charset: set as a header, not parsed
         return web.Response(body=body, headers={hdrs.CONTENT_TYPE: content_type})

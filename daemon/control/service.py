@@ -31,6 +31,7 @@ from daemon.control.views import fund_status
 from daemon.control.wire import sign
 from daemon.errors import CommandRejected
 from daemon.outcomes import Outcome
+from daemon.shard_statistics import refresh_for_reading
 from daemon.supervisor import Supervisor
 
 _log = logs.get("paperfund.commands")
@@ -109,6 +110,8 @@ class CommandService:
             reply = Reply(command.command_id, "rejected", detail=str(exc))
             return self._final(reply, command, on_reply)
         outcome = await future
+        if isinstance(command, Status):
+            await refresh_for_reading(self.supervisor.engine)
         return self._final(self._reply_of(command, outcome), command, on_reply)
 
     def _check(self, data: bytes, signature: str | None) -> None:

@@ -99,6 +99,7 @@ async def run_engine(
             await engine.add(p.strategy_id, "test", p.weight, worker)
         for market in slices:
             await engine.step(market)
+        await engine.refresh_statistics()  # a shard keeps them: read them as a reader does
         book = engine.book
         ledgers = {sid: await w.ledger_state() for sid, w in engine.workers.items()}
         return RunResult(book.fund_value, ledgers, _records(book))

@@ -4,10 +4,11 @@ its step; every other operation addresses one member. And the shard assignment r
 from __future__ import annotations
 
 import pickle
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from core.market import Slice
+from core.performance import StrategyPerformance
 from core.step import StepReport
 from workers.host import LedgerConfig, StrategyHost, build_host, unwrap
 from workers.shard_host import IDLE, ShardHost, SliceReply, is_notable, shard_of
@@ -122,25 +123,46 @@ def test_a_strategy_that_raises_is_its_own_error_not_the_shards(window: list[Sli
 
 
 def test_rebuild_restores_members_and_replays_their_operations(window: list[Slice]) -> None:
+    """Ledgers and statistics: a member tracked before its checkpoint, one tracked after
+    it (the `track` is replayed), both with a flow after it."""
     live = _shard()
-    checkpoints = {sid: host.snapshot() for sid, host in live.members.items()}
+    sids = list(live.members)
+    tracker = StrategyPerformance(sids[0])
+    tracker.update(window[0].ts - timedelta(days=1), Decimal(10_000))
+    unwrap(live.handle(("member", (sids[0], "track", (tracker.to_state(),)))))
+    checkpoints = {
+        sid: unwrap(live.handle(("member", (sid, "checkpoint", ())))) for sid in live.members
+    }
+    assert checkpoints[sids[0]][1] == tracker.to_state()
+    assert all(checkpoints[sid][1] is None for sid in sids[1:])
     logs: dict[str, list[tuple[str, tuple[object, ...]]]] = {sid: [] for sid in live.members}
+    late = StrategyPerformance("ma2")
+    late.update(window[0].ts - timedelta(days=1), Decimal(10_000))
+    unwrap(live.handle(("member", ("ma2", "track", (late.to_state(),)))))
+    logs["ma2"].append(("track", (late.to_state(),)))
     for market in window[:60]:
         unwrap(live.handle(("step", (market, frozenset(), False))))
         for log in logs.values():
             log.append(("step", (market, True)))
-    unwrap(live.handle(("member", ("ma2", "withdraw", (Decimal(100),)))))
-    logs["ma2"].append(("withdraw", (Decimal(100),)))
+    for sid in (sids[0], "ma2"):
+        unwrap(live.handle(("member", (sid, "withdraw", (Decimal(100),)))))
+        unwrap(live.handle(("member", (sid, "flow", (Decimal(-100),)))))
+        logs[sid] += [("withdraw", (Decimal(100),)), ("flow", (Decimal(-100),))]
     watch = RecordingWatch()
     rebuilt = ShardHost(watch)
     builds = [
-        ((sid, MA, PARAMS[i], LedgerConfig(), 50), checkpoints[sid], logs[sid])
+        ((sid, MA, PARAMS[i], LedgerConfig(), 50), *checkpoints[sid], logs[sid])
         for i, sid in enumerate(live.members)
     ]
     unwrap(rebuilt.handle(("rebuild", (builds,))))
     assert list(rebuilt.members) == list(live.members)
     for sid, host in live.members.items():
         assert rebuilt.members[sid].ledger_state() == host.ledger_state()
+    assert rebuilt.statistics({}) == live.statistics({})
+    assert [sid for sid, _ in live.statistics({})] == [sids[0], "ma2"]
+    for sid in (sids[0], "ma2"):
+        assert rebuilt.stats.state(sid) == live.stats.state(sid)
+        assert live.stats.trackers[sid].num_observations == 61
     assert {kind for kind, _ in watch.calls} == {"replay", "stepped", "idle"}
 
 

@@ -1,0 +1,78 @@
+"""The statistics a shard keeps for its members: one `StrategyPerformance` per member.
+
+The fund hands a member's tracker to its shard once (`track`, with the tracker's state), then
+the shard updates it with the member's value after each of its steps, as the fund's book
+would, and records the flows the fund sends (`flow`: capital moved in or out by a
+rebalance). The fund's book keeps a `core.performance_copy.PerformanceCopy` and loads it
+from `fields` when it reads the statistics. A member the fund has not handed a tracker to is
+not tracked.
+
+These operations change the member, so the fund logs them with its other operations and a
+rebuilt shard replays them (`workers.shard_host.ShardHost.rebuild`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from core.performance import StrategyPerformance
+from core.performance_copy import Tracked, tracked_fields
+from workers.errors import WorkerError
+
+StatisticsState = dict[str, Any] | None
+"""A member's tracker as `StrategyPerformance.to_state` (None: not tracked)."""
+
+OPERATIONS = frozenset({"track", "flow", "statistics_state"})
+"""The member operations a shard runs itself (not the member's `StrategyHost`)."""
+
+
+class ShardStatistics:
+    """The members' trackers, by strategy id."""
+
+    def __init__(self) -> None:
+        self.trackers: dict[str, StrategyPerformance] = {}
+
+    def run(self, strategy_id: str, op: str, args: tuple[Any, ...]) -> Any:
+        """One of `OPERATIONS` on member `strategy_id`."""
+        if op == "track":
+            self.set_state(strategy_id, args[0])
+            return None
+        if op == "flow":
+            tracker = self.trackers.get(strategy_id)
+            if tracker is None:
+                raise WorkerError(f"strategy {strategy_id!r} has no statistics in this shard")
+            tracker.record_flow(args[0])
+            return None
+        return self.state(strategy_id)
+
+    def set_state(self, strategy_id: str, state: StatisticsState) -> None:
+        if state is None:
+            self.trackers.pop(strategy_id, None)
+        else:
+            self.trackers[strategy_id] = StrategyPerformance.from_state(state)
+
+    def state(self, strategy_id: str) -> StatisticsState:
+        tracker = self.trackers.get(strategy_id)
+        return None if tracker is None else tracker.to_state()
+
+    def stepped(self, strategy_id: str, ts: datetime, value: Decimal) -> None:
+        """Member `strategy_id` ended a step at `value` (nothing if it is not tracked)."""
+        tracker = self.trackers.get(strategy_id)
+        if tracker is not None:
+            tracker.update(ts, value)
+
+    def drop(self, strategy_id: str) -> None:
+        self.trackers.pop(strategy_id, None)
+
+    def fields(self, ids: Iterable[str], since: Mapping[str, int]) -> list[tuple[str, Tracked]]:
+        """(id, `tracked_fields`) of each tracked member among `ids`, in that order, for a
+        copy holding `since[id]` observations (0 when not given)."""
+        trackers = self.trackers
+        return [
+            (sid, tracked_fields(trackers[sid], since.get(sid, 0)))
+            for sid in ids
+            if sid in trackers
+        ]
