@@ -23,7 +23,7 @@ def huge(market: Slice) -> Slice:
     )
 
 
-@pytest.mark.parametrize("mode", ["inprocess", "process"])
+@pytest.mark.parametrize("mode", ["inprocess", "process", "shard"])
 async def test_a_slice_that_overflows_is_each_strategy_error_and_replays_the_same(
     tmp_path: Path, mode: str
 ) -> None:

@@ -17,7 +17,7 @@ from core.market import Slice
 from daemon.control.health import Health
 from daemon.control.http import Metrics, Server, build_app, serve
 from daemon.control.service import CommandService
-from tests.support.fund import Fund, demo_slices, make_settings
+from tests.support.fund import Fund, demo_slices, hosted_settings, make_settings
 
 SLICES = 8
 JSON = {"Content-Type": "application/json"}
@@ -86,9 +86,14 @@ async def control(
     signing_key: bytes | None = None,
     max_bar_age_s: float | None = None,
     metrics: Metrics | None = None,
+    worker: str = "inprocess",
 ) -> AsyncIterator[Control]:
-    """The demo fund running on a gated feed, its control plane on a free loopback port."""
-    settings = make_settings(tmp_path, SLICES)
+    """The demo fund running on a gated feed, its control plane on a free loopback port;
+    its strategies hosted by `worker`."""
+    if worker == "inprocess":
+        settings = make_settings(tmp_path, SLICES)
+    else:
+        settings = hosted_settings(tmp_path, SLICES, worker)
     slices = await demo_slices(settings)
     stop = asyncio.Event()
     async with Fund(settings, tmp_path / "state") as fund, asyncio.TaskGroup() as tasks:
