@@ -65,7 +65,9 @@ async def step_workers(
     for i, r in enumerate(records):
         worker = workers[r.strategy_id]
         if isinstance(worker, ShardMember):
-            skip = skips.setdefault(worker.shard, set())
+            skip = skips.get(worker.shard)
+            if skip is None:
+                skip = skips[worker.shard] = set()
             if r.state is not running or r.strategy_id in faults:
                 skip.add(r.strategy_id)
         elif isinstance(worker, InProcessWorker):
