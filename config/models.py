@@ -359,6 +359,9 @@ class WorkersSettings(StrictModel):
     backend: Literal["local", "ray"] = "local"
     ray: RaySettings = RaySettings()
     memory_limit_mb: Annotated[int, Field(ge=1)] | None = None
+    statistics: Literal["shards", "supervisor"] = "shards"
+    """Where shard-hosted strategies' performance statistics are updated: in their shards
+    (the supervisor loads them before reading them), or by the supervisor on every slice."""
 
 
 UNION_TAGS = frozenset(

@@ -222,18 +222,17 @@ class FundBook:
         not_trading: Container[str],
         skip: Container[int],
     ) -> None:
-        """Record many steps that only marked to market (no fill, order, error or fault) of
-        strategies whose statistics their host keeps (`core.performance_copy`): what
-        `on_report` does with such reports, for `ids[i]` at `values[i]`, `cash[i]`, except
-        the indices in `skip` (their reports go through `on_report`), and except updating
-        the statistics."""
+        """Record many steps that only marked to market (no fill, order, error or fault):
+        what `on_report` does with such reports, for `ids[i]` at `values[i]`, `cash[i]`,
+        except the indices in `skip` (their reports go through `on_report`)."""
         records = self.records
         for i, sid in enumerate(ids):
             if i in skip:
                 continue
             rec = records[sid]
-            rec.value = values[i]
+            value = rec.value = values[i]
             rec.cash = cash[i]
+            rec.performance.update(ts, value)  # nothing for a copy: its host updates it
             if sid not in not_trading:
                 rec.consecutive_errors = 0
 

@@ -9,10 +9,14 @@ tracker as the host last sent it (`load`, from `tracked_fields`), which neither 
 reads it loads it first (`daemon.shard_statistics`); once loaded it reads, and `to_state`s,
 exactly as the host's tracker.
 
-A load sends the return side whole (the window, its sums, the NAV, the drawdowns, the
-pending flows) and only the observations (timestamp, value) the copy does not have yet.
-A copy never computes a return: `tracker()` rebuilds a full tracker from it (for a host
-that does not keep statistics).
+A load sends what the copy lacks: the sums, NAV, drawdowns and pending flows whole (a few
+numbers), and of the observations (timestamp, value) and the window's returns only those
+recorded since the copy was last loaded, found by the copy's position (`Since`): its count
+of observations, and the timestamp of its newest return (a strategy's returns have strictly
+increasing timestamps, one per slice). Where the copy's position is not found (a copy far
+behind, or one the tracker does not continue), everything the tracker holds is sent. A copy
+never computes a return: `tracker()` rebuilds a full tracker from it (for a host that does
+not keep statistics).
 """
 
 from __future__ import annotations
@@ -23,10 +27,7 @@ from typing import Any, NamedTuple
 from core.money import ZERO
 from core.performance import StrategyPerformance
 
-TRACKED_FIELDS = (
-    "_ret",
-    "_ret_ts",
-    "_pos",
+SUMMARY_FIELDS = (
     "_count",
     "_s1",
     "_s2",
@@ -41,36 +42,92 @@ TRACKED_FIELDS = (
     "_trough_dd",
     "_peak_value",
 )
-"""The tracker's return side, which a load sends whole. Not sent: the observations (sent
-from where the copy stands), and what only the next update needs (`_last_f`; `_ret_q`,
-which `from_state` rebuilds from the returns)."""
+"""The tracker's attributes a load sends whole. The window's returns (`_ret`, `_ret_ts`) and
+the observations are sent from where the copy stands; `_pos` is the copy's own (its ring may
+be laid out from another starting point); `_last_f` and `_ret_q` only serve the next update
+(`from_state` rebuilds them)."""
+
+_PENDING = SUMMARY_FIELDS.index("_pending_flow")
+_PEAK = SUMMARY_FIELDS.index("_peak_value")
+"""The Decimals among `SUMMARY_FIELDS`, sent as text."""
+
+_NO_RETURN = ("none",)
+"""`Since.last_return` of a copy without returns (a timestamp may be None; this is not one)."""
+
+
+class Since(NamedTuple):
+    """Where a copy stands: what `tracked_fields` sends it from."""
+
+    observations: int
+    last_return: Any
+    """The timestamp of its newest return (`_NO_RETURN`: none)."""
 
 
 class Tracked(NamedTuple):
     """What a copy loads: `tracked_fields`."""
 
-    fields: tuple[Any, ...]
-    """The values of `TRACKED_FIELDS`, in that order."""
+    summary: tuple[Any, ...]
+    """The values of `SUMMARY_FIELDS`, in that order (Decimals as text)."""
     observations: int
     """How many observations the tracker has recorded (`num_observations`)."""
     timestamps: list[Any]
     """The timestamps of its last `len(timestamps)` observations."""
     values: str
     """Their values, space-separated (a Decimal pickles several times slower than `str`)."""
+    all_returns: bool
+    """True: `returns` is the whole window; False: the returns since the copy's newest."""
+    returns: list[float]
+    """Returns, oldest first."""
+    return_timestamps: list[Any]
 
 
-def tracked_fields(tracker: StrategyPerformance, since: int) -> Tracked:
-    """What a copy of `tracker` that holds `since` observations loads to equal it."""
-    fields = [getattr(tracker, name) for name in TRACKED_FIELDS]
-    fields[0] = list(fields[0])
-    fields[1] = list(fields[1])
+def since(copy: StrategyPerformance) -> Since:
+    """Where `copy` stands, for `tracked_fields`."""
+    count = copy._count
+    if not count:
+        return Since(copy.num_observations, _NO_RETURN)
+    newest = copy._pos - 1 if copy._pos else copy.lookback_window - 1
+    return Since(copy.num_observations, copy._ret_ts[newest])
+
+
+def tracked_fields(tracker: StrategyPerformance, since: Since) -> Tracked:
+    """What a copy of `tracker` standing at `since` loads to equal it."""
+    summary = tuple(
+        str(value) if value.__class__ is Decimal else value
+        for value in map(tracker.__getattribute__, SUMMARY_FIELDS)
+    )
     count = tracker.num_observations
-    held = len(tracker.timestamps)
-    new = count - since if 0 <= since <= count else held
-    new = min(new, held)
-    stamps = list(tracker.timestamps)[held - new :] if new else []
-    values = " ".join(map(str, list(tracker.portfolio_values)[held - new :])) if new else ""
-    return Tracked(tuple(fields), count, stamps, values)
+    timestamps, amounts = tracker.timestamps, tracker.portfolio_values
+    held = len(timestamps)
+    new = count - since.observations if 0 <= since.observations <= count else held
+    newest = range(held - min(new, held), held)  # a deque reads fast near its ends
+    stamps = [timestamps[i] for i in newest]
+    values = " ".join([str(amounts[i]) for i in newest])
+    fresh = _returns_after(tracker, since.last_return)
+    if fresh is None:
+        return Tracked(
+            summary, count, stamps, values, True, tracker.returns, list(tracker.return_timestamps)
+        )
+    returns, return_stamps = fresh
+    return Tracked(summary, count, stamps, values, False, returns, return_stamps)
+
+
+def _returns_after(tracker: StrategyPerformance, last: Any) -> tuple[list[float], list[Any]] | None:
+    """The returns (and their timestamps, oldest first) recorded after the one stamped
+    `last`; None when that one is not in the window."""
+    ret, stamps, window = tracker._ret, tracker._ret_ts, tracker.lookback_window
+    newer: list[int] = []
+    pos = tracker._pos
+    for _ in range(tracker._count):
+        pos = pos - 1 if pos else window - 1
+        if last is not _NO_RETURN and stamps[pos] == last:
+            newer.reverse()
+            return [ret[i] for i in newer], [stamps[i] for i in newer]
+        newer.append(pos)
+    if last is _NO_RETURN:  # the copy had none: every return is new
+        newer.reverse()
+        return [ret[i] for i in newer], [stamps[i] for i in newer]
+    return None
 
 
 class PerformanceCopy(StrategyPerformance):
@@ -90,22 +147,50 @@ class PerformanceCopy(StrategyPerformance):
         """Nothing: the host records the flow, and `load` brings the pending flows."""
 
     def load(self, tracked: Tracked) -> None:
-        """Become equal to the host's tracker (`tracked_fields` of it, since this copy's
-        `num_observations`)."""
-        fields, count, stamps, text = tracked
-        if len(fields) != len(TRACKED_FIELDS) or count < len(stamps):
+        """Become equal to the host's tracker (`tracked_fields` of it, `since` this copy).
+        Checked before anything changes: a load that does not fit raises `ValueError`."""
+        summary, count, stamps, text, whole, returns, return_stamps = tracked
+        if len(summary) != len(SUMMARY_FIELDS) or count < len(stamps):
             raise ValueError("not the statistics of a tracker")
-        values = [Decimal(v) for v in text.split()]
-        if len(values) != len(stamps):
+        pending, peak = Decimal(summary[_PENDING]), Decimal(summary[_PEAK])
+        values = [Decimal(v) for v in text.split()] if text else []
+        if len(values) != len(stamps) or len(returns) != len(return_stamps):
             raise ValueError("statistics: observations and values do not match")
+        expected = len(returns) if whole else min(self._count + len(returns), self.lookback_window)
+        if expected != summary[0]:  # _count
+            raise ValueError("statistics: the returns do not continue this copy's")
         if count - self.num_observations != len(stamps):  # not a continuation: all of them
             self.timestamps.clear()
             self.portfolio_values.clear()
-        self.timestamps.extend(stamps)
-        self.portfolio_values.extend(values)
+        if stamps:
+            self.timestamps.extend(stamps)
+            self.portfolio_values.extend(values)
         self.num_observations = count
-        for name, value in zip(TRACKED_FIELDS, fields, strict=True):
-            setattr(self, name, value)
+        if whole:
+            self._clear_window()
+        if returns:
+            self._append_returns(returns, return_stamps)
+        attributes = self.__dict__
+        attributes.update(zip(SUMMARY_FIELDS, summary, strict=True))
+        attributes["_pending_flow"], attributes["_peak_value"] = pending, peak
+
+    def _clear_window(self) -> None:
+        window = self.lookback_window
+        self._ret = [0.0] * window
+        self._ret_q = [0] * window
+        self._ret_ts = [None] * window
+        self._pos = self._count = 0
+
+    def _append_returns(self, returns: list[float], stamps: list[Any]) -> None:
+        """Write returns into the ring, oldest first (the sums come with the load)."""
+        ret, ret_ts, window = self._ret, self._ret_ts, self.lookback_window
+        pos = self._pos
+        for r, ts in zip(returns, stamps, strict=True):
+            ret[pos] = r
+            ret_ts[pos] = ts
+            pos = pos + 1 if pos + 1 < window else 0
+        self._pos = pos
+        self._count = min(self._count + len(returns), window)
 
     def tracker(self) -> StrategyPerformance:
         """A full tracker equal to this copy, that computes its own returns from now on."""

@@ -79,7 +79,10 @@ def worker_maker(
     catalog = settings.strategy_catalog()
     deadlines, workers = settings.deadlines, settings.workers
     options = ShardOptions(
-        deadlines.step_timeout_s, deadlines.control_timeout_s, workers.memory_limit_mb
+        deadlines.step_timeout_s,
+        deadlines.control_timeout_s,
+        workers.memory_limit_mb,
+        keep_statistics=workers.statistics == "shards",
     )
     pool = ShardPool(workers.shards, options, backend)  # a shard starts with its first member
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from core.book import FundBook
 from core.performance_copy import PerformanceCopy
+from core.performance_copy import since as stands_at
 from core.records import StrategyAllocation
 from daemon import logs
 from daemon.shards import Shard, ShardMember
@@ -36,13 +37,14 @@ _log = logs.get("paperfund.statistics")
 
 async def track(record: StrategyAllocation, worker: Worker) -> None:
     """Put `record`'s statistics where `worker` keeps them: in its shard (the book keeps a
-    copy), or in the book itself."""
+    copy) when the shard keeps statistics (`ShardOptions.keep_statistics`), or in the book
+    itself."""
     performance = record.performance
-    if isinstance(worker, ShardMember):
+    if isinstance(worker, ShardMember) and worker.shard.options.keep_statistics:
         await worker.track(performance.to_state())
         if not isinstance(performance, PerformanceCopy):
             record.performance = PerformanceCopy.of(performance)
-    elif isinstance(performance, PerformanceCopy):  # the strategy left its shard
+    elif isinstance(performance, PerformanceCopy):  # kept by the book from now on
         record.performance = performance.tracker()
 
 
@@ -69,8 +71,8 @@ async def _load(book: FundBook, shard: Shard) -> None:
     since = {}
     for sid in shard.members:
         record = records.get(sid)
-        if record is not None:
-            since[sid] = record.performance.num_observations
+        if record is not None and isinstance(record.performance, PerformanceCopy):
+            since[sid] = stands_at(record.performance)
     for sid, tracked in await shard.statistics(since):  # loaded before anything else runs
         record = records.get(sid)
         if record is not None and isinstance(record.performance, PerformanceCopy):
@@ -87,5 +89,5 @@ def _shards(workers: Iterable[Worker]) -> list[Shard]:
 
 async def record_flow(worker: Worker, amount: Decimal) -> None:
     """A rebalance moved `amount` into (+) or out of (-) the strategy of `worker`."""
-    if isinstance(worker, ShardMember):
+    if isinstance(worker, ShardMember) and worker.shard.options.keep_statistics:
         await worker.record_flow(amount)

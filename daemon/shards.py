@@ -34,7 +34,7 @@ from typing import Any
 
 from core.market import Slice
 from core.money import ZERO
-from core.performance_copy import Tracked
+from core.performance_copy import Since, Tracked
 from daemon.shard_search import step_unannounced
 from workers.errors import (
     WorkerCrashed,
@@ -293,9 +293,9 @@ class Shard:
             return None
         return list(self.members)[index]
 
-    async def statistics(self, since: dict[str, int]) -> list[tuple[str, Tracked]]:
+    async def statistics(self, since: dict[str, Since]) -> list[tuple[str, Tracked]]:
         """The tracked members' statistics as the process holds them now, for copies that
-        hold `since[id]` observations (`core.performance_copy.tracked_fields`). Not retried:
+        stand at `since[id]` (`core.performance_copy.tracked_fields`). Not retried:
         a process that is not running (or dies) raises `WorkerError`, and whoever is
         stepping or rebuilding the shard brings it back."""
         fields: list[tuple[str, Tracked]] = await self._request("statistics", (since,))

@@ -45,6 +45,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple, Protocol
 
 from core.market import Slice
+from core.performance_copy import Since
 from core.step import StepReport
 from workers.errors import WorkerError
 from workers.host import (
@@ -220,7 +221,7 @@ class ShardHost:
         del self.members[strategy_id]
         self.stats.drop(strategy_id)
 
-    def statistics(self, since: dict[str, int]) -> list[tuple[str, Any]]:
+    def statistics(self, since: dict[str, Since]) -> list[tuple[str, Any]]:
         """The tracked members' statistics (`ShardStatistics.fields`), in member order."""
         return self.stats.fields(self.members, since)
 

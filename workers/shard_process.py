@@ -76,6 +76,9 @@ class ShardOptions:
     step_timeout_s: float = 1.0
     control_timeout_s: float = 30.0
     memory_limit_mb: int | None = None
+    keep_statistics: bool = True
+    """The members' statistics are updated in the shard (`workers.shard_stats`), not by
+    the fund's book."""
 
     @property
     def replay_timeout_s(self) -> float:

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from core.performance import StrategyPerformance
-from core.performance_copy import Tracked, tracked_fields
+from core.performance_copy import Since, Tracked, tracked_fields
 from workers.errors import WorkerError
 
 StatisticsState = dict[str, Any] | None
@@ -67,12 +67,12 @@ class ShardStatistics:
     def drop(self, strategy_id: str) -> None:
         self.trackers.pop(strategy_id, None)
 
-    def fields(self, ids: Iterable[str], since: Mapping[str, int]) -> list[tuple[str, Tracked]]:
-        """(id, `tracked_fields`) of each tracked member among `ids`, in that order, for a
-        copy holding `since[id]` observations (0 when not given)."""
+    def fields(self, ids: Iterable[str], since: Mapping[str, Since]) -> list[tuple[str, Tracked]]:
+        """(id, `tracked_fields`) of each tracked member among `ids` that has a copy
+        standing at `since[id]`, in that order."""
         trackers = self.trackers
         return [
-            (sid, tracked_fields(trackers[sid], since.get(sid, 0)))
+            (sid, tracked_fields(trackers[sid], since[sid]))
             for sid in ids
-            if sid in trackers
+            if sid in trackers and sid in since
         ]

@@ -3,11 +3,16 @@ against the same fund with every strategy in-process, in the same run, on a pace
 of the shipped daily OHLCV files.
 
     .venv/bin/python -m tests.bench.shard_throughput [--sizes 100 1000] [--shards 2]
-        [--slices 2000] [--idle] [--backend local|ray]
+        [--slices 2000] [--idle] [--backend local|ray] [--read-every K]
+        [--statistics shards supervisor]
 
 `--idle`: strategies that do nothing (`handle_data` returns at once), so the figures are the
-supervisor's and the shards' own cost per strategy: what limits one supervisor. Every run
-prints the supervisor's own CPU time per strategy and slice ("sup us": this process's CPU
+supervisor's and the shards' own cost per strategy: what limits one supervisor.
+`--read-every K`: every K slices, every strategy's statistics are read, as a rebalance's
+algorithm or a metrics scrape reads them (shards send them first: `daemon.shard_statistics`).
+`--statistics`: one shard run for each place the statistics may be updated
+(`workers.statistics`: in the shards, the default, or by the supervisor on every slice).
+Every run prints the supervisor's own CPU time per strategy and slice ("sup us": this process's CPU
 time, the shards' excluded), and each shard run the resident memory of its shard processes
 at the end. `--backend ray`:
 the shards are Ray actors (reserving no CPU) on a local Ray cluster started for the run
@@ -73,9 +78,13 @@ async def run(
     state: Path,
     idle: bool = False,
     backend: MakeShard = ShardProcess,
+    read_every: int = 0,
+    keep_statistics: bool = True,
 ) -> Run:
-    """The fund over `slices`; `shards` 0: every strategy in-process."""
-    pool = ShardPool(max(shards, 1), ShardOptions(step_timeout_s=5), backend)
+    """The fund over `slices`; `shards` 0: every strategy in-process. `read_every` > 0:
+    after every that many slices, read every strategy's statistics (timed with the slice)."""
+    options = ShardOptions(step_timeout_s=5, keep_statistics=keep_statistics)
+    pool = ShardPool(max(shards, 1), options, backend)
 
     def make(sid: str, catalog: str) -> Worker:
         if shards:
@@ -89,9 +98,12 @@ async def run(
         latencies = []
         try:
             cpu_started = time.process_time()
-            for market in slices:
+            for index, market in enumerate(slices, 1):
                 t0 = time.perf_counter()
                 await sup.process(market)
+                if read_every and index % read_every == 0:
+                    await sup._engine.refresh_statistics()  # nothing in-process
+                    read_statistics(sup)
                 latencies.append(time.perf_counter() - t0)
             cpu_s = time.process_time() - cpu_started
             rss = [resident_bytes(s.process.pid) for s in pool.shards if s.process.pid]
@@ -99,6 +111,11 @@ async def run(
             await sup.close()
             await pool.close()
     return Run(latencies, cpu_s, rss)
+
+
+def read_statistics(sup: Supervisor) -> float:
+    """What a reader of every strategy's statistics reads (their Sharpe ratios' sum)."""
+    return sum(rec.performance.sharpe_ratio for rec in sup._engine.book.records.values())
 
 
 def _spin(loops: int) -> float:
@@ -147,6 +164,21 @@ async def main() -> None:
     parser.add_argument("--slices", type=int, default=0, help="first slices only (0: all)")
     parser.add_argument("--idle", action="store_true", help="strategies that do nothing")
     parser.add_argument("--backend", choices=("local", "ray"), default="local")
+    parser.add_argument(
+        "--read-every",
+        type=int,
+        default=0,
+        help="read every strategy's statistics every this many slices, as a rebalance's "
+        "algorithm or a metrics scrape does (0: never)",
+    )
+    parser.add_argument(
+        "--statistics",
+        nargs="+",
+        choices=("shards", "supervisor"),
+        default=["shards"],
+        help="where shard-hosted strategies' statistics are updated (workers.statistics): "
+        "one shard run for each",
+    )
     args = parser.parse_args()
     with shard_backend(args.backend) as backend:
         await measure(args, backend)
@@ -166,15 +198,25 @@ async def measure(args: Any, backend: MakeShard) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
             base = 0.0
-            for shards in (0, args.shards):
+            cases = [(0, "")] + [(args.shards, where) for where in args.statistics]
+            for shards, where in cases:
                 result = await run(
-                    slices, n, shards, Path(tmp) / f"{n}-{shards}", args.idle, backend
+                    slices,
+                    n,
+                    shards,
+                    Path(tmp) / f"{n}-{shards}-{where}",
+                    args.idle,
+                    backend,
+                    args.read_every,
+                    where != "supervisor",
                 )
                 lat, rss = result.latencies, result.rss
                 rate = len(slices) / sum(lat)
                 base = base or rate
                 kind = "shard" if args.backend == "local" else "ray"
                 case = f"N={n} " + (f"{kind} K={shards}" if shards else "in-process")
+                if len(args.statistics) > 1 and shards:
+                    case += f" ({where[:3]})"
                 supervisor_us = result.cpu_s / len(slices) / n * 1e6
                 memory = ", ".join(f"{b / 2**20:.0f}" for b in rss)
                 print(

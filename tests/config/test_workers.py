@@ -14,15 +14,17 @@ def test_defaults_are_one_local_shard_per_cpu_without_a_memory_limit(write: Writ
     workers = load(write(config())).workers
     assert 1 <= workers.shards <= len(os.sched_getaffinity(0))
     assert (workers.backend, workers.memory_limit_mb) == ("local", None)
+    assert workers.statistics == "shards"
     assert (workers.ray.address, workers.ray.namespace) == (None, "paperfund")
 
 
 def test_a_strategy_may_run_in_a_shard(write: Write) -> None:
     strategies = [{**BASE["strategies"][0], "worker": "shard"}]
-    data = config(strategies=strategies, workers={"shards": 3, "memory_limit_mb": 512})
-    settings = load(write(data))
+    workers = {"shards": 3, "memory_limit_mb": 512, "statistics": "supervisor"}
+    settings = load(write(config(strategies=strategies, workers=workers)))
     assert settings.strategies[0].worker == "shard"
     assert (settings.workers.shards, settings.workers.memory_limit_mb) == (3, 512)
+    assert settings.workers.statistics == "supervisor"
 
 
 def test_the_environment_sets_the_shards(write: Write) -> None:
@@ -49,6 +51,7 @@ def test_the_ray_backend_is_taken_with_its_settings(write: Write) -> None:
         ({"memory_limit_mb": 0}, "workers.memory_limit_mb", "greater than or equal to 1"),
         ({"ray": {"num_cpus": -1}}, "workers.ray.num_cpus", "greater than or equal to 0"),
         ({"backend": "dask"}, "workers.backend", "'local' or 'ray'"),
+        ({"statistics": "book"}, "workers.statistics", "'shards' or 'supervisor'"),
         ({"size": 2}, "workers.size", "unknown option"),
     ],
 )

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.performance import StrategyPerformance
-from core.performance_copy import PerformanceCopy, Tracked, tracked_fields
+from core.performance_copy import PerformanceCopy, Since, since, tracked_fields
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -82,9 +82,9 @@ def test_a_loaded_copy_reads_as_its_tracker(
         tracker.update(T0 + timedelta(days=i), value)
         copy.update(T0 + timedelta(days=i), value)  # nothing: the host records it
         if load:
-            copy.load(tracked_fields(tracker, copy.num_observations))
+            copy.load(tracked_fields(tracker, since(copy)))
             _same(copy, tracker)
-    copy.load(tracked_fields(tracker, copy.num_observations))
+    copy.load(tracked_fields(tracker, since(copy)))
     _same(copy, tracker)
     assert copy.tracker().to_state() == tracker.to_state()
 
@@ -99,41 +99,59 @@ def test_update_and_flow_leave_a_copy_as_it_was() -> None:
     assert copy.to_state() == before
 
 
-def test_a_load_sends_only_the_observations_the_copy_lacks() -> None:
+def _at(observations: int, stamp: object = ("none",)) -> Since:
+    return Since(observations, stamp)
+
+
+def test_a_load_sends_only_what_the_copy_lacks() -> None:
     tracker = StrategyPerformance("s", 3)
     for day in range(10):
         tracker.update(T0 + timedelta(days=day), Decimal(100 + day))
-    assert len(tracked_fields(tracker, 8).timestamps) == 2
-    assert len(tracked_fields(tracker, 10).timestamps) == 0
-    # far behind, or ahead of the tracker: everything the tracker holds (its window + 1)
-    assert len(tracked_fields(tracker, 0).timestamps) == 4
-    assert len(tracked_fields(tracker, 11).timestamps) == 4
+    copy = PerformanceCopy.of(StrategyPerformance.from_state(tracker.to_state()))
+    for day in range(10, 12):
+        tracker.update(T0 + timedelta(days=day), Decimal(100 + day))
+    tracked = tracked_fields(tracker, since(copy))
+    assert (len(tracked.timestamps), tracked.all_returns, len(tracked.returns)) == (2, False, 2)
+    assert tracked.return_timestamps == [T0 + timedelta(days=10), T0 + timedelta(days=11)]
+    copy.load(tracked)
+    _same(copy, tracker)
+    assert tracked_fields(tracker, since(copy))[1:] == (12, [], "", False, [], [])
 
 
-def test_a_copy_far_behind_or_ahead_takes_every_observation() -> None:
+def test_a_copy_far_behind_or_not_continued_takes_everything() -> None:
     tracker = StrategyPerformance("s", 3)
     behind = PerformanceCopy.of(StrategyPerformance("s", 3))
     for day in range(10):
         tracker.update(T0 + timedelta(days=day), Decimal(100 + 3 * day))
-    behind.load(tracked_fields(tracker, behind.num_observations))
+    behind.load(tracked_fields(tracker, since(behind)))
     _same(behind, tracker)
+    # its newest return is older than the tracker's window: the whole window is sent
+    old = tracked_fields(tracker, _at(2, T0 + timedelta(days=1)))
+    assert (old.all_returns, len(old.returns), len(old.timestamps)) == (True, 3, 4)
+    # a copy that claims more observations than the tracker has: all it holds
     ahead = PerformanceCopy.of(StrategyPerformance.from_state(tracker.to_state()))
     ahead.num_observations = 50
-    ahead.load(tracked_fields(tracker, 11))
+    ahead.load(tracked_fields(tracker, since(ahead)))
     _same(ahead, tracker)
 
 
 def test_a_load_that_does_not_fit_is_refused_before_anything_changes() -> None:
     tracker = StrategyPerformance("s", 3)
-    tracker.update(T0, Decimal(100))
+    for day in range(3):
+        tracker.update(T0 + timedelta(days=day), Decimal(100 + day))
     copy = PerformanceCopy.of(StrategyPerformance.from_state(tracker.to_state()))
+    tracker.update(T0 + timedelta(days=3), Decimal(90))
     before = copy.to_state()
-    good = tracked_fields(tracker, 0)
+    good = tracked_fields(tracker, since(copy))
     with pytest.raises(ValueError, match="observations and values"):
-        copy.load(Tracked(good.fields, good.observations, good.timestamps, "1 2"))
+        copy.load(good._replace(values="1 2"))
     with pytest.raises(ValueError, match="not the statistics"):
-        copy.load(Tracked(good.fields[1:], good.observations, good.timestamps, good.values))
+        copy.load(good._replace(summary=good.summary[1:]))
+    with pytest.raises(ValueError, match="do not continue"):
+        copy.load(good._replace(returns=[], return_timestamps=[]))
     assert copy.to_state() == before
+    copy.load(good)
+    _same(copy, tracker)
 
 
 def test_a_copy_pickles_and_stays_a_copy() -> None:

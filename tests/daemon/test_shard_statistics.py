@@ -24,7 +24,9 @@ BARS = 130
 
 
 def _settings(tmp_path: Path, mode: str) -> FundSettings:
-    return hosted_settings(tmp_path, BARS, mode)
+    """`mode`: a worker kind; `shard-supervisor`: in shards, statistics updated by the book."""
+    worker, _, statistics = mode.partition("-")
+    return hosted_settings(tmp_path, BARS, worker, statistics=statistics or "shards")
 
 
 @pytest.fixture
@@ -69,7 +71,7 @@ async def test_shards_read_their_statistics_as_the_book_does(
     tmp_path: Path, slices: list[Slice]
 ) -> None:
     results = {}
-    for mode in ("inprocess", "shard"):
+    for mode in ("inprocess", "shard", "shard-supervisor"):
         async with Fund(_settings(tmp_path, mode), tmp_path / mode) as fund:
             await _run(fund, slices)
             await refresh_for_reading(fund.sup.engine)
@@ -78,6 +80,7 @@ async def test_shards_read_their_statistics_as_the_book_does(
             assert all(copies) if mode == "shard" else not any(copies)
             results[mode] = (await fund.digest(), _reads(fund), list(book.rebalances))
     inprocess, shard = results["inprocess"], results["shard"]
+    assert results["shard-supervisor"][:2] == inprocess[:2]
     rebalances = inprocess[2]
     assert len(rebalances) >= 4  # the initial one, monthly ones and the command's
     assert any(r.reason == "Manual rebalancing" for r in rebalances)
@@ -87,7 +90,14 @@ async def test_shards_read_their_statistics_as_the_book_does(
 
 
 @pytest.mark.parametrize(
-    ("before", "after"), [("shard", "inprocess"), ("inprocess", "shard"), ("shard", "shard")]
+    ("before", "after"),
+    [
+        ("shard", "inprocess"),
+        ("inprocess", "shard"),
+        ("shard", "shard"),
+        ("shard", "shard-supervisor"),
+        ("shard-supervisor", "shard"),
+    ],
 )
 async def test_a_fund_can_change_its_hosting_across_a_restart(
     tmp_path: Path, slices: list[Slice], before: str, after: str

@@ -41,15 +41,18 @@ def make_settings(tmp_path: Path, bars: int = 80, **catalog: dict[str, Any]) -> 
     return settings_from(data, tmp_path / "fund.yaml")
 
 
-def hosted_settings(tmp_path: Path, bars: int, worker: str, shards: int = 2) -> FundSettings:
+def hosted_settings(
+    tmp_path: Path, bars: int, worker: str, shards: int = 2, statistics: str = "shards"
+) -> FundSettings:
     """The demo fund with `bars` slices, every strategy (the catalog's too) hosted by
-    `worker`, in `shards` shards when that is `shard`."""
+    `worker`, in `shards` shards when that is `shard`, their statistics updated where
+    `statistics` says (`workers.statistics`)."""
     data = demo_config()
     data["feed"]["bars"] = bars
     for strategy in [*data["strategies"], *data["catalog"].values()]:
         strategy["worker"] = worker
-    data["workers"] = {"shards": shards}
-    return settings_from(data, tmp_path / f"{worker}.yaml")
+    data["workers"] = {"shards": shards, "statistics": statistics}
+    return settings_from(data, tmp_path / f"{worker}-{statistics}.yaml")
 
 
 async def demo_slices(settings: FundSettings) -> list[Slice]:
