@@ -18,29 +18,17 @@ from core.performance_copy import PerformanceCopy, Since, since, tracked_fields
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
-READERS = (
-    "num_observations",
-    "num_returns",
-    "returns",
-    "return_timestamps",
-    "current_value",
-    "peak_value",
-    "total_return",
-    "current_drawdown",
-    "max_drawdown",
-    "trough_drawdown",
-    "mean_return",
-    "volatility",
-    "sharpe_ratio",
-    "win_rate",
-    "profit_factor",
-    "winning_periods",
-    "losing_periods",
+READERS = sorted(
+    name
+    for name, member in vars(StrategyPerformance).items()
+    if isinstance(member, property) and not name.startswith("_")
 )
+"""Every public property of a tracker: what its readers read."""
 
 
 def _reads(perf: StrategyPerformance) -> dict[str, object]:
     reads: dict[str, object] = {name: getattr(perf, name) for name in READERS}
+    reads["num_observations"] = perf.num_observations
     reads["returns_array"] = perf.returns_array().tolist()
     reads["metrics"] = perf.get_metrics()
     reads["state"] = perf.to_state()
