@@ -66,6 +66,8 @@ class Since(NamedTuple):
 class Tracked(NamedTuple):
     """What a copy loads: `tracked_fields`."""
 
+    since: Since
+    """Where the copy it was made for stood: a load fits that copy only."""
     summary: tuple[Any, ...]
     """The values of `SUMMARY_FIELDS`, in that order (Decimals as text)."""
     observations: int
@@ -105,11 +107,10 @@ def tracked_fields(tracker: StrategyPerformance, since: Since) -> Tracked:
     values = " ".join([str(amounts[i]) for i in newest])
     fresh = _returns_after(tracker, since.last_return)
     if fresh is None:
-        return Tracked(
-            summary, count, stamps, values, True, tracker.returns, list(tracker.return_timestamps)
-        )
+        returns, return_stamps = tracker.returns, list(tracker.return_timestamps)
+        return Tracked(since, summary, count, stamps, values, True, returns, return_stamps)
     returns, return_stamps = fresh
-    return Tracked(summary, count, stamps, values, False, returns, return_stamps)
+    return Tracked(since, summary, count, stamps, values, False, returns, return_stamps)
 
 
 def _returns_after(tracker: StrategyPerformance, last: Any) -> tuple[list[float], list[Any]] | None:
@@ -149,9 +150,11 @@ class PerformanceCopy(StrategyPerformance):
     def load(self, tracked: Tracked) -> None:
         """Become equal to the host's tracker (`tracked_fields` of it, `since` this copy).
         Checked before anything changes: a load that does not fit raises `ValueError`."""
-        summary, count, stamps, text, whole, returns, return_stamps = tracked
+        made_for, summary, count, stamps, text, whole, returns, return_stamps = tracked
         if len(summary) != len(SUMMARY_FIELDS) or count < len(stamps):
             raise ValueError("not the statistics of a tracker")
+        if made_for != since(self):
+            raise ValueError("statistics: made for a copy standing elsewhere")
         pending, peak = Decimal(summary[_PENDING]), Decimal(summary[_PEAK])
         values = [Decimal(v) for v in text.split()] if text else []
         if len(values) != len(stamps) or len(returns) != len(return_stamps):

@@ -67,16 +67,19 @@ async def refresh_for_reading(engine: FundEngine | None) -> None:
 
 
 async def _load(book: FundBook, shard: Shard) -> None:
-    records = book.records
-    since = {}
-    for sid in shard.members:
-        record = records.get(sid)
-        if record is not None and isinstance(record.performance, PerformanceCopy):
-            since[sid] = stands_at(record.performance)
-    for sid, tracked in await shard.statistics(since):  # loaded before anything else runs
-        record = records.get(sid)
-        if record is not None and isinstance(record.performance, PerformanceCopy):
-            record.performance.load(tracked)
+    """One shard's copies. A load continues its copy from where it stood when asked, so
+    two loads of one shard (a view's beside a rebalance's) take turns."""
+    async with shard.loading:
+        records = book.records
+        since = {}
+        for sid in shard.members:
+            record = records.get(sid)
+            if record is not None and isinstance(record.performance, PerformanceCopy):
+                since[sid] = stands_at(record.performance)
+        for sid, tracked in await shard.statistics(since):
+            record = records.get(sid)
+            if record is not None and isinstance(record.performance, PerformanceCopy):
+                record.performance.load(tracked)
 
 
 def _shards(workers: Iterable[Worker]) -> list[Shard]:

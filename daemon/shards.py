@@ -28,6 +28,7 @@ The shard process starts with its first member and ends with its last.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -114,6 +115,9 @@ class Shard:
         """The position of `log[0]` (positions count every entry ever logged)."""
         self.rebuilds = 0
         """How many times the process was rebuilt (after a fault or a death)."""
+        self.loading = asyncio.Lock()
+        """Held while the book's copies of the members' statistics are loaded
+        (`daemon.shard_statistics`)."""
 
     def __repr__(self) -> str:
         return f"Shard({self.index}, members={len(self.members)})"

@@ -103,7 +103,7 @@ def test_a_load_sends_only_what_the_copy_lacks() -> None:
     assert tracked.return_timestamps == [T0 + timedelta(days=10), T0 + timedelta(days=11)]
     copy.load(tracked)
     _same(copy, tracker)
-    assert tracked_fields(tracker, since(copy))[1:] == (12, [], "", False, [], [])
+    assert tracked_fields(tracker, since(copy))[2:] == (12, [], "", False, [], [])
 
 
 def test_a_copy_far_behind_or_not_continued_takes_everything() -> None:
@@ -137,6 +137,8 @@ def test_a_load_that_does_not_fit_is_refused_before_anything_changes() -> None:
         copy.load(good._replace(summary=good.summary[1:]))
     with pytest.raises(ValueError, match="do not continue"):
         copy.load(good._replace(returns=[], return_timestamps=[]))
+    with pytest.raises(ValueError, match="made for a copy standing elsewhere"):
+        copy.load(good._replace(since=_at(2)))
     assert copy.to_state() == before
     copy.load(good)
     _same(copy, tracker)

@@ -5,6 +5,7 @@ between in-process and shard hosting across a restart ends exactly as one that d
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +120,12 @@ async def test_a_fund_can_change_its_hosting_across_a_restart(
 async def test_the_book_reads_a_sharded_fund_as_the_shards_last_sent_it(
     tmp_path: Path, slices: list[Slice]
 ) -> None:
-    """Between refreshes the copies stand still; a refresh brings every observation."""
+    """Between refreshes the copies stand still; a refresh brings every observation, and
+    refreshes at once (a view's beside a rebalance's) take turns: each continues the copy
+    from where the last one left it."""
+    async with Fund(_settings(tmp_path, "inprocess"), tmp_path / "alone") as fund:
+        await _run(fund, slices[:64])  # the last rebalance (it loads) is at slice 59
+        expected = _reads(fund)
     async with Fund(_settings(tmp_path, "shard"), tmp_path / "state") as fund:
         await _run(fund, slices[:40])
         engine = fund.sup._engine
@@ -128,6 +134,11 @@ async def test_the_book_reads_a_sharded_fund_as_the_shards_last_sent_it(
         assert engine.book.records["trend"].performance.num_observations == stale < 41
         await refresh_for_reading(engine)
         assert engine.book.records["trend"].performance.num_observations == 1 + 41
+        await _run(fund, slices[:64], start=41)
+        await asyncio.gather(
+            refresh_for_reading(engine), engine.refresh_statistics(), refresh_for_reading(engine)
+        )
+        assert _reads(fund) == expected
 
 
 async def test_the_http_views_and_metrics_show_a_sharded_fund_as_of_its_last_slice(
