@@ -85,7 +85,7 @@ async def _rebalance(engine: FundEngine, command: Rebalance) -> str:
         return f"costs {format_money(record.costs)}"
     if rebalancer is None:
         raise CommandRejected("no allocation algorithm is configured")
-    await engine.refresh_statistics()  # the algorithm reads them
+    await engine.refresh_statistics(rebalancer.algorithm)
     weights = rebalancer.algorithm.calculate_allocations(allocatable_performances(engine.book))
     record = await engine.rebalance(
         scale_to_running(engine.book, weights),

@@ -208,7 +208,7 @@ class FundEngine:
         fired = rebalance_trigger(self.book, rebalancer, ts)
         if fired is None:
             return None
-        await self.refresh_statistics()  # the algorithm reads them
+        await self.refresh_statistics(rebalancer.algorithm)
         due = due_rebalance(self.book, rebalancer, ts, fired)
         if due is None:
             return None
@@ -302,10 +302,12 @@ class FundEngine:
         rec.value = value_after  # nothing is left in it
         return moved + cash, costs
 
-    async def refresh_statistics(self) -> None:
+    async def refresh_statistics(self, reader: object = None) -> None:
         """Bring the book's copies of statistics kept in shards up to date (before reading
-        them: `daemon.shard_statistics`)."""
-        await shard_statistics.refresh(self.book, self.workers)
+        them: `daemon.shard_statistics`). `reader`: an allocation algorithm about to read
+        them; one that reads none (`reads_statistics` False) needs no load."""
+        if getattr(reader, "reads_statistics", True):
+            await shard_statistics.refresh(self.book, self.workers)
 
     # ---- rebalancing -------------------------------------------------------------------
     async def rebalance(

@@ -89,6 +89,10 @@ class AllocationAlgorithm(ABC):
 
     constraints: AllocationConstraints
 
+    reads_statistics: bool = True
+    """False: `calculate_allocations` reads only the strategies' ids, so the daemon does not
+    load statistics that shards keep before calling it (`daemon.shard_statistics`)."""
+
     @abstractmethod
     def calculate_allocations(self, strategies: Mapping[str, ReturnSeries]) -> dict[str, Decimal]:
         """Weights per strategy id (Decimal fractions of the fund, Σ ≤ the budget)."""

@@ -22,6 +22,8 @@ class FixedAllocation(AllocationAlgorithm):
     that breaks its bounds raises `InfeasibleConstraintsError` instead of being moved.
     """
 
+    reads_statistics = False
+
     def __init__(
         self,
         allocations: Mapping[str, Decimal],

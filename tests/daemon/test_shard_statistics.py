@@ -170,3 +170,26 @@ async def test_the_http_views_and_metrics_show_a_sharded_fund_as_of_its_last_sli
         status, body = await c.post({"type": "status", "command_id": "s1"})
         assert status == 200 and body["reply"]["status"] == "applied"
         assert perf.num_observations == observed
+
+
+async def test_an_algorithm_that_reads_no_statistics_loads_none(
+    tmp_path: Path, slices: list[Slice]
+) -> None:
+    """A fixed allocation's rebalances (`reads_statistics` False) do not load the copies;
+    the fund still ends as in-process."""
+    digests = []
+    for mode in ("inprocess", "shard"):
+        settings = hosted_settings(tmp_path, BARS, mode, algorithm={"name": "fixed"})
+        async with Fund(settings, tmp_path / mode) as fund:
+            for market in slices[:70]:
+                await fund.sup.process(market)
+            book = fund.sup._engine.book
+            assert [r.reason for r in book.rebalances][:3] == [
+                "Initial rebalancing",
+                "Monthly rebalancing",
+                "Monthly rebalancing",
+            ]
+            observed = {r.performance.num_observations for r in book.records.values()}
+            assert observed == ({1} if mode == "shard" else {71})  # admission only: not loaded
+            digests.append(await fund.digest())
+    assert digests[0] == digests[1]

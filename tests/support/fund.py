@@ -42,12 +42,19 @@ def make_settings(tmp_path: Path, bars: int = 80, **catalog: dict[str, Any]) -> 
 
 
 def hosted_settings(
-    tmp_path: Path, bars: int, worker: str, shards: int = 2, statistics: str = "shards"
+    tmp_path: Path,
+    bars: int,
+    worker: str,
+    shards: int = 2,
+    statistics: str = "shards",
+    algorithm: dict[str, Any] | None = None,
 ) -> FundSettings:
     """The demo fund with `bars` slices, every strategy (the catalog's too) hosted by
     `worker`, in `shards` shards when that is `shard`, their statistics updated where
-    `statistics` says (`workers.statistics`)."""
+    `statistics` says (`workers.statistics`); `algorithm` replaces the demo's."""
     data = demo_config()
+    if algorithm is not None:
+        data["allocation"]["algorithm"] = algorithm
     data["feed"]["bars"] = bars
     for strategy in [*data["strategies"], *data["catalog"].values()]:
         strategy["worker"] = worker
