@@ -11,7 +11,7 @@ exactly as the host's tracker.
 
 A load sends what the copy lacks: the sums, NAV, drawdowns and pending flows whole (a few
 numbers), and of the observations (timestamp, value) and the window's returns only those
-recorded since the copy was last loaded, found by the copy's position (`Since`): its count
+recorded since the copy was last loaded, found by the copy's position (`stands_at`): its count
 of observations, and the timestamp of its newest return (a strategy's returns have strictly
 increasing timestamps, one per slice). Where the copy's position is not found (a copy far
 behind, or one the tracker does not continue), everything the tracker holds is sent. A copy
@@ -83,7 +83,7 @@ class Tracked(NamedTuple):
     return_timestamps: list[Any]
 
 
-def since(copy: StrategyPerformance) -> Since:
+def stands_at(copy: StrategyPerformance) -> Since:
     """Where `copy` stands, for `tracked_fields`."""
     count = copy._count
     if not count:
@@ -119,16 +119,16 @@ def _returns_after(tracker: StrategyPerformance, last: Any) -> tuple[list[float]
     ret, stamps, window = tracker._ret, tracker._ret_ts, tracker.lookback_window
     newer: list[int] = []
     pos = tracker._pos
-    for _ in range(tracker._count):
+    for _ in range(tracker._count):  # newest first
         pos = pos - 1 if pos else window - 1
         if last is not _NO_RETURN and stamps[pos] == last:
-            newer.reverse()
-            return [ret[i] for i in newer], [stamps[i] for i in newer]
+            break
         newer.append(pos)
-    if last is _NO_RETURN:  # the copy had none: every return is new
-        newer.reverse()
-        return [ret[i] for i in newer], [stamps[i] for i in newer]
-    return None
+    else:
+        if last is not _NO_RETURN:  # not in the window
+            return None
+    newer.reverse()
+    return [ret[i] for i in newer], [stamps[i] for i in newer]
 
 
 class PerformanceCopy(StrategyPerformance):
@@ -148,12 +148,13 @@ class PerformanceCopy(StrategyPerformance):
         """Nothing: the host records the flow, and `load` brings the pending flows."""
 
     def load(self, tracked: Tracked) -> None:
-        """Become equal to the host's tracker (`tracked_fields` of it, `since` this copy).
+        """Become equal to the host's tracker (`tracked_fields` of it, where this copy
+        `stands_at`).
         Checked before anything changes: a load that does not fit raises `ValueError`."""
         made_for, summary, count, stamps, text, whole, returns, return_stamps = tracked
         if len(summary) != len(SUMMARY_FIELDS) or count < len(stamps):
             raise ValueError("not the statistics of a tracker")
-        if made_for != since(self):
+        if made_for != stands_at(self):
             raise ValueError("statistics: made for a copy standing elsewhere")
         pending, peak = Decimal(summary[_PENDING]), Decimal(summary[_PEAK])
         values = [Decimal(v) for v in text.split()] if text else []

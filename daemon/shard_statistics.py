@@ -21,8 +21,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from core.book import FundBook
-from core.performance_copy import PerformanceCopy
-from core.performance_copy import since as stands_at
+from core.performance_copy import PerformanceCopy, stands_at
 from core.records import StrategyAllocation
 from daemon import logs
 from daemon.shards import Shard, ShardMember
@@ -83,11 +82,10 @@ async def _load(book: FundBook, shard: Shard) -> None:
 
 
 def _shards(workers: Iterable[Worker]) -> list[Shard]:
-    shards: dict[int, Shard] = {}
-    for worker in workers:
-        if isinstance(worker, ShardMember) and worker.shard.members:
-            shards.setdefault(id(worker.shard), worker.shard)
-    return list(shards.values())
+    """The shards hosting `workers` that have members, each once, in order."""
+    return list(
+        dict.fromkeys(w.shard for w in workers if isinstance(w, ShardMember) and w.shard.members)
+    )
 
 
 async def record_flow(worker: Worker, amount: Decimal) -> None:

@@ -165,8 +165,8 @@ class Feed(ABC):
         duplicate_policy: DuplicatePolicy,
         on_reject: RejectHook | None,
         limits: BarLimits | Mapping[str, Any] | None,
-        max_ahead_s: float,
-        wall_clock: Callable[[], float],
+        max_ahead_s: float | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         """Check this feed's bars with `validator`, or with one built from the other
         arguments when it is None; its rejection counters are the feed's `stats.rejected`."""

@@ -109,10 +109,7 @@ class ReplayFeed(Feed):
         self.plans = _plans(
             paths, layout, Columns.coerce(columns), self.symbols, delimiter, self.zone
         )
-        if validator is None:
-            validator = BarValidator(None, duplicate_policy, on_reject, limits=limits)
-        self.validator = validator
-        self.stats.rejected = self.validator.rejected
+        self._use_validator(validator, None, duplicate_policy, on_reject, limits)
         self._pacer = Pacer(speed, sleep=sleep, clock=clock)
 
     def slices(self) -> AsyncIterator[Slice]:

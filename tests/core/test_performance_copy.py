@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.performance import StrategyPerformance
-from core.performance_copy import PerformanceCopy, Since, since, tracked_fields
+from core.performance_copy import PerformanceCopy, Since, stands_at, tracked_fields
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -70,9 +70,9 @@ def test_a_loaded_copy_reads_as_its_tracker(
         tracker.update(T0 + timedelta(days=i), value)
         copy.update(T0 + timedelta(days=i), value)  # nothing: the host records it
         if load:
-            copy.load(tracked_fields(tracker, since(copy)))
+            copy.load(tracked_fields(tracker, stands_at(copy)))
             _same(copy, tracker)
-    copy.load(tracked_fields(tracker, since(copy)))
+    copy.load(tracked_fields(tracker, stands_at(copy)))
     _same(copy, tracker)
     assert copy.tracker().to_state() == tracker.to_state()
 
@@ -98,12 +98,12 @@ def test_a_load_sends_only_what_the_copy_lacks() -> None:
     copy = PerformanceCopy.of(StrategyPerformance.from_state(tracker.to_state()))
     for day in range(10, 12):
         tracker.update(T0 + timedelta(days=day), Decimal(100 + day))
-    tracked = tracked_fields(tracker, since(copy))
+    tracked = tracked_fields(tracker, stands_at(copy))
     assert (len(tracked.timestamps), tracked.all_returns, len(tracked.returns)) == (2, False, 2)
     assert tracked.return_timestamps == [T0 + timedelta(days=10), T0 + timedelta(days=11)]
     copy.load(tracked)
     _same(copy, tracker)
-    assert tracked_fields(tracker, since(copy))[2:] == (12, [], "", False, [], [])
+    assert tracked_fields(tracker, stands_at(copy))[2:] == (12, [], "", False, [], [])
 
 
 def test_a_copy_far_behind_or_not_continued_takes_everything() -> None:
@@ -111,7 +111,7 @@ def test_a_copy_far_behind_or_not_continued_takes_everything() -> None:
     behind = PerformanceCopy.of(StrategyPerformance("s", 3))
     for day in range(10):
         tracker.update(T0 + timedelta(days=day), Decimal(100 + 3 * day))
-    behind.load(tracked_fields(tracker, since(behind)))
+    behind.load(tracked_fields(tracker, stands_at(behind)))
     _same(behind, tracker)
     # its newest return is older than the tracker's window: the whole window is sent
     old = tracked_fields(tracker, _at(2, T0 + timedelta(days=1)))
@@ -119,7 +119,7 @@ def test_a_copy_far_behind_or_not_continued_takes_everything() -> None:
     # a copy that claims more observations than the tracker has: all it holds
     ahead = PerformanceCopy.of(StrategyPerformance.from_state(tracker.to_state()))
     ahead.num_observations = 50
-    ahead.load(tracked_fields(tracker, since(ahead)))
+    ahead.load(tracked_fields(tracker, stands_at(ahead)))
     _same(ahead, tracker)
 
 
@@ -130,7 +130,7 @@ def test_a_load_that_does_not_fit_is_refused_before_anything_changes() -> None:
     copy = PerformanceCopy.of(StrategyPerformance.from_state(tracker.to_state()))
     tracker.update(T0 + timedelta(days=3), Decimal(90))
     before = copy.to_state()
-    good = tracked_fields(tracker, since(copy))
+    good = tracked_fields(tracker, stands_at(copy))
     with pytest.raises(ValueError, match="observations and values"):
         copy.load(good._replace(values="1 2"))
     with pytest.raises(ValueError, match="not the statistics"):

@@ -1,7 +1,8 @@
 """Statistics kept in the shards read exactly as the book's own, for everything that reads
 them: the scheduled rebalances' algorithm (risk parity reads the returns), the `rebalance`
-command's, the views, the metrics and the digest; and a fund that changes its strategies
-between in-process and shard hosting across a restart ends exactly as one that did not."""
+command's, the views, the metrics and the digest, with either `workers.statistics`
+setting; and a fund that changes its strategies between in-process and shard hosting, or
+changes the setting, across a restart ends exactly as one that did not."""
 
 from __future__ import annotations
 
