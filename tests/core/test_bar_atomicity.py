@@ -94,13 +94,14 @@ def test_ctrl_c_stops_an_allocator_loop_cleanly_with_every_bar_whole() -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
-    try:
-        assert child.stdout is not None
-        assert child.stdout.readline() == "inside handle_data\n"  # bar 3, strategy 2 of 3
-        child.send_signal(signal.SIGINT)
-        out, err = child.communicate(timeout=60)
-    finally:
-        child.kill()
+    with child:  # closes its pipes, whatever happens
+        try:
+            assert child.stdout is not None
+            assert child.stdout.readline() == "inside handle_data\n"  # bar 3, strategy 2 of 3
+            child.send_signal(signal.SIGINT)
+            out, err = child.communicate(timeout=60)
+        finally:
+            child.kill()
     assert child.returncode == 130, err
     assert "Traceback" not in err
     state = json.loads(out)

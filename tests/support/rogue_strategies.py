@@ -131,7 +131,11 @@ class SaysReadyThenSlow(Strategy):
         ledger.order("AAA", 1)
         if context.bars == self.on_bar:
             print("inside handle_data", flush=True)
-            time.sleep(self.slow_s)
+            # Short naps: a Ctrl-C that lands between the print and a nap is raised at
+            # the next one, where one long sleep would not notice it until it ended.
+            deadline = time.monotonic() + self.slow_s
+            while time.monotonic() < deadline:
+                time.sleep(0.05)
 
 
 class FailsToInitialize(Strategy):
