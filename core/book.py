@@ -63,6 +63,14 @@ class FundBook:
         self.records: dict[str, StrategyAllocation] = {}
         self.rebalances: list[RebalanceRecord] = []
         self.current_timestamp: datetime | None = None
+        self.targets_version = object()
+        """A new object whenever a record is admitted or its target weight set: a reader
+        that keeps something derived from the targets compares it with `is`."""
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Books pickled before `targets_version` existed get one."""
+        self.__dict__.update(state)
+        self.__dict__.setdefault("targets_version", object())
 
     # ---- valuation -------------------------------------------------------------------
     @property
@@ -145,6 +153,7 @@ class FundBook:
         )
         record.performance.update(self.current_timestamp, amount)
         self.records[strategy_id] = record
+        self.targets_version = object()
         return record
 
     # ---- lifecycle -------------------------------------------------------------------
@@ -332,6 +341,7 @@ class FundBook:
         after = self.check_conservation(plan.fund_value, costs, f"rebalance ({plan.reason})")
         for sid, weight in plan.targets.items():
             self.records[sid].target_weight = weight
+        self.targets_version = object()
         record = RebalanceRecord(
             ts=self.current_timestamp,
             reason=plan.reason,

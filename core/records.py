@@ -48,7 +48,8 @@ class StrategyAllocation:
     """The fund's record of one strategy (seed name and fields).
 
     `allocated_capital` is the net capital the fund has put in (transfers in minus transfers
-    out), `target_weight` the fraction of the fund's value it was last allocated, `value` its
+    out), `target_weight` the fraction of the fund's value it was last allocated (set by the
+    `FundBook`, which marks every change in `targets_version`), `value` its
     latest marked value as reported by its host. `ledger` and `strategy` are set when the
     strategy runs in this process and are `None` when a worker elsewhere hosts them.
     """

@@ -135,9 +135,10 @@ def allocation_figure(history: FundHistory, name: str) -> Figure:
     if history and ids:
         x = _date_numbers(history)
         colors = [to_rgb(f"C{i % 10}") for i in range(len(ids))]
-        current = np.nan_to_num(np.array([history.weights[s] for s in ids]))
+        weights, targets_of = history.weights, history.targets  # each derived once
+        current = np.nan_to_num(np.array([weights[s] for s in ids]))
         ax.stackplot(x, current, labels=ids, colors=colors, alpha=0.6, zorder=1)
-        targets = np.cumsum(np.nan_to_num(np.array([history.targets[s] for s in ids])), axis=0)
+        targets = np.cumsum(np.nan_to_num(np.array([targets_of[s] for s in ids])), axis=0)
         outline = [patheffects.withStroke(linewidth=3.2, foreground="white", alpha=0.8)]
         for row, color in zip(targets, colors, strict=True):
             ax.plot(

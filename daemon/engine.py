@@ -159,7 +159,8 @@ class FundEngine:
         record = await self._scheduled_rebalance(market.ts)
         if record is not None:
             events.append(self._event("rebalance", None, record.reason))
-        self.state.history.record(market.ts, book)
+        marked = stepped.marked_row if stepped.marks and record is None else None
+        self.state.history.record(market.ts, book, marked)
         self.state.slice_index += 1
         return events
 

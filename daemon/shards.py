@@ -89,6 +89,8 @@ class ShardSteps:
     reply: SliceReply
     not_trading: frozenset[str]
     outcomes: dict[int, StepOutcome]
+    shard: int
+    """The shard's index in its pool."""
 
 
 _Entry = tuple[Any, ...]
@@ -289,7 +291,7 @@ class Shard:
             for i, duration_s in enumerate(durations):
                 if duration_s > limit:
                     outcomes[i] = StepOutcome(reports[i], duration_s, True)
-        return ShardSteps(ids, reply, skip, outcomes)
+        return ShardSteps(ids, reply, skip, outcomes, self.index)
 
     def _announced(self) -> str | None:
         index = self.process.announced

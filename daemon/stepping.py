@@ -10,9 +10,10 @@ together (`FundBook.on_marks`); every other step is a `StepOutcome`, in fund ord
 from __future__ import annotations
 
 import asyncio
+from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 
 from core.book import FundBook
 from core.market import Slice
@@ -36,6 +37,16 @@ class Stepped:
     """Each shard's slice (its members' steps that only marked are booked already)."""
     found: dict[str, str] = field(default_factory=dict)
     """Faults found while stepping: strategy id -> reason."""
+
+    def marked_row(self) -> tuple[list[str], array[float]]:
+        """The shard members' ids and values (as floats) as their shards answered: what the
+        book holds of them, before anything after the steps (a rebalance) moves it."""
+        ids: list[str] = []
+        values: array[float] = array("d")
+        for steps in sorted(self.marks, key=attrgetter("shard")):  # not as they answered
+            ids += steps.ids
+            values.extend(map(float, steps.reply.values))
+        return ids, values
 
     def durations(self) -> list[float]:
         """Seconds every strategy's step took in its host (fund order not kept)."""

@@ -47,6 +47,7 @@ class Book:
 
     reserve: Reserve
     records: dict[str, Record] = field(default_factory=dict)
+    targets_version: object = field(default_factory=object)  # a new book each day
 
 
 def history_of(points: list[tuple[str, dict[str, tuple[str, str]]]]) -> FundHistory:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import pickle
+from array import array
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -12,6 +13,7 @@ from typing import Any, cast
 import pytest
 
 from core.book import FundBook
+from core.ledger import Ledger
 from daemon.history import FundHistory
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
@@ -34,6 +36,12 @@ class FakeBook:
 
     reserve: FakeReserve = field(default_factory=lambda: FakeReserve(Decimal(100)))
     records: dict[str, FakeRecord] = field(default_factory=dict)
+    targets_version: object = field(default_factory=object)
+
+    def admit(self, sid: str, value: int, target: Decimal) -> None:
+        """Enter (or replace) a record, as `FundBook.admit` does: a new targets version."""
+        self.records[sid] = FakeRecord(Decimal(value), target)
+        self.targets_version = object()
 
     @property
     def fund_value(self) -> Decimal:
@@ -86,7 +94,7 @@ def test_strategies_missing_at_a_point_are_nan() -> None:
     history = FundHistory()
     book = FakeBook()
     feed(history, book, 0, 2)
-    book.records["a"] = FakeRecord(Decimal(100), Decimal("0.25"))
+    book.admit("a", 100, Decimal("0.25"))
     feed(history, book, 2, 3)
     del book.records["a"]
     feed(history, book, 3, 4)
@@ -111,7 +119,7 @@ def test_weights_and_targets_match_the_book_at_every_kept_point_across_decimatio
         if i % 97 == 50:
             book.records.pop("a", None)
         elif i % 97 == 0 or (i % 13 == 0 and "a" in book.records):
-            book.records["a"] = FakeRecord(Decimal(10 + i % 7), Decimal(i % 11) / 100)
+            book.admit("a", 10 + i % 7, Decimal(i % 11) / 100)
         book.reserve.portfolio_value = Decimal(100 + i)
         history.record(START + timedelta(days=i), as_book(book))
         rec = book.records.get("a")
@@ -152,3 +160,91 @@ def test_a_history_pickled_in_the_weight_column_layout_is_converted() -> None:
     book = FakeBook(records={"a": FakeRecord(Decimal(100), Decimal("0.5"))})
     old.record(START + timedelta(days=3), as_book(book))
     assert old.targets["a"][3] == 0.5 and old.weights["a"][3] == 0.5
+
+
+def _feed_rows(history: FundHistory, book: FakeBook, row: Any) -> None:
+    for i in range(300):
+        for sid, rec in book.records.items():
+            rec.value = Decimal(10 ** ((i + ord(sid[0])) % 9)) / 7  # magnitudes 0.1 to 1e7
+        book.reserve.portfolio_value = Decimal(100 + i)
+        history.record(START + timedelta(days=i), as_book(book), row and (lambda: row(book)))
+
+
+def _readings(history: FundHistory) -> tuple[Any, ...]:
+    return (*columns(history), history.values, history.targets, history.strategy_ids)
+
+
+def test_values_handed_over_in_another_order_record_as_the_book_reads_them() -> None:
+    """The engine hands over its shards' values in shard order: the same history, to the
+    last bit (the fund's value is an exactly rounded sum), as reading the book."""
+
+    def shuffled(book: FakeBook) -> tuple[list[str], Any]:
+        ids = sorted(book.records, key=lambda sid: hash(sid) % 7)[::-1]
+        return ids, array("d", [float(book.records[sid].value) for sid in ids])
+
+    def histories(row: Any) -> FundHistory:
+        history, book = FundHistory(max_points=64), FakeBook()
+        for n, sid in enumerate("abcdefg"):
+            book.admit(sid, 1, Decimal(n) / 100)
+        _feed_rows(history, book, row)
+        return history
+
+    from_book, handed = histories(None), histories(shuffled)
+    assert _readings(handed) == _readings(from_book)
+    assert handed.strategy_ids == list("abcdefg")  # the book's order, not the rows'
+    assert len(handed.rosters) == 1
+
+
+def test_values_handed_over_for_other_strategies_than_the_books_are_not_used() -> None:
+    """A row that misses one of the book's strategies, or names one it does not hold, is
+    set aside: the history reads the book."""
+
+    def wrong(book: FakeBook) -> tuple[list[str], Any]:
+        ids = [*list(book.records)[1:], "ghost"]
+        return ids, array("d", [1e9] * len(ids))
+
+    history, book = FundHistory(max_points=64), FakeBook()
+    for sid in "abc":
+        book.admit(sid, 1, Decimal("0.3"))
+    straight = FundHistory(max_points=64)
+    _feed_rows(history, book, wrong)
+    _feed_rows(straight, book, None)
+    assert _readings(history) == _readings(straight)
+    assert "ghost" not in history.values
+
+
+def test_a_history_pickled_in_the_value_column_layout_is_converted() -> None:
+    """Snapshots written before rows were stored held a value column per strategy."""
+    nan = math.nan
+    old = FundHistory.__new__(FundHistory)
+    old.__setstate__(
+        {
+            "max_points": 100,
+            "stride": 1,
+            "seen": 4,
+            "ts": [START + timedelta(days=i) for i in range(4)],
+            "fund_value": [150.0, 200.0, 300.0, 200.0],
+            "reserve_value": [100.0] * 4,
+            "values": {"a": [50.0, 50.0, 100.0, nan], "b": [nan, 50.0, 100.0, 100.0]},
+            "target_changes": {"a": [(0, 0.5), (3, nan)], "b": [(1, 0.25)]},
+            "_last_target": {"a": None, "b": Decimal("0.25")},
+        }
+    )
+    assert old.strategy_ids == ["a", "b"]
+    assert old.values["a"][:3] == [50.0, 50.0, 100.0] and math.isnan(old.values["a"][3])
+    assert math.isnan(old.values["b"][0]) and old.values["b"][1:] == [50.0, 100.0, 100.0]
+    book = FakeBook(records={"b": FakeRecord(Decimal(300), Decimal("0.75"))})
+    old.record(START + timedelta(days=4), as_book(book))
+    assert old.values["b"][4] == 300.0 and old.targets["b"][3:] == [0.25, 0.75]
+    assert math.isnan(old.values["a"][4]) and math.isnan(old.targets["a"][4])
+
+
+def test_a_book_pickled_before_it_marked_its_target_changes_gets_a_mark() -> None:
+    book = FundBook(Ledger())
+    state = pickle.loads(pickle.dumps(book)).__dict__
+    del state["targets_version"]
+    old = FundBook.__new__(FundBook)
+    old.__setstate__(state)
+    history = FundHistory()
+    history.record(START, old)
+    assert history._targets_seen is old.targets_version is not None

@@ -7,6 +7,7 @@ changes the setting, across a restart ends exactly as one that did not."""
 from __future__ import annotations
 
 import asyncio
+import math
 from pathlib import Path
 from typing import Any
 
@@ -62,11 +63,19 @@ async def _run(fund: Fund, slices: list[Slice], start: int = 0) -> None:
 def _reads(fund: Fund) -> dict[str, Any]:
     engine = fund.sup._engine
     families = {f.name: (f.keys, f.values) for f in strategy_families(engine)}
+    history = engine.state.history
     return {
         "status": fund_status("demo", engine),
         "strategies": strategies_view(engine),
         "metrics": families,
+        "history": (history.ts, history.fund_value, history.reserve_value, _out(history.values)),
+        "targets": (history.strategy_ids, _out(history.targets)),
     }
+
+
+def _out(columns: dict[str, list[float]]) -> dict[str, list[float | None]]:
+    """None where the strategy was out of the fund (NaN equals nothing, not even NaN)."""
+    return {sid: [None if math.isnan(v) else v for v in column] for sid, column in columns.items()}
 
 
 async def test_shards_read_their_statistics_as_the_book_does(
@@ -80,7 +89,8 @@ async def test_shards_read_their_statistics_as_the_book_does(
             book = fund.sup._engine.book
             copies = [isinstance(r.performance, PerformanceCopy) for r in book.records.values()]
             assert all(copies) if mode == "shard" else not any(copies)
-            results[mode] = (await fund.digest(), _reads(fund), list(book.rebalances))
+            targets = {sid: float(r.target_weight) for sid, r in book.records.items()}
+            results[mode] = (await fund.digest(), _reads(fund), list(book.rebalances), targets)
     inprocess, shard = results["inprocess"], results["shard"]
     assert results["shard-supervisor"][:2] == inprocess[:2]
     rebalances = inprocess[2]
@@ -89,6 +99,10 @@ async def test_shards_read_their_statistics_as_the_book_does(
     assert len({tuple(r.targets.values()) for r in rebalances}) > 2  # from the statistics
     assert shard[1] == inprocess[1]
     assert shard[0] == inprocess[0]
+    ids, targets = inprocess[1]["targets"]  # the charts' targets follow the book's
+    assert "slow" in ids and targets["trend"][-1] is None
+    assert len(set(targets["momentum"])) > 2
+    assert {sid: column[-1] for sid, column in targets.items() if sid != "trend"} == inprocess[3]
 
 
 @pytest.mark.parametrize(
