@@ -31,7 +31,7 @@ from core.records import (
 )
 from daemon import shard_statistics
 from daemon.history import FundHistory
-from daemon.stepping import Stepped, Worker, step_workers
+from daemon.stepping import Layout, Stepped, Worker, layout_for, step_workers
 from workers.errors import WorkerMemoryExceeded, WorkerTimeout
 
 __all__ = ["EngineState", "Event", "FundEngine", "StrategyActivity", "Worker"]
@@ -100,6 +100,7 @@ class FundEngine:
         self.totals = StrategyActivity()
         """The whole fund's activity, removed strategies included."""
         self.step_observer: StepObserver | None = None
+        self._layout: Layout | None = None
 
     @property
     def book(self) -> FundBook:
@@ -133,7 +134,8 @@ class FundEngine:
         book.current_timestamp = market.ts
         reserve_error = book.mark_reserve(market)
         known = dict(faults) if faults else {}
-        stepped = await step_workers(book, self.workers, market, known, replay)
+        layout = self._layout = layout_for(book, self.workers, self._layout)
+        stepped = await step_workers(book, layout, market, known, replay)
         found = stepped.found
         if not replay:
             self._tally(stepped)

@@ -17,7 +17,7 @@ from operator import attrgetter, itemgetter
 
 from core.book import FundBook
 from core.market import Slice
-from core.records import StrategyAllocation, StrategyState
+from core.records import StrategyState
 from daemon.recoverable import RecoverableWorker
 from daemon.shards import Shard, ShardMember, ShardSteps
 from workers.errors import WorkerCrashed, WorkerTimeout
@@ -57,44 +57,74 @@ class Stepped:
         return seconds
 
 
+@dataclass
+class Layout:
+    """Which worker steps each strategy of a book, in the book's order: made again only when
+    the book's strategies or the workers change (`layout_for`), not on every slice."""
+
+    ids: list[str]
+    hosts: tuple[list[str], list[Worker]]
+    """The workers mapping it was made of: its keys and its values, in its order."""
+    local: list[tuple[int, str, InProcessWorker]]
+    remote: list[tuple[int, str, Worker]]
+    """Child processes and recoverable workers: one request each."""
+    shards: list[Shard]
+    """The shards hosting at least one of the book's strategies."""
+    positions: dict[str, int]
+    """Strategy id -> its place in the book's order."""
+
+
+def layout_for(book: FundBook, workers: Mapping[str, Worker], last: Layout | None) -> Layout:
+    """`last` if the book's strategies and the workers are still what it was made of."""
+    ids, hosts = list(book.records), (list(workers), list(workers.values()))
+    if last is not None and ids == last.ids and hosts == last.hosts:
+        return last  # `==` on lists: element by element, identity first (no __eq__ here)
+    local: list[tuple[int, str, InProcessWorker]] = []
+    remote: list[tuple[int, str, Worker]] = []
+    shards: dict[Shard, None] = {}  # in order of first appearance, each once
+    for i, sid in enumerate(ids):
+        worker = workers[sid]
+        if isinstance(worker, ShardMember):
+            shards[worker.shard] = None
+        elif isinstance(worker, InProcessWorker):
+            local.append((i, sid, worker))
+        else:
+            remote.append((i, sid, worker))
+    positions = {sid: i for i, sid in enumerate(ids)}
+    return Layout(ids, hosts, local, remote, list(shards), positions)
+
+
 async def step_workers(
     book: FundBook,
-    workers: Mapping[str, Worker],
+    layout: Layout,
     market: Slice,
     faults: Mapping[str, str],
     replay: bool,
 ) -> Stepped:
-    """Step every strategy of `book` (in its order) in its worker. The shard members' steps
-    that only marked are booked here (`FundBook.on_marks`), each shard's as soon as it
-    answers, while the others still work: they change only their own strategies' records,
-    so the order in which shards answer changes nothing."""
-    records = list(book.records.values())
+    """Step every strategy of `book` (in its order) in its worker (`layout`: see
+    `layout_for`). The shard members' steps that only marked are booked here
+    (`FundBook.on_marks`), each shard's as soon as it answers, while the others still work:
+    they change only their own strategies' records, so the order in which shards answer
+    changes nothing."""
+    records = book.records
     running = StrategyState.RUNNING
-    local: list[tuple[int, StrategyAllocation, InProcessWorker]] = []
+    if not layout.remote and not layout.shards:  # every strategy in-process
+        return Stepped(
+            [host.step_now(market, records[sid].state is running) for _, sid, host in layout.local]
+        )
+    idle = {r.strategy_id for r in records.values() if r.state is not running}
+    if faults:
+        idle.update(faults)
     remote: dict[int, tuple[str, Worker, asyncio.Task[StepOutcome]]] = {}
-    skips: dict[Shard, set[str]] = {}
-    for i, r in enumerate(records):
-        worker = workers[r.strategy_id]
-        if isinstance(worker, ShardMember):
-            skip = skips.get(worker.shard)
-            if skip is None:
-                skip = skips[worker.shard] = set()
-            if r.state is not running or r.strategy_id in faults:
-                skip.add(r.strategy_id)
-        elif isinstance(worker, InProcessWorker):
-            local.append((i, r, worker))
-        else:
-            trading = r.state is running and r.strategy_id not in faults
-            task = asyncio.create_task(worker.step(market, trading, replay=replay))
-            remote[i] = r.strategy_id, worker, task
-    if not remote and not skips:  # every strategy in-process: nothing to wait for or merge
-        return Stepped([host.step_now(market, r.state is running) for _, r, host in local])
-    stepping = {
-        shard: asyncio.create_task(shard.step(market, frozenset(skip), replay))
-        for shard, skip in skips.items()
-    }
+    for i, sid, worker in layout.remote:
+        task = asyncio.create_task(worker.step(market, sid not in idle, replay=replay))
+        remote[i] = sid, worker, task
+    stepping = {}
+    for shard in layout.shards:
+        skip = frozenset(idle & shard.members.keys())
+        stepping[shard] = asyncio.create_task(shard.step(market, skip, replay))
     try:
-        return await _gather(book, market, records, local, remote, stepping)
+        return await _gather(book, market, layout, remote, stepping)
     except BaseException:
         for pending in (*(task for _, _, task in remote.values()), *stepping.values()):
             pending.cancel()
@@ -104,19 +134,17 @@ async def step_workers(
 async def _gather(
     book: FundBook,
     market: Slice,
-    records: list[StrategyAllocation],
-    local: list[tuple[int, StrategyAllocation, InProcessWorker]],
+    layout: Layout,
     remote: dict[int, tuple[str, Worker, asyncio.Task[StepOutcome]]],
     stepping: dict[Shard, asyncio.Task[tuple[ShardSteps, dict[str, str]]]],
 ) -> Stepped:
-    if remote or stepping:
-        await asyncio.sleep(0)  # let the remote steps send their requests
+    await asyncio.sleep(0)  # let the remote steps send their requests
     stepped = Stepped()
     found = stepped.found
     placed: list[tuple[int, StepOutcome]] = []
-    running = StrategyState.RUNNING
-    for i, r, host in local:
-        placed.append((i, host.step_now(market, r.state is running)))
+    records, running = book.records, StrategyState.RUNNING
+    for i, sid, host in layout.local:
+        placed.append((i, host.step_now(market, records[sid].state is running)))
     for i, (sid, worker, task) in remote.items():
         try:
             placed.append((i, await task))
@@ -126,7 +154,7 @@ async def _gather(
             found[sid] = f"{type(exc).__name__}: {exc}"
             await worker.rebuild()
             placed.append((i, await worker.step(market, False)))
-    positions: dict[str, int] = {}
+    positions = layout.positions
     answers = asyncio.as_completed(stepping.values()) if stepping else ()  # costs ~15 us
     for answer in answers:
         steps, shard_faults = await answer
@@ -134,12 +162,9 @@ async def _gather(
         book.on_marks(market.ts, steps.ids, values, cash, steps.not_trading, steps.outcomes)
         stepped.marks.append(steps)
         found.update(shard_faults)
-        if steps.outcomes or shard_faults:
-            positions = positions or {r.strategy_id: i for i, r in enumerate(records)}
-            placed.extend((positions[steps.ids[i]], o) for i, o in steps.outcomes.items())
+        placed.extend((positions[steps.ids[i]], o) for i, o in steps.outcomes.items())
     placed.sort(key=itemgetter(0))
     stepped.outcomes = [outcome for _, outcome in placed]
     if len(found) > 1:  # in fund order, whichever worker found them
-        positions = positions or {r.strategy_id: i for i, r in enumerate(records)}
         stepped.found = dict(sorted(found.items(), key=lambda item: positions[item[0]]))
     return stepped
