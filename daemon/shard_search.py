@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from core.market import Slice
 from workers.errors import WorkerCrashed, WorkerLost, WorkerMemoryExceeded, WorkerTimeout
 from workers.host import StepOutcome
-from workers.shard_host import SliceReply
+from workers.shard_reply import SliceReply
 
 if TYPE_CHECKING:
     from daemon.shards import Shard, ShardSteps
@@ -41,7 +41,7 @@ async def step_unannounced(
     timeout_s = shard.options.slice_timeout_s(len(shard.members), replay)
     try:
         reply: SliceReply = await shard.process.request(
-            "step", (market, not_trading, replay), timeout_s
+            "step", (market, not_trading, replay, shard.base()), timeout_s
         )
     except SEARCH_FAULTS:
         return await search_culprits(shard, market, not_trading, replay, lost_retries)

@@ -29,6 +29,7 @@ The shard process starts with its first member and ends with its last.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Container
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -36,6 +37,7 @@ from typing import Any
 from core.market import Slice
 from core.money import ZERO
 from core.performance_copy import Since, Tracked
+from daemon.shard_columns import MemberColumns
 from daemon.shard_search import step_unannounced
 from workers.errors import (
     WorkerCrashed,
@@ -47,8 +49,9 @@ from workers.errors import (
 from workers.factory import WorkerSpec
 from workers.host import StepOutcome
 from workers.shard_backend import MakeShard
-from workers.shard_host import IDLE, BuildArgs, LoggedOp, SliceReply, shard_of
+from workers.shard_host import IDLE, BuildArgs, LoggedOp, shard_of
 from workers.shard_process import ShardOptions, ShardProcess
+from workers.shard_reply import ReplyToken, SliceReply
 from workers.shard_stats import StatisticsState
 
 STEP_FAULTS = (WorkerTimeout, WorkerCrashed, WorkerMemoryExceeded)
@@ -89,8 +92,18 @@ class ShardSteps:
     reply: SliceReply
     not_trading: frozenset[str]
     outcomes: dict[int, StepOutcome]
-    shard: int
-    """The shard's index in its pool."""
+    shard: Shard
+    """The shard that answered (its `columns` hold every member as of `reply`)."""
+
+    def marks(self) -> tuple[list[str], Container[int]]:
+        """The ids `reply.values` and `reply.cash` are for, in their order, and the places
+        in that order of the members whose outcome is booked on its own (`outcomes`)."""
+        changed, outcomes = self.reply.changed, self.outcomes
+        if changed is None:
+            return self.ids, outcomes
+        ids = self.ids
+        apart = {k for k, i in enumerate(changed) if i in outcomes} if outcomes else ()
+        return [ids[i] for i in changed], apart
 
 
 _Entry = tuple[Any, ...]
@@ -120,6 +133,10 @@ class Shard:
         self.loading = asyncio.Lock()
         """Held while the book's copies of the members' statistics are loaded
         (`daemon.shard_statistics`)."""
+        self.columns: MemberColumns | None = None
+        """The members' values as of the last reply (`daemon.shard_columns`)."""
+        self.booked: ReplyToken | None = None
+        """The token of the last reply the book took (set by the engine once booked)."""
 
     def __repr__(self) -> str:
         return f"Shard({self.index}, members={len(self.members)})"
@@ -258,7 +275,7 @@ class Shard:
             timeout_s = options.slice_timeout_s(len(self.members), replay)
             try:
                 reply: SliceReply = await self.process.request(
-                    "step", (market, skip, replay), timeout_s
+                    "step", (market, skip, replay, self.base()), timeout_s
                 )
                 break
             except STEP_FAULTS as exc:
@@ -276,10 +293,23 @@ class Shard:
                 faults[culprit] = f"{type(exc).__name__}: strategy {culprit}: {exc}"
         return self._settled(market, skip, reply), faults
 
+    def base(self) -> ReplyToken | None:
+        """What a step asks the process to build its reply on: the last reply booked, when
+        the book updates no member's statistics itself (it needs every member's value on
+        every slice then), else nothing (a whole reply)."""
+        return self.booked if self.options.keep_statistics else None
+
     def _settled(self, market: Slice, skip: frozenset[str], reply: SliceReply) -> ShardSteps:
         ids = list(self.members)
-        if not len(reply.values) == len(reply.cash) == len(reply.durations) == len(ids):
-            raise WorkerError(f"shard {self.index} answered {len(reply.values)} members' steps")
+        carried = len(ids) if reply.changed is None else len(reply.changed)
+        if not len(reply.values) == len(reply.cash) == carried or len(reply.durations) != len(ids):
+            raise WorkerError(f"shard {self.index} answered {len(reply.durations)} members' steps")
+        if reply.changed is None:
+            self.columns = MemberColumns(reply)
+        elif self.columns is None or len(self.columns.values) != len(ids):
+            raise WorkerError(f"shard {self.index} answered changes to a reply it was not sent")
+        else:
+            self.columns.apply(reply)
         self.log.append(("step", market, skip))
         if len(self.log) % TRIM_EVERY == 0:
             self._trim()
@@ -287,11 +317,11 @@ class Shard:
         outcomes = {i: StepOutcome(report, durations[i]) for i, report in reply.notable.items()}
         limit = self.options.step_timeout_s
         if durations and max(durations) > limit:  # rare: every report is worth building
-            reports = reply.reports(ids, market.ts, skip)
+            reports = self.columns.reports(ids, market.ts, skip, reply.notable)
             for i, duration_s in enumerate(durations):
                 if duration_s > limit:
                     outcomes[i] = StepOutcome(reports[i], duration_s, True)
-        return ShardSteps(ids, reply, skip, outcomes, self.index)
+        return ShardSteps(ids, reply, skip, outcomes, self)
 
     def _announced(self) -> str | None:
         index = self.process.announced
@@ -315,6 +345,7 @@ class Shard:
 
     async def rebuild(self) -> None:
         """A new process with every member at its checkpoint plus its logged operations."""
+        self.booked = None  # its next reply is whole
         await self.process.kill()
         await self.process.start()
         if not self.members:

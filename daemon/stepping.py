@@ -13,7 +13,7 @@ import asyncio
 from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from operator import attrgetter, itemgetter
+from operator import itemgetter
 
 from core.book import FundBook
 from core.market import Slice
@@ -43,9 +43,11 @@ class Stepped:
         book holds of them, before anything after the steps (a rebalance) moves it."""
         ids: list[str] = []
         values: array[float] = array("d")
-        for steps in sorted(self.marks, key=attrgetter("shard")):  # not as they answered
+        for steps in sorted(self.marks, key=lambda steps: steps.shard.index):  # not as answered
             ids += steps.ids
-            values.extend(map(float, steps.reply.values))
+            columns = steps.shard.columns
+            assert columns is not None  # set by the reply being booked
+            values.extend(columns.floats)
         return ids, values
 
     def durations(self) -> list[float]:
@@ -158,8 +160,10 @@ async def _gather(
     answers = asyncio.as_completed(stepping.values()) if stepping else ()  # costs ~15 us
     for answer in answers:
         steps, shard_faults = await answer
-        values, cash = steps.reply.values, steps.reply.cash
-        book.on_marks(market.ts, steps.ids, values, cash, steps.not_trading, steps.outcomes)
+        reply = steps.reply
+        ids, apart = steps.marks()
+        book.on_marks(market.ts, ids, reply.values, reply.cash, steps.not_trading, apart)
+        steps.shard.booked = reply.token  # the book holds what the shard's columns hold
         stepped.marks.append(steps)
         found.update(shard_faults)
         placed.extend((positions[steps.ids[i]], o) for i, o in steps.outcomes.items())

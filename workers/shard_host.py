@@ -8,7 +8,7 @@ operation addresses one strategy by id. Messages follow the host protocol of
 
     add(strategy_id, path, params, ledger, history_bars) -> None   build, not initialised
     remove(strategy_id)                                 -> None
-    step(market, not_trading, replay)                   -> SliceReply
+    step(market, not_trading, replay, base)             -> SliceReply
     step_one(strategy_id, market, trading, replay)      -> StepOutcome   one member only
     member(strategy_id, op, args)                       -> the `StrategyHost` operation's reply
     rebuild(members)                                    -> None   see `ShardHost.rebuild`
@@ -21,9 +21,10 @@ taken together) and `restore` (the host restored; the reply is the statistics' s
 
 `not_trading` names the members that are filled and marked but whose `handle_data` is not
 called (paused, quarantined, or faulted on this slice). A `SliceReply` is compact because
-most steps of a large fund only mark to market: every member's value, cash and step time in
-member order, and a full `StepReport` only for the members that filled, placed orders, erred
-or faulted (`SliceReply.reports` expands it into every member's report). Stepping goes
+most steps of a large fund only mark to market: every member's step time in member order, a
+full `StepReport` only for the members that filled, placed orders, erred or faulted, and the
+value and cash of every member, or, when `base` names the shard's last reply, only of those
+that changed since (`workers.shard_reply`). Stepping goes
 member by member, and before each member the shard tells its `Watch` which one it is
 stepping (its index in the member order): a shard process writes it where its parent can
 read it after a kill, so a hang, a crash or a memory blow-up is pinned on one strategy.
@@ -39,14 +40,11 @@ the same after a restart, and adding or removing a strategy never moves another 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Collection, Iterable, Sequence
-from datetime import datetime
-from decimal import Decimal
-from typing import Any, NamedTuple, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from core.market import Slice
 from core.performance_copy import Since
-from core.step import StepReport
 from workers.errors import WorkerError
 from workers.host import (
     LedgerConfig,
@@ -58,6 +56,7 @@ from workers.host import (
     error_reply,
     unwrap,
 )
+from workers.shard_reply import ReplyToken, Sent, SliceReply
 from workers.shard_stats import OPERATIONS as STATISTICS_OPERATIONS
 from workers.shard_stats import ShardStatistics, StatisticsState
 
@@ -71,63 +70,6 @@ def shard_of(strategy_id: str, shards: int) -> int:
         raise ValueError(f"shards must be >= 1, got {shards}")
     digest = hashlib.sha256(strategy_id.encode("utf-8")).digest()
     return int.from_bytes(digest, "big") % shards
-
-
-class SliceReply(NamedTuple):
-    """A shard's answer to one slice (see the module docstring)."""
-
-    values: list[Decimal]
-    cash: list[Decimal]
-    durations: list[float]
-    """Seconds each member's step took in the shard."""
-    notable: dict[int, StepReport]
-    """Member index -> report, for the members whose step did more than mark to market."""
-
-    @classmethod
-    def of(cls, outcomes: Iterable[StepOutcome]) -> SliceReply:
-        """The reply that carries `outcomes` (one per member, in member order)."""
-        reply = cls([], [], [], {})
-        values, cash, durations, notable = reply
-        for index, (report, duration_s, _) in enumerate(outcomes):
-            values.append(report.value)
-            cash.append(report.cash)
-            durations.append(duration_s)
-            if is_notable(report):
-                notable[index] = report
-        return reply
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        """Pickled with the amounts as one string each: a `Decimal` pickles through its
-        constructor, several times slower than `str` and `split` (exact both ways)."""
-        text = " ".join
-        return _unpickle_reply, (text(map(str, self.values)), text(map(str, self.cash)), *self[2:])
-
-    def reports(
-        self, ids: Sequence[str], ts: datetime, not_trading: Collection[str]
-    ) -> list[StepReport]:
-        """Every member's report, in member order (`ids`: the members' ids in that order)."""
-        notable = self.notable
-        return [
-            notable[i]
-            if i in notable
-            else StepReport(sid, ts, self.values[i], self.cash[i], (), sid not in not_trading)
-            for i, sid in enumerate(ids)
-        ]
-
-
-def _unpickle_reply(
-    values: str, cash: str, durations: list[float], notable: dict[int, StepReport]
-) -> SliceReply:
-    return SliceReply(
-        list(map(Decimal, values.split())), list(map(Decimal, cash.split())), durations, notable
-    )
-
-
-def is_notable(report: StepReport) -> bool:
-    """Whether a step did more than mark to market (a `SliceReply` carries its report)."""
-    if report.fills or report.orders:
-        return True
-    return report.error is not None or report.fault is not None
 
 
 class Watch(Protocol):
@@ -176,6 +118,7 @@ class ShardHost:
         self.watch: Watch = watch or NoWatch()
         self.members: dict[str, StrategyHost] = {}
         self.stats = ShardStatistics()
+        self.sent = Sent()
 
     def handle(self, message: Message) -> Reply:
         """Run one protocol message; never raises (errors become error replies)."""
@@ -193,6 +136,7 @@ class ShardHost:
     def _member(self, strategy_id: str, op: str, args: tuple[Any, ...]) -> Reply:
         """One member's operation: its host's, or one the shard runs (module docstring)."""
         host = self.host(strategy_id)
+        self.sent.forget(strategy_id)  # whatever it does, the next reply carries the member
         if op in STATISTICS_OPERATIONS:
             return ("ok", self.stats.run(strategy_id, op, args))
         if op == "checkpoint":
@@ -215,18 +159,29 @@ class ShardHost:
         if strategy_id in self.members:
             raise WorkerError(f"strategy {strategy_id!r} is already in this shard")
         self.members[strategy_id] = build_host(*build)
+        self.sent.reset()  # the member order changed: indices of earlier replies are void
 
     def remove(self, strategy_id: str) -> None:
         self.host(strategy_id)
         del self.members[strategy_id]
         self.stats.drop(strategy_id)
+        self.sent.reset()
 
     def statistics(self, since: dict[str, Since]) -> list[tuple[str, Any]]:
         """The tracked members' statistics (`ShardStatistics.fields`), in member order."""
         return self.stats.fields(self.members, since)
 
-    def step(self, market: Slice, not_trading: frozenset[str], replay: bool = False) -> SliceReply:
-        """Step every member in order; their outcomes as one `SliceReply`."""
+    def step(
+        self,
+        market: Slice,
+        not_trading: frozenset[str],
+        replay: bool = False,
+        base: ReplyToken | None = None,
+    ) -> SliceReply:
+        """Step every member in order; their outcomes as one `SliceReply`. `base`: the
+        token of the last reply whose values the caller holds; if it is this shard's last
+        reply, only the members whose value or cash differs from it (or that did more than
+        mark to market) are sent, else every member."""
         watch = self.watch
         outcomes: list[StepOutcome] = []
         append = outcomes.append
@@ -240,7 +195,7 @@ class ShardHost:
                 append(outcome)
         finally:
             watch.idle()
-        return SliceReply.of(outcomes)
+        return self.sent.reply(list(self.members), outcomes, base)
 
     def step_one(
         self, strategy_id: str, market: Slice, trading: bool, replay: bool = False
@@ -248,6 +203,7 @@ class ShardHost:
         """Step one member (the others do not move): its outcome. Members are independent,
         so stepping each of them this way, in any order, ends the slice as `step` does."""
         host = self.host(strategy_id)
+        self.sent.forget(strategy_id)
         watch = self.watch
         watch.stepping(list(self.members).index(strategy_id), replay)
         try:
@@ -265,6 +221,7 @@ class ShardHost:
         kill."""
         self.members = {}
         self.stats = ShardStatistics()
+        self.sent = Sent()
         for build, snapshot, statistics, log in members:
             sid = build[0]
             self.add(*build)

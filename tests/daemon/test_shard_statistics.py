@@ -89,6 +89,9 @@ async def test_shards_read_their_statistics_as_the_book_does(
             book = fund.sup._engine.book
             copies = [isinstance(r.performance, PerformanceCopy) for r in book.records.values()]
             assert all(copies) if mode == "shard" else not any(copies)
+            shards = {getattr(w, "shard", None) for w in fund.sup._engine.workers.values()}
+            bases = {shard.base() is not None for shard in shards if shard is not None}
+            assert bases == ({True} if mode == "shard" else {False} if "shard" in mode else set())
             targets = {sid: float(r.target_weight) for sid, r in book.records.items()}
             results[mode] = (await fund.digest(), _reads(fund), list(book.rebalances), targets)
     inprocess, shard = results["inprocess"], results["shard"]

@@ -12,7 +12,8 @@ from core.performance import StrategyPerformance
 from core.performance_copy import Since
 from core.step import StepReport
 from workers.host import LedgerConfig, StrategyHost, build_host, unwrap
-from workers.shard_host import IDLE, ShardHost, SliceReply, is_notable, shard_of
+from workers.shard_host import IDLE, ShardHost, shard_of
+from workers.shard_reply import SliceReply, is_notable
 
 MA = "workers.strategies.moving_average:MovingAverageCrossover"
 RAISING = "tests.workers.sample_strategies:Raising"

@@ -1,0 +1,144 @@
+"""A shard's answer to a slice (`SliceReply`), and what the shard remembers of the replies
+it sent (`Sent`) so that the next one carries only what changed.
+
+Most steps of a large fund only mark to market, and many of those move nothing: a strategy
+holding only cash, or holding what did not trade. So a shard that knows the caller holds
+its last reply's values sends, of the members that only marked, just those whose value or
+cash differ from what it last sent them as (`SliceReply.changed`). It knows through the
+reply's token: the caller names the last reply it booked (`base`), and the shard answers in
+full whenever that is not its own last reply (a rebuilt shard, a reply lost on the way, a
+caller that wants every member). A member that did more than mark to market is always
+sent with its full report, and is sent again on the next slice (its book record resets its
+count of consecutive errors there); so is a member after any operation of its own (a
+deposit, a withdrawal, a restore: the caller's record of it changed). Adding or removing a
+member changes the order, so the next reply is whole.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+from core.step import StepReport
+from workers.host import StepOutcome
+
+ReplyToken = tuple[bytes, int]
+"""(the shard host's own random id, its reply count): unique to one reply of one host."""
+
+
+class SliceReply(NamedTuple):
+    """A shard's answer to one slice (see the module docstring)."""
+
+    values: list[Decimal]
+    cash: list[Decimal]
+    durations: list[float]
+    """Seconds each member's step took in the shard."""
+    notable: dict[int, StepReport]
+    """Member index -> report, for the members whose step did more than mark to market."""
+    changed: list[int] | None = None
+    """The members `values` and `cash` are for, by index; None: every member, in order."""
+    token: ReplyToken | None = None
+    """Names this reply, for the next slice's `base` (None: a reply no later one builds on)."""
+
+    @classmethod
+    def of(cls, outcomes: Iterable[StepOutcome]) -> SliceReply:
+        """The whole reply that carries `outcomes` (one per member, in member order)."""
+        reply = cls([], [], [], {})
+        values, cash, durations, notable = reply[:4]
+        for index, (report, duration_s, _) in enumerate(outcomes):
+            values.append(report.value)
+            cash.append(report.cash)
+            durations.append(duration_s)
+            if is_notable(report):
+                notable[index] = report
+        return reply
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled with the amounts as one string each: a `Decimal` pickles through its
+        constructor, several times slower than `str` and `split` (exact both ways)."""
+        text = " ".join
+        return _unpickle_reply, (text(map(str, self.values)), text(map(str, self.cash)), *self[2:])
+
+    def reports(
+        self, ids: Sequence[str], ts: datetime, not_trading: Collection[str]
+    ) -> list[StepReport]:
+        """Every member's report, in member order (`ids`: the members' ids in that order),
+        from a whole reply."""
+        if self.changed is not None:
+            raise ValueError("a reply of the changed members only has no report of the others")
+        notable = self.notable
+        return [
+            notable[i]
+            if i in notable
+            else StepReport(sid, ts, self.values[i], self.cash[i], (), sid not in not_trading)
+            for i, sid in enumerate(ids)
+        ]
+
+
+def _unpickle_reply(
+    values: str,
+    cash: str,
+    durations: list[float],
+    notable: dict[int, StepReport],
+    changed: list[int] | None = None,
+    token: ReplyToken | None = None,
+) -> SliceReply:
+    amounts, money = list(map(Decimal, values.split())), list(map(Decimal, cash.split()))
+    return SliceReply(amounts, money, durations, notable, changed, token)
+
+
+def is_notable(report: StepReport) -> bool:
+    """Whether a step did more than mark to market (a `SliceReply` carries its report)."""
+    if report.fills or report.orders:
+        return True
+    return report.error is not None or report.fault is not None
+
+
+class Sent:
+    """What a shard host last sent of each member that only marked: (value, cash)."""
+
+    def __init__(self) -> None:
+        self.host_id = os.urandom(8)
+        self.count = 0
+        self.last: ReplyToken | None = None
+        self.marks: dict[str, tuple[Decimal, Decimal]] = {}
+
+    def forget(self, strategy_id: str) -> None:
+        """The member is sent in the next reply, changed or not."""
+        self.marks.pop(strategy_id, None)
+
+    def reset(self) -> None:
+        """The next reply is whole."""
+        self.last = None
+        self.marks = {}
+
+    def reply(
+        self, ids: Sequence[str], outcomes: Sequence[StepOutcome], base: ReplyToken | None
+    ) -> SliceReply:
+        """The reply to a slice whose outcomes (in member order, `ids`) are `outcomes`:
+        only what changed since reply `base`, if that is the last one sent."""
+        self.count += 1
+        token = (self.host_id, self.count)
+        whole = base is None or base != self.last
+        marks: dict[str, tuple[Decimal, Decimal]] = {} if whole else self.marks
+        reply = SliceReply([], [], [], {}, None if whole else [], token)
+        values, cash, durations, notable, changed = reply[:5]
+        for index, (report, duration_s, _) in enumerate(outcomes):
+            durations.append(duration_s)
+            sid, mark = ids[index], (report.value, report.cash)
+            if is_notable(report):
+                notable[index] = report
+                marks.pop(sid, None)
+            elif whole or marks.get(sid) != mark:
+                marks[sid] = mark
+            else:
+                continue
+            values.append(report.value)
+            cash.append(report.cash)
+            if changed is not None:
+                changed.append(index)
+        self.marks, self.last = marks, token
+        return reply
