@@ -8,6 +8,7 @@ would: on `KeyboardInterrupt` it prints the fund's state as one JSON line and ex
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from decimal import Decimal
 
@@ -19,6 +20,11 @@ INTERRUPTED_EXIT = 130
 
 
 def main() -> int:
+    # As from a terminal, whatever the parent left us: a test run started in the background
+    # by a non-interactive shell ignores SIGINT, and its children inherit that (and any
+    # blocked signal).
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     fund = PortfolioAllocator(Decimal(100_000))
     fund.add_strategy("first", Steady(), Decimal("0.2"))
     fund.add_strategy("slow", SaysReadyThenSlow(on_bar=3), Decimal("0.2"))
