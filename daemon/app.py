@@ -31,7 +31,7 @@ from daemon.persistence.durability import FsyncMode
 from daemon.progress import Progress, feed_length
 from daemon.recoverable import RecoverableWorker
 from daemon.shard_backends import shard_backend
-from daemon.shards import ShardPool
+from daemon.shard_pool import ShardPool
 from daemon.startup import FundPlan
 from daemon.summary import Out, print_summary
 from daemon.supervisor import Supervisor

@@ -24,7 +24,8 @@ from core.book import FundBook
 from core.performance_copy import PerformanceCopy, stands_at
 from core.records import StrategyAllocation
 from daemon import logs
-from daemon.shards import Shard, ShardMember
+from daemon.shard_pool import ShardMember
+from daemon.shards import Shard
 from daemon.stepping import Worker
 from workers.errors import WorkerError
 

@@ -19,7 +19,8 @@ from core.book import FundBook
 from core.market import Slice
 from core.records import StrategyState
 from daemon.recoverable import RecoverableWorker
-from daemon.shards import Shard, ShardMember, ShardSteps
+from daemon.shard_pool import ShardMember
+from daemon.shards import Shard, ShardSteps
 from workers.errors import WorkerCrashed, WorkerTimeout
 from workers.host import HostClient, StepOutcome
 from workers.inprocess import InProcessWorker

@@ -58,7 +58,7 @@ class WorkerSpec:
 
 def create_worker(spec: WorkerSpec) -> InProcessWorker | ProcessWorker:
     """A worker of `spec.mode`, not started yet (a "shard" member comes from the fund's
-    shard pool, which decides its shard: `daemon.shards.ShardPool.member`)."""
+    shard pool, which decides its shard: `daemon.shard_pool.ShardPool.member`)."""
     if spec.mode == "shard":
         raise ValueError("a shard member is made by its fund's shard pool, not create_worker")
     if spec.mode == "process":

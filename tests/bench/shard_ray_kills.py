@@ -24,7 +24,7 @@ from pathlib import Path
 from daemon import heap
 from daemon.engine import Worker
 from daemon.persistence import StateStore
-from daemon.shards import ShardPool
+from daemon.shard_pool import ShardPool
 from daemon.supervisor import Supervisor
 from tests.bench.daemon_throughput import load_slices, pct, plan
 from tests.bench.shard_throughput import shard_backend, spec

@@ -41,7 +41,7 @@ from core.market import Slice
 from daemon import heap
 from daemon.engine import Worker
 from daemon.persistence import StateStore
-from daemon.shards import ShardPool
+from daemon.shard_pool import ShardPool
 from daemon.supervisor import Supervisor
 from tests.bench.daemon_throughput import PATH, SYMBOLS, load_slices, pct, plan
 from tests.support.ray_cluster import RayCluster

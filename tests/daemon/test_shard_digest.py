@@ -14,7 +14,7 @@ from core.ledger import Ledger
 from core.market import Slice
 from daemon.digest import fund_digest
 from daemon.engine import EngineState, FundEngine, Worker
-from daemon.shards import ShardPool
+from daemon.shard_pool import ShardPool
 from tests.support.market_data import daily_slices, iter_window
 from workers.factory import WorkerSpec, create_worker
 from workers.shard_backend import MakeShard

@@ -18,7 +18,7 @@ from core.ledger import Ledger
 from core.market import Slice
 from daemon.engine import EngineState, Event, FundEngine, Worker
 from daemon.recoverable import RecoverableWorker
-from daemon.shards import ShardPool
+from daemon.shard_pool import ShardPool
 from tests.support.market_data import daily_slices, iter_window
 from workers.errors import StrategyLoadError
 from workers.factory import WorkerSpec, create_worker

@@ -21,7 +21,8 @@ from core.book import FundBook
 from core.ledger import Ledger
 from core.market import Slice
 from daemon.engine import EngineState, Event, FundEngine
-from daemon.shards import LOST_RETRIES, ShardPool
+from daemon.shard_pool import ShardPool
+from daemon.shards import LOST_RETRIES
 from tests.support.market_data import daily_slices, iter_window
 from workers.factory import WorkerSpec
 from workers.shard_backend import MakeShard

@@ -17,7 +17,7 @@ from core.book import FundBook
 from core.ledger import Ledger
 from core.market import Bar, Slice
 from daemon.engine import EngineState, FundEngine, Worker
-from daemon.shards import ShardPool
+from daemon.shard_pool import ShardPool
 from workers.factory import WorkerSpec, create_worker
 from workers.loader import build_strategy
 from workers.ray_actor import ray_api
