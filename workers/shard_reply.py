@@ -17,8 +17,7 @@ member changes the order, so the next reply is whole.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterable, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -61,21 +60,6 @@ class SliceReply(NamedTuple):
         constructor, several times slower than `str` and `split` (exact both ways)."""
         text = " ".join
         return _unpickle_reply, (text(map(str, self.values)), text(map(str, self.cash)), *self[2:])
-
-    def reports(
-        self, ids: Sequence[str], ts: datetime, not_trading: Collection[str]
-    ) -> list[StepReport]:
-        """Every member's report, in member order (`ids`: the members' ids in that order),
-        from a whole reply."""
-        if self.changed is not None:
-            raise ValueError("a reply of the changed members only has no report of the others")
-        notable = self.notable
-        return [
-            notable[i]
-            if i in notable
-            else StepReport(sid, ts, self.values[i], self.cash[i], (), sid not in not_trading)
-            for i, sid in enumerate(ids)
-        ]
 
 
 def _unpickle_reply(
@@ -132,7 +116,7 @@ class Sent:
             if is_notable(report):
                 notable[index] = report
                 marks.pop(sid, None)
-            elif whole or marks.get(sid) != mark:
+            elif whole or not _same(marks.get(sid), mark):
                 marks[sid] = mark
             else:
                 continue
@@ -142,3 +126,14 @@ class Sent:
                 changed.append(index)
         self.marks, self.last = marks, token
         return reply
+
+
+def _same(sent: tuple[Decimal, Decimal] | None, mark: tuple[Decimal, Decimal]) -> bool:
+    """Whether `mark` is what was sent, to the digit: 1.0 and 1.00 are equal numbers but not
+    the same amount for the book (its digest holds amounts as text)."""
+    if sent is None:
+        return False
+    (value, cash), (new_value, new_cash) = sent, mark
+    if value is not new_value and value.compare_total(new_value):
+        return False
+    return cash is new_cash or not cash.compare_total(new_cash)

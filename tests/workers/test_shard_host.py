@@ -11,6 +11,7 @@ from core.market import Slice
 from core.performance import StrategyPerformance
 from core.performance_copy import Since
 from core.step import StepReport
+from daemon.shard_columns import MemberColumns
 from workers.host import LedgerConfig, StrategyHost, build_host, unwrap
 from workers.shard_host import IDLE, ShardHost, shard_of
 from workers.shard_reply import SliceReply, is_notable
@@ -58,7 +59,8 @@ def test_steps_every_member_in_order_as_if_each_were_alone(window: list[Slice]) 
     for market in window[:120]:
         reply = unwrap(shard.handle(("step", (market, frozenset({"ma1"}), False))))
         assert isinstance(reply, SliceReply)
-        reports = reply.reports(["ma0", "ma1", "ma2"], market.ts, {"ma1"})
+        ids = ["ma0", "ma1", "ma2"]
+        reports = MemberColumns(reply).reports(ids, market.ts, {"ma1"}, reply.notable)
         expected = [h.step(market, h.strategy_id != "ma1").report for h in alone]
         assert reports == expected
         assert set(reply.notable) == {i for i, r in enumerate(expected) if is_notable(r)}

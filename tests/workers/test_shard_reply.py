@@ -6,16 +6,18 @@ and removed; and a reply is whole whenever the caller's base is not the shard's 
 from __future__ import annotations
 
 import pickle
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from core.history import BarData
 from core.market import Slice
+from core.step import StepReport
 from core.strategy_ledger import StrategyLedger
 from daemon.shard_columns import MemberColumns
-from workers.host import LedgerConfig, unwrap
+from workers.host import LedgerConfig, StepOutcome, unwrap
 from workers.shard_host import ShardHost
-from workers.shard_reply import ReplyToken, SliceReply
+from workers.shard_reply import ReplyToken, Sent, SliceReply
 from workers.strategy import Strategy
 
 MA = "workers.strategies.moving_average:MovingAverageCrossover"
@@ -126,3 +128,22 @@ def test_a_reply_of_changes_pickles_what_it_names() -> None:
     reply = SliceReply([Decimal("1.50")], [Decimal("0.0")], [0.1, 0.2], {}, [1], (b"x" * 8, 7))
     back = pickle.loads(pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL))
     assert back == reply and str(back.values[0]) == "1.50"
+
+
+def test_an_amount_with_other_digits_is_sent_again_though_it_is_equal() -> None:
+    """1.0 and 1.00 are the same number but not the same amount in the book's digest (it
+    holds amounts as text): a member whose value or cash changes only its exponent is sent."""
+    sent = Sent()
+    ts = datetime(2024, 1, 2, tzinfo=UTC)
+
+    def reply(value: str, cash: str, base: ReplyToken | None) -> SliceReply:
+        report = StepReport("a", ts, Decimal(value), Decimal(cash), (), True)
+        return sent.reply(["a"], [StepOutcome(report, 0.001)], base)
+
+    first = reply("100.0", "5", None)
+    assert reply("100.0", "5", first.token).changed == []  # the same amounts: nothing
+    for value, cash in (("100.00", "5"), ("100.00", "5.0"), ("1E+2", "5.0")):
+        last = sent.last
+        changed = reply(value, cash, last)
+        assert changed.changed == [0] and str(changed.values[0]) == value, (value, cash)
+        assert str(changed.cash[0]) == cash
