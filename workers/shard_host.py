@@ -185,17 +185,17 @@ class ShardHost:
         watch = self.watch
         outcomes: list[StepOutcome] = []
         append = outcomes.append
-        stepped, ts = self.stats.stepped, market.ts
+        members = self.members
+        ids = list(members)
         try:
-            for index, (sid, host) in enumerate(self.members.items()):
+            for index, (sid, host) in enumerate(members.items()):
                 watch.stepping(index, replay)
-                outcome = host.step(market, sid not in not_trading)
+                append(host.step(market, sid not in not_trading))
                 watch.stepped()
-                stepped(sid, ts, outcome.report.value)
-                append(outcome)
         finally:
             watch.idle()
-        return self.sent.reply(list(self.members), outcomes, base)
+            self.stats.stepped_all(ids, market.ts, outcomes)  # those that stepped
+        return self.sent.reply(ids, outcomes, base)
 
     def step_one(
         self, strategy_id: str, market: Slice, trading: bool, replay: bool = False

@@ -110,30 +110,32 @@ class Sent:
         marks: dict[str, tuple[Decimal, Decimal]] = {} if whole else self.marks
         reply = SliceReply([], [], [], {}, None if whole else [], token)
         values, cash, durations, notable, changed = reply[:5]
+        last = marks.get
         for index, (report, duration_s, _) in enumerate(outcomes):
             durations.append(duration_s)
-            sid, mark = ids[index], (report.value, report.cash)
-            if is_notable(report):
+            sid = ids[index]
+            _, _, value, money, fills, _, error, orders, fault = report
+            if fills or orders or error is not None or fault is not None:  # is_notable
                 notable[index] = report
                 marks.pop(sid, None)
-            elif whole or not _same(marks.get(sid), mark):
-                marks[sid] = mark
+            elif whole or not _same(last(sid), value, money):
+                marks[sid] = (value, money)
             else:
                 continue
-            values.append(report.value)
-            cash.append(report.cash)
+            values.append(value)
+            cash.append(money)
             if changed is not None:
                 changed.append(index)
         self.marks, self.last = marks, token
         return reply
 
 
-def _same(sent: tuple[Decimal, Decimal] | None, mark: tuple[Decimal, Decimal]) -> bool:
-    """Whether `mark` is what was sent, to the digit: 1.0 and 1.00 are equal numbers but not
-    the same amount for the book (its digest holds amounts as text)."""
+def _same(sent: tuple[Decimal, Decimal] | None, value: Decimal, cash: Decimal) -> bool:
+    """Whether `value` and `cash` are what was sent, to the digit: 1.0 and 1.00 are equal
+    numbers but not the same amount for the book (its digest holds amounts as text)."""
     if sent is None:
         return False
-    (value, cash), (new_value, new_cash) = sent, mark
-    if value is not new_value and value.compare_total(new_value):
+    sent_value, sent_cash = sent
+    if sent_value is not value and sent_value.compare_total(value):
         return False
-    return cash is new_cash or not cash.compare_total(new_cash)
+    return sent_cash is cash or not sent_cash.compare_total(cash)

@@ -13,14 +13,17 @@ rebuilt shard replays them (`workers.shard_host.ShardHost.rebuild`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.performance import StrategyPerformance
 from core.performance_copy import Since, Tracked, tracked_fields
 from workers.errors import WorkerError
+
+if TYPE_CHECKING:
+    from workers.host import StepOutcome
 
 StatisticsState = dict[str, Any] | None
 """A member's tracker as `StrategyPerformance.to_state` (None: not tracked)."""
@@ -63,6 +66,19 @@ class ShardStatistics:
         tracker = self.trackers.get(strategy_id)
         if tracker is not None:
             tracker.update(ts, value)
+
+    def stepped_all(
+        self, ids: Sequence[str], ts: datetime, outcomes: Sequence[StepOutcome]
+    ) -> None:
+        """`stepped` for the members of a slice that stepped (`ids[i]` ended at
+        `outcomes[i]`'s value; `outcomes` may stop short of `ids`), once the slice's steps are
+        done: the trackers' arithmetic runs back to back, not between steps of strategy code
+        that push it out of the CPU's caches."""
+        trackers = self.trackers
+        for sid, outcome in zip(ids, outcomes, strict=False):
+            tracker = trackers.get(sid)
+            if tracker is not None:
+                tracker.update(ts, outcome.report.value)
 
     def drop(self, strategy_id: str) -> None:
         self.trackers.pop(strategy_id, None)

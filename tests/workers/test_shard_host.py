@@ -93,6 +93,24 @@ def test_a_failing_step_leaves_the_watch_idle(window: list[Slice]) -> None:
     assert watch.calls[-1] == ("idle", IDLE)
 
 
+def test_a_step_failing_midway_leaves_each_members_statistics_with_its_ledger(
+    window: list[Slice],
+) -> None:
+    """The trackers are updated after the members' steps, together: when a member's step
+    raises, those stepped before it have their value recorded, the others do not."""
+    shard = _shard()
+    start = window[0].ts - timedelta(days=1)
+    for i in range(3):
+        tracker = StrategyPerformance(f"ma{i}")
+        tracker.update(start, Decimal(10_000))
+        unwrap(shard.handle(("member", (f"ma{i}", "track", (tracker.to_state(),)))))
+    unwrap(shard.handle(("step_one", ("ma1", window[1], True))))  # ma1 is a slice ahead
+    reply = shard.handle(("step", (window[0], frozenset(), False)))  # ma1 cannot take it
+    assert reply[:2] == ("error", "InvalidInputError")
+    stamps = [shard.stats.trackers[f"ma{i}"].timestamps[-1] for i in range(3)]
+    assert stamps == [window[0].ts, window[1].ts, start]  # ma2 never stepped
+
+
 def test_operations_address_one_member(window: list[Slice]) -> None:
     shard = _shard()
     unwrap(shard.handle(("member", ("ma1", "deposit", (Decimal(5),)))))
