@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+from core.orders import Fill
 from core.step import StepReport
 from workers.host import StepOutcome
 
@@ -56,22 +57,70 @@ class SliceReply(NamedTuple):
         return reply
 
     def __reduce__(self) -> tuple[Any, ...]:
-        """Pickled with the amounts as one string each: a `Decimal` pickles through its
-        constructor, several times slower than `str` and `split` (exact both ways)."""
+        """Pickled with the amounts as text, one string for the values, one for the cash and
+        one for the notable reports' amounts: a `Decimal` pickles through its constructor,
+        several times slower than `str` and `split` (exact both ways). The slices where many
+        members trade at once are the slowest of a fund, and their reports are most of it."""
         text = " ".join
-        return _unpickle_reply, (text(map(str, self.values)), text(map(str, self.cash)), *self[2:])
+        rows, amounts = _pack_reports(self.notable)
+        values, cash = text(map(str, self.values)), text(map(str, self.cash))
+        return _unpickle_reply, (values, cash, self.durations, rows, amounts, *self[4:])
+
+
+ReportRow = tuple[int, str, Any, bool, "str | None", int, "str | None", list[tuple[int, Any, str]]]
+"""A notable report without its amounts: (member index, strategy id, ts, traded, error,
+orders, fault, [(order id, ts, asset) of each fill])."""
+
+
+def _pack_reports(notable: dict[int, StepReport]) -> tuple[list[ReportRow], str]:
+    """The reports as rows, and their amounts as text in order: per report its value and
+    cash, then per fill its amount, price, commission and slippage."""
+    rows: list[ReportRow] = []
+    amounts: list[Decimal] = []
+    add = amounts.extend
+    for index, (sid, ts, value, cash, fills, traded, error, orders, fault) in notable.items():
+        add((value, cash))
+        executions = []
+        for order_id, filled_at, asset, amount, price, commission, slippage in fills:
+            add((amount, price, commission, slippage))
+            executions.append((order_id, filled_at, asset))
+        rows.append((index, sid, ts, traded, error, orders, fault, executions))
+    return rows, " ".join(map(str, amounts))
+
+
+def _unpack_reports(rows: list[ReportRow], text: str) -> dict[int, StepReport]:
+    """What `_pack_reports` packed. The tuples are made with `tuple.__new__`, as unpickling
+    makes them, not through the NamedTuples' constructors (Python functions)."""
+    amount = map(Decimal, text.split()).__next__  # a tuple's items are read left to right
+    new = tuple.__new__
+    notable: dict[int, StepReport] = {}
+    for index, sid, ts, traded, error, orders, fault, executions in rows:
+        value, cash = amount(), amount()
+        fills: tuple[Fill, ...] = ()
+        if executions:
+            fills = tuple(
+                [
+                    new(Fill, (order_id, filled_at, asset, amount(), amount(), amount(), amount()))
+                    for order_id, filled_at, asset in executions
+                ]
+            )
+        report = (sid, ts, value, cash, fills, traded, error, orders, fault)
+        notable[index] = new(StepReport, report)
+    return notable
 
 
 def _unpickle_reply(
     values: str,
     cash: str,
     durations: list[float],
-    notable: dict[int, StepReport],
+    rows: list[ReportRow],
+    amounts: str,
     changed: list[int] | None = None,
     token: ReplyToken | None = None,
 ) -> SliceReply:
-    amounts, money = list(map(Decimal, values.split())), list(map(Decimal, cash.split()))
-    return SliceReply(amounts, money, durations, notable, changed, token)
+    notable = _unpack_reports(rows, amounts)
+    values_, cash_ = list(map(Decimal, values.split())), list(map(Decimal, cash.split()))
+    return SliceReply(values_, cash_, durations, notable, changed, token)
 
 
 def is_notable(report: StepReport) -> bool:

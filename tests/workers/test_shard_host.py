@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from core.market import Slice
+from core.orders import Fill
 from core.performance import StrategyPerformance
 from core.performance_copy import Since
 from core.step import StepReport
@@ -218,3 +219,26 @@ def test_a_slice_reply_pickles_its_amounts_exactly() -> None:
     assert [str(a) for a in back.values + back.cash] == [str(a) for a in amounts + amounts[::-1]]
     empty = pickle.loads(pickle.dumps(SliceReply([], [], [], {})))
     assert empty == SliceReply([], [], [], {})
+
+
+def test_a_slice_reply_pickles_its_notable_reports_exactly() -> None:
+    """The notable reports travel with their amounts as text too: each report, with its
+    fills in order, comes back equal, of the same types, with every amount's digits."""
+    ts = datetime(2024, 1, 2, tzinfo=UTC)
+    fills = (
+        Fill(7, ts, "AAA", Decimal("-1E+3"), Decimal("12.3400"), Decimal("0.00"), Decimal("-0")),
+        Fill(8, None, "B B", Decimal("5"), Decimal("1e-28"), Decimal("1.5"), Decimal("0.010")),
+    )
+    reports = {
+        0: StepReport("a", ts, Decimal("1.0"), Decimal("2.00"), fills, True, None, 2),
+        4: StepReport("b", ts, Decimal("-3E+2"), Decimal("0"), (), False, "ValueError: x", 0),
+        9: StepReport("c", ts, Decimal("4"), Decimal("5"), fills[1:], True, None, 0, "fault"),
+    }
+    reply = SliceReply([Decimal(1)], [Decimal(2)], [0.1], reports, [3], (b"id", 5))
+    back = pickle.loads(pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL))
+    assert back == reply
+    assert list(back.notable) == [0, 4, 9]
+    for index, report in back.notable.items():
+        assert type(report) is StepReport
+        assert all(type(fill) is Fill for fill in report.fills)
+        assert repr(report) == repr(reports[index])  # every amount with its own digits
