@@ -12,11 +12,13 @@ supervisor's and the shards' own cost per strategy: what limits one supervisor.
 algorithm or a metrics scrape reads them (shards send them first: `daemon.shard_statistics`).
 `--statistics`: one shard run for each place the statistics may be updated
 (`workers.statistics`: in the shards, the default, or by the supervisor on every slice).
-Every run prints the supervisor's own CPU time per strategy and slice ("sup us": this process's CPU
-time, the shards' excluded), and each shard run the resident memory of its shard processes
-at the end. `--backend ray`:
-the shards are Ray actors (reserving no CPU) on a local Ray cluster started for the run
-(`tests.support.ray_cluster`, loopback only, as many CPUs as this machine's).
+Every run prints the supervisor's own CPU time per strategy and slice ("sup us": this
+process's CPU time, the shards' excluded); each shard run prints its shard processes' CPU
+time per strategy and slice ("shard us", the shards together: what the work of one strategy
+costs in its shard, less noisy than the rates when the machine's speed moves) and their
+resident memory at the end. `--backend ray`: the shards are Ray actors (reserving no CPU)
+on a local Ray cluster started for the run (`tests.support.ray_cluster`, loopback only, as
+many CPUs as this machine's).
 
 First it measures what the machine's cores give: the same CPU-bound loop in K processes at
 once against one process alone ("K cores do X times the work of one"). No shard run can
@@ -69,6 +71,9 @@ class Run:
     """This process's CPU time over the slices (the shard processes' excluded)."""
     rss: list[int]
     """Each shard process's resident memory at the end (bytes)."""
+    shard_cpu_s: float | None
+    """The shard processes' CPU time over the slices, together (None: none, or not
+    readable here)."""
 
 
 async def run(
@@ -97,6 +102,8 @@ async def run(
         heap.settle()  # as the daemon does (daemon.app)
         latencies = []
         try:
+            pids = [s.process.pid for s in pool.shards if s.process.pid] if shards else []
+            shard_started = cpu_seconds(pids)
             cpu_started = time.process_time()
             for index, market in enumerate(slices, 1):
                 t0 = time.perf_counter()
@@ -106,11 +113,15 @@ async def run(
                     read_statistics(sup)
                 latencies.append(time.perf_counter() - t0)
             cpu_s = time.process_time() - cpu_started
+            shard_ended = cpu_seconds(pids)
             rss = [resident_bytes(s.process.pid) for s in pool.shards if s.process.pid]
         finally:
             await sup.close()
             await pool.close()
-    return Run(latencies, cpu_s, rss)
+    shard_cpu_s = None
+    if shard_started is not None and shard_ended is not None:
+        shard_cpu_s = shard_ended - shard_started
+    return Run(latencies, cpu_s, rss, shard_cpu_s)
 
 
 def read_statistics(sup: Supervisor) -> float:
@@ -133,6 +144,22 @@ def parallel_ceiling(processes: int, loops: int = 10_000_000) -> float:
         alone = min(pool.apply(_spin, (loops,)) for _ in range(2))  # one process at a time
         together = max(pool.map(_spin, [loops] * processes, chunksize=1))
     return processes * alone / together
+
+
+def cpu_seconds(pids: list[int]) -> float | None:
+    """The processes' CPU time so far (user and system, `/proc/<pid>/stat`), together;
+    None without processes, or when one is not readable (a Ray actor on another node)."""
+    if not pids:
+        return None
+    total = 0
+    try:
+        for pid in pids:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15
+    except OSError:
+        return None
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def resident_bytes(pid: int) -> int:
@@ -193,7 +220,7 @@ async def measure(args: Any, backend: MakeShard) -> None:
     print(f"{args.shards} cores do {ceiling:.2f} times the work of one (CPU-bound loop)")
     print(
         f"{'case':<22}{'slices/s':>10}{'steps/s':>11}{'p50 ms':>8}{'p99 ms':>8}{'ratio':>7}"
-        f"{'sup us':>8}"
+        f"{'sup us':>8}{'shard us':>10}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
@@ -218,10 +245,12 @@ async def measure(args: Any, backend: MakeShard) -> None:
                 if len(args.statistics) > 1 and shards:
                     case += f" ({where[:3]})"
                 supervisor_us = result.cpu_s / len(slices) / n * 1e6
+                shard_cpu = result.shard_cpu_s
+                shard_us = "-" if shard_cpu is None else f"{shard_cpu / len(slices) / n * 1e6:.2f}"
                 memory = ", ".join(f"{b / 2**20:.0f}" for b in rss)
                 print(
                     f"{case:<22}{rate:>10,.0f}{rate * n:>11,.0f}{pct(lat, 50):>8.3f}"
-                    f"{pct(lat, 99):>8.3f}{rate / base:>7.2f}{supervisor_us:>8.2f}"
+                    f"{pct(lat, 99):>8.3f}{rate / base:>7.2f}{supervisor_us:>8.2f}{shard_us:>10}"
                     + (f"  shard RSS MiB: {memory}" if rss else "")
                 )
 
