@@ -73,12 +73,19 @@ class ShardStatistics:
         """`stepped` for the members of a slice that stepped (`ids[i]` ended at
         `outcomes[i]`'s value; `outcomes` may stop short of `ids`), once the slice's steps are
         done: the trackers' arithmetic runs back to back, not between steps of strategy code
-        that push it out of the CPU's caches."""
+        that push it out of the CPU's caches. A tracker that refuses its value does not stop
+        the others: the first such error is raised once every other tracker is updated."""
         trackers = self.trackers
+        error: Exception | None = None
         for sid, outcome in zip(ids, outcomes, strict=False):
             tracker = trackers.get(sid)
             if tracker is not None:
-                tracker.update(ts, outcome.report.value)
+                try:
+                    tracker.update(ts, outcome.report.value)
+                except Exception as exc:
+                    error = error or exc
+        if error is not None:
+            raise error
 
     def drop(self, strategy_id: str) -> None:
         self.trackers.pop(strategy_id, None)

@@ -7,15 +7,19 @@ import pickle
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
+
+from core.errors import InvalidInputError
 from core.market import Slice
 from core.orders import Fill
 from core.performance import StrategyPerformance
 from core.performance_copy import Since
 from core.step import StepReport
 from daemon.shard_columns import MemberColumns
-from workers.host import LedgerConfig, StrategyHost, build_host, unwrap
+from workers.host import LedgerConfig, StepOutcome, StrategyHost, build_host, unwrap
 from workers.shard_host import IDLE, ShardHost, shard_of
 from workers.shard_reply import SliceReply, is_notable
+from workers.shard_stats import ShardStatistics
 
 MA = "workers.strategies.moving_average:MovingAverageCrossover"
 RAISING = "tests.workers.sample_strategies:Raising"
@@ -242,3 +246,19 @@ def test_a_slice_reply_pickles_its_notable_reports_exactly() -> None:
         assert type(report) is StepReport
         assert all(type(fill) is Fill for fill in report.fills)
         assert repr(report) == repr(reports[index])  # every amount with its own digits
+
+
+def test_a_tracker_refusing_its_value_does_not_keep_the_others_from_theirs() -> None:
+    stats = ShardStatistics()
+    start, ts = datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 2, tzinfo=UTC)
+    for sid in ("a", "b", "c"):
+        tracker = StrategyPerformance(sid)
+        tracker.update(start, Decimal(100))
+        stats.set_state(sid, tracker.to_state())
+    values = [Decimal(101), Decimal("1E+400"), Decimal(99)]  # b's is past a float's range
+    reports = [StepReport(s, ts, v, v, (), True) for s, v in zip("abc", values, strict=True)]
+    outcomes = [StepOutcome(report, 0.0) for report in reports]
+    with pytest.raises(InvalidInputError, match="float range"):
+        stats.stepped_all(["a", "b", "c"], ts, outcomes)
+    assert [stats.trackers[s].num_observations for s in "abc"] == [2, 1, 2]
+    assert stats.trackers["c"].portfolio_values[-1] == Decimal(99)
