@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import ItemsView, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -77,6 +77,12 @@ class Bar:
     def price(self) -> Decimal:
         return self.close
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its constructor's arguments (validated again when unpickled), not
+        through the dataclass's state functions, which look its fields up on every call."""
+        fields = (self.ts, self.symbol, self.open, self.high, self.low, self.close, self.volume)
+        return type(self), fields
+
     def __getitem__(self, field: str) -> Any:
         """`bar["price"]`, `bar["close"]`, `bar["volume"]`... (the seed's mapping access)."""
         if field == "price":
@@ -89,11 +95,12 @@ class Bar:
 class Slice(Mapping[str, Bar]):
     """All bars of one timestamp: the unit of synchronisation. Maps symbol -> Bar."""
 
-    __slots__ = ("ts", "_bars")
+    __slots__ = ("ts", "_bars", "_pickled")
 
     def __init__(self, ts: datetime, bars: Mapping[str, Bar] | None = None) -> None:
         self.ts = ts
         self._bars: dict[str, Bar] = dict(bars or {})
+        self._pickled: tuple[Any, ...] | None = None
         for symbol, bar in self._bars.items():
             if bar.symbol != symbol:
                 raise InvalidInputError(f"bar for {bar.symbol!r} filed under {symbol!r}")
@@ -143,6 +150,51 @@ class Slice(Mapping[str, Bar]):
 
     def __repr__(self) -> str:
         return f"Slice({self.ts!s}, {sorted(self._bars)})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled compactly, and worked out once per slice (a slice goes to every shard and
+        process worker, and does not change): the symbols, and every bar's numbers as one
+        string (`str` of each Decimal, exact both ways; unpickling builds and validates the
+        bars again), a UTC timestamp as its fields. Pickling each `Decimal` and `datetime`
+        on its own costs several times more. A subclass, or a bar of another type, goes as
+        the constructor's arguments."""
+        reduced = getattr(self, "_pickled", None)  # unset in a slice unpickled before it
+        if reduced is None:
+            reduced = self._pickled = _reduce_slice(self)
+        return reduced
+
+
+def _reduce_slice(market: Slice) -> tuple[Any, ...]:
+    bars = market._bars
+    if type(market) is not Slice or any(type(bar) is not Bar for bar in bars.values()):
+        return type(market), (market.ts, bars)
+    numbers = " ".join(
+        f"{bar.open!s} {bar.high!s} {bar.low!s} {bar.close!s} {bar.volume!s}"
+        for bar in bars.values()
+    )
+    ts = market.ts
+    stamp: tuple[int, ...] | datetime = ts
+    if type(ts) is datetime and ts.tzinfo is UTC:
+        stamp = (ts.year, ts.month, ts.day, ts.hour, ts.minute, ts.second, ts.microsecond, ts.fold)
+    return _unpickle_slice, (stamp, tuple(bars), numbers)
+
+
+def _unpickle_slice(
+    stamp: tuple[int, ...] | datetime, symbols: tuple[str, ...], numbers: str
+) -> Slice:
+    """The `Slice` that `_reduce_slice` took apart."""
+    if isinstance(stamp, datetime):
+        ts = stamp
+    else:
+        year, month, day, hour, minute, second, microsecond, fold = stamp
+        ts = datetime(year, month, day, hour, minute, second, microsecond, UTC, fold=fold)
+    values = numbers.split(" ")
+    bars = {}
+    for i, symbol in enumerate(symbols):
+        o, h, lo, c, v = values[5 * i : 5 * i + 5]
+        volume = None if v == "None" else Decimal(v)
+        bars[symbol] = Bar(ts, symbol, Decimal(o), Decimal(h), Decimal(lo), Decimal(c), volume)
+    return Slice(ts, bars)
 
 
 def check_next_timestamp(timestamp: object, last: datetime | None) -> datetime:
