@@ -36,6 +36,7 @@ from typing import Any
 
 from core.market import Slice
 from core.performance_copy import Since, Tracked
+from daemon import logs
 from daemon.shard_columns import MemberColumns
 from daemon.shard_search import step_unannounced
 from workers.errors import (
@@ -54,6 +55,8 @@ from workers.shard_reply import ReplyToken, SliceReply
 from workers.shard_stats import StatisticsState
 
 STEP_FAULTS = (WorkerTimeout, WorkerCrashed, WorkerMemoryExceeded)
+
+_log = logs.get("paperfund.shards")
 
 LOST_RETRIES = 2
 """How many times in one slice a shard killed from outside (`WorkerLost`) is rebuilt and
@@ -169,10 +172,24 @@ class Shard:
             raise
 
     async def leave(self, strategy_id: str) -> None:
-        """Drop a member (nothing if it is not one); the process ends with its last member."""
+        """Drop a member (nothing if it is not one); the process ends with its last member.
+
+        Always drops it: a process that cannot (it died and cannot be rebuilt, say because
+        the member's code is gone) is killed instead, and the next operation rebuilds the
+        shard from its other members. A member the fund no longer has must not be stepped
+        with the others: the book would be handed a strategy it does not hold."""
         if strategy_id not in self.members:
             return
-        await self.call(strategy_id, "remove_self")
+        try:
+            await self.call(strategy_id, "remove_self")
+        except WorkerError as exc:
+            _log.warning(
+                "shard process killed to drop a member it could not remove",
+                shard=self.index,
+                strategy_id=strategy_id,
+                error=f"{type(exc).__name__}: {exc}",
+            )
+            await self.process.kill()
         del self.members[strategy_id]
         self._trim()
         if not self.members:

@@ -7,8 +7,11 @@ fund without waiting."""
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -269,3 +272,44 @@ async def test_a_member_that_fails_to_start_leaves_the_shard_as_it_was(
         assert (steps.ids, len(steps.reply.values), found) == (["ma"], 1, {})
     finally:
         await pool.close()
+
+
+async def test_a_member_that_cannot_be_removed_is_dropped_and_the_shard_heals(
+    window: list[Slice], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shard process died, and cannot be rebuilt because one member's code is gone:
+    removing that member still drops it (the process is killed instead), and the next
+    slice rebuilds the shard with the others, which step on as before."""
+    module = tmp_path / "vanishing_strategy.py"
+    module.write_text(
+        "from workers.strategies.moving_average import MovingAverageCrossover as Gone\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))  # the shard process is spawned with it
+    pool = ShardPool(1, OPTIONS)
+    shard = pool.shards[0]
+    params = {"fast": 3, "slow": 8}
+    gone = pool.member(WorkerSpec("gone", "vanishing_strategy:Gone", params, mode="shard"))
+    kept = pool.member(WorkerSpec("ma", MA, params, mode="shard"))
+    alone = create_worker(WorkerSpec("ma", MA, params, mode="inprocess"))
+    try:
+        for worker in (gone, kept, alone):
+            await worker.start(Decimal(10_000))
+        await shard.step(window[0], frozenset(), False)
+        await alone.step(window[0], True)
+        module.unlink()
+        pid = shard.process.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        with pytest.raises(StrategyLoadError, match="vanishing_strategy"):
+            await shard.rebuild()  # what any operation on the shard would try first
+        await gone.close()
+        assert list(shard.members) == ["ma"] and not shard.process.alive
+        for market in window[1:6]:
+            steps, found = await shard.step(market, frozenset(), False)
+            expected = await alone.step(market, True)
+            assert (steps.ids, found) == (["ma"], {})
+            assert steps.reply.values == [expected.report.value]
+        assert await kept.ledger_state() == await alone.ledger_state()
+    finally:
+        await pool.close()
+        await alone.close()
