@@ -31,7 +31,7 @@ from core.costs import SlippageModel
 from core.errors import InvalidInputError
 from core.market import Bar, Slice
 from core.money import ONE, ZERO, to_decimal
-from core.orders import Order
+from core.orders import Order, new_record
 
 SALE_ROUNDS = 4
 """Pro-rata rounds `FillModel.plan_sales` tries before selling everything."""
@@ -149,7 +149,7 @@ class FillModel:
         limit = order.limit_price
         if limit is not None:
             price = min(price, limit) if amount > 0 else max(price, limit)
-        return Match(amount, price, reference)
+        return new_record(Match, (amount, price, reference))  # see core.orders.new_record
 
     def fill_orders(
         self,

@@ -30,7 +30,7 @@ from core.fills import FillModel, Match
 from core.fund_moves import FundMoves, checked_price
 from core.market import Slice
 from core.money import ZERO, Number, format_money, to_decimal
-from core.orders import Fill, Order, OrderBook, OrderStatus, Position
+from core.orders import Fill, Order, OrderBook, OrderStatus, Position, new_record
 from core.strategy_ledger import StrategyLedger
 from core.target_orders import TargetOrders
 
@@ -363,7 +363,8 @@ class Ledger(TargetOrders, FundMoves):
         slippage = abs(price - reference) * abs(amount)
         self._total_commission += commission
         self._total_slippage += slippage
-        return Fill(order_id, self._last_ts, asset, amount, price, commission, slippage)
+        fill = (order_id, self._last_ts, asset, amount, price, commission, slippage)
+        return new_record(Fill, fill)  # every field, in order: see core.orders.new_record
 
     def _update_position(
         self, asset: str, amount: Decimal, price: Decimal, last_price: Decimal

@@ -17,7 +17,7 @@ from core.errors import InvariantViolation
 from core.history import BarData
 from core.ledger import Ledger
 from core.ledger_guard import check_holdings, holdings
-from core.orders import Fill
+from core.orders import Fill, new_record
 from core.strategy_ledger import StrategyLedger
 
 
@@ -146,6 +146,5 @@ def run_step(
     cash = ledger._cash
     value = ledger._positions_value  # cached by the mark; `portfolio_value`, without two calls
     value = cash + (ledger.positions_value if value is None else value)
-    return StepReport(
-        strategy_id, data.slice.ts, value, cash, tuple(fills), trading, error, orders, fault
-    )
+    report = (strategy_id, data.slice.ts, value, cash, tuple(fills), trading, error, orders, fault)
+    return new_record(StepReport, report)  # every field, in order: see `new_record`

@@ -43,6 +43,7 @@ from core.history import DEFAULT_HISTORY_BARS, BarData, MarketHistory
 from core.ledger import Ledger
 from core.market import Slice
 from core.money import ZERO
+from core.orders import new_record
 from core.step import StepReport, StrategyContext, initialize_strategy, run_step
 from core.transfers import withdraw_from
 from workers import errors as worker_errors
@@ -164,7 +165,8 @@ class StrategyHost:
         report = run_step(
             self.strategy_id, self.strategy, self.context, ledger, data, trading=trading
         )
-        return StepOutcome(report, perf_counter() - started)
+        outcome = (report, perf_counter() - started, False)
+        return new_record(StepOutcome, outcome)  # see core.orders.new_record
 
     def deposit(self, amount: Decimal) -> Decimal:
         self.ledger.transfer_in(amount)
