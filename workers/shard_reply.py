@@ -162,9 +162,8 @@ class Sent:
         last = marks.get
         for index, (report, duration_s, _) in enumerate(outcomes):
             durations.append(duration_s)
-            sid = ids[index]
-            _, _, value, money, fills, _, error, orders, fault = report
-            if fills or orders or error is not None or fault is not None:  # is_notable
+            sid, value, money = ids[index], report.value, report.cash
+            if is_notable(report):
                 notable[index] = report
                 marks.pop(sid, None)
             elif whole or not _same(last(sid), value, money):

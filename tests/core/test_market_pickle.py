@@ -44,6 +44,8 @@ def _market(ts: datetime) -> Slice:
                         Decimal("1.70"), Decimal("1.2E+3")),
             "X": Bar(ts, "X", Decimal("2"), Decimal("2.0"), Decimal("1e-28"), Decimal("2.00")),
             "Z": Bar(ts, "Z", Decimal("9"), Decimal("9"), Decimal("9"), Decimal("9"), Decimal(0)),
+            "BIG": Bar(ts, "BIG", *[Decimal("9.999999999999999999999999999E+999999")] * 4,
+                       Decimal("1E+999999")),
         },
     )  # fmt: skip
 

@@ -237,11 +237,12 @@ def test_a_slice_reply_pickles_its_notable_reports_exactly() -> None:
         0: StepReport("a", ts, Decimal("1.0"), Decimal("2.00"), fills, True, None, 2),
         4: StepReport("b", ts, Decimal("-3E+2"), Decimal("0"), (), False, "ValueError: x", 0),
         9: StepReport("c", ts, Decimal("4"), Decimal("5"), fills[1:], True, None, 0, "fault"),
+        12: StepReport("d", ts, Decimal("9.99E+999999"), Decimal("-1E-999999"), (), True),
     }
     reply = SliceReply([Decimal(1)], [Decimal(2)], [0.1], reports, [3], (b"id", 5))
     back = pickle.loads(pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL))
     assert back == reply
-    assert list(back.notable) == [0, 4, 9]
+    assert list(back.notable) == [0, 4, 9, 12]
     for index, report in back.notable.items():
         assert type(report) is StepReport
         assert all(type(fill) is Fill for fill in report.fills)
