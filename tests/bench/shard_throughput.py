@@ -3,11 +3,18 @@ against the same fund with every strategy in-process, in the same run, on a pace
 of the shipped daily OHLCV files.
 
     .venv/bin/python -m tests.bench.shard_throughput [--sizes 100 1000] [--shards 2]
-        [--slices 2000] [--idle] [--backend local|ray] [--read-every K]
-        [--statistics shards supervisor]
+        [--slices 2000] [--idle | --variants] [--pause-ms MS] [--backend local|ray]
+        [--read-every K] [--statistics shards supervisor]
 
+By default strategy i trades symbol i mod 3 with SMA(10) against SMA(30): the strategies of
+one symbol are copies, so a third of the fund trades on the same slices (the worst case for
+the slowest slices). `--variants`: windows that differ from one strategy of a symbol to the
+next (fast 5-20, slow 25-45: 416 pairs per symbol), as a sweep of strategy variants has them.
 `--idle`: strategies that do nothing (`handle_data` returns at once), so the figures are the
 supervisor's and the shards' own cost per strategy: what limits one supervisor.
+`--pause-ms MS`: the fund waits that long after each slice (not timed), as between the bars
+of a live feed: every mode then steps each slice with whatever the machine did meanwhile in
+its caches, where a replay back to back keeps the in-process fund's warm.
 `--read-every K`: every K slices, every strategy's statistics are read, as a rebalance's
 algorithm or a metrics scrape reads them (shards send them first: `daemon.shard_statistics`).
 `--statistics`: one shard run for each place the statistics may be updated
@@ -20,10 +27,13 @@ resident memory at the end. `--backend ray`: the shards are Ray actors (reservin
 on a local Ray cluster started for the run (`tests.support.ray_cluster`, loopback only, as
 many CPUs as this machine's).
 
-First it measures what the machine's cores give: the same CPU-bound loop in K processes at
-once against one process alone ("K cores do X times the work of one"). No shard run can
-beat the in-process run by more than that factor (less the supervisor's own share).
-"""
+Two measures of what the machine allows come with the runs. First, the same CPU-bound loop
+in K processes at once against one process alone ("K cores do X times the work of one").
+Then, after each size's runs, "K funds apart": K independent in-process funds of N / K of
+the strategies each, run at once in their own processes (slices/s of the slowest): what K
+shards would reach if sharding cost nothing, the cores, caches and memory shared as they are
+during the run. It can beat the first measure, as a fund of N / K strategies has a smaller
+working set than one of N."""
 
 from __future__ import annotations
 
@@ -55,11 +65,18 @@ from workers.shard_ray import RayShards
 IDLE = "tests.workers.sample_strategies:Idle"
 
 
-def spec(sid: str, catalog: str, mode: str, idle: bool = False) -> WorkerSpec:
-    if idle:
+def spec(sid: str, catalog: str, mode: str, workload: str = "sma") -> WorkerSpec:
+    """Strategy `catalog` ("s<i>") of a `workload`: "sma" (SMA(10)/SMA(30) on symbol i mod 3),
+    "variants" (the same on windows that differ between the strategies of one symbol) or
+    "idle"."""
+    if workload == "idle":
         return WorkerSpec(sid, IDLE, {}, mode=mode, step_timeout_s=5)  # type: ignore[arg-type]
     i = int(catalog[1:])
-    params = {"symbols": [SYMBOLS[i % len(SYMBOLS)]], "fast": 10, "slow": 30}
+    fast, slow = 10, 30
+    if workload == "variants":  # 16 x 26 distinct windows per symbol
+        j = i // len(SYMBOLS)
+        fast, slow = 5 + j % 16, 25 + j // 16 % 26
+    params = {"symbols": [SYMBOLS[i % len(SYMBOLS)]], "fast": fast, "slow": slow}
     return WorkerSpec(sid, PATH, params, mode=mode, step_timeout_s=5)  # type: ignore[arg-type]
 
 
@@ -81,20 +98,23 @@ async def run(
     n: int,
     shards: int,
     state: Path,
-    idle: bool = False,
+    workload: str = "sma",
     backend: MakeShard = ShardProcess,
     read_every: int = 0,
     keep_statistics: bool = True,
+    pause_s: float = 0.0,
 ) -> Run:
     """The fund over `slices`; `shards` 0: every strategy in-process. `read_every` > 0:
-    after every that many slices, read every strategy's statistics (timed with the slice)."""
+    after every that many slices, read every strategy's statistics (timed with the slice).
+    `pause_s`: the fund waits that long after each slice (not timed), as between a live
+    feed's bars."""
     options = ShardOptions(step_timeout_s=5, keep_statistics=keep_statistics)
     pool = ShardPool(max(shards, 1), options, backend)
 
     def make(sid: str, catalog: str) -> Worker:
         if shards:
-            return pool.member(spec(sid, catalog, "shard", idle))
-        return create_worker(spec(sid, catalog, "inprocess", idle))
+            return pool.member(spec(sid, catalog, "shard", workload))
+        return create_worker(spec(sid, catalog, "inprocess", workload))
 
     with StateStore.open(state, "interval") as store:
         sup = Supervisor(plan(n), store, make, snapshot_every=10**9)
@@ -112,6 +132,8 @@ async def run(
                     await sup._engine.refresh_statistics()  # nothing in-process
                     read_statistics(sup)
                 latencies.append(time.perf_counter() - t0)
+                if pause_s:
+                    await asyncio.sleep(pause_s)
             cpu_s = time.process_time() - cpu_started
             shard_ended = cpu_seconds(pids)
             rss = [resident_bytes(s.process.pid) for s in pool.shards if s.process.pid]
@@ -144,6 +166,43 @@ def parallel_ceiling(processes: int, loops: int = 10_000_000) -> float:
         alone = min(pool.apply(_spin, (loops,)) for _ in range(2))  # one process at a time
         together = max(pool.map(_spin, [loops] * processes, chunksize=1))
     return processes * alone / together
+
+
+def _fund_apart(
+    n: int, count: int, state: str, workload: str, pause_s: float, start: Any, results: Any
+) -> None:
+    """One of `split_ceiling`'s funds: `n` in-process strategies over the first `count`
+    slices, started with the others (`start`, a barrier); its seconds go to `results`."""
+
+    async def fund() -> float:
+        slices = (await load_slices())[:count]
+        start.wait()
+        return sum((await run(slices, n, 0, Path(state), workload, pause_s=pause_s)).latencies)
+
+    results.put(asyncio.run(fund()))
+
+
+def split_ceiling(n: int, parts: int, count: int, tmp: str, workload: str, pause_s: float) -> float:
+    """Seconds per slice of the slowest of `parts` independent in-process funds of
+    `n / parts` strategies each, run at once in their own processes: what `parts` shards
+    would take with no cost of their own, this machine's cores, caches and memory shared as
+    they are during the run."""
+    context = multiprocessing.get_context("spawn")
+    start, results = context.Barrier(parts), context.SimpleQueue()
+    size = n // parts
+    funds = [
+        context.Process(
+            target=_fund_apart,
+            args=(size, count, f"{tmp}/apart-{n}-{k}", workload, pause_s, start, results),
+        )
+        for k in range(parts)
+    ]
+    for fund in funds:
+        fund.start()
+    seconds: list[float] = [results.get() for _ in funds]
+    for fund in funds:
+        fund.join()
+    return max(seconds) / count
 
 
 def cpu_seconds(pids: list[int]) -> float | None:
@@ -190,6 +249,11 @@ async def main() -> None:
     parser.add_argument("--shards", type=int, default=2)
     parser.add_argument("--slices", type=int, default=0, help="first slices only (0: all)")
     parser.add_argument("--idle", action="store_true", help="strategies that do nothing")
+    parser.add_argument(
+        "--variants",
+        action="store_true",
+        help="SMA strategies whose windows differ (not 333 copies of one per symbol)",
+    )
     parser.add_argument("--backend", choices=("local", "ray"), default="local")
     parser.add_argument(
         "--read-every",
@@ -205,6 +269,12 @@ async def main() -> None:
         default=["shards"],
         help="where shard-hosted strategies' statistics are updated (workers.statistics): "
         "one shard run for each",
+    )
+    parser.add_argument(
+        "--pause-ms",
+        type=float,
+        default=0.0,
+        help="wait this long after each slice (not timed), as between a live feed's bars",
     )
     args = parser.parse_args()
     with shard_backend(args.backend) as backend:
@@ -222,6 +292,8 @@ async def measure(args: Any, backend: MakeShard) -> None:
         f"{'case':<22}{'slices/s':>10}{'steps/s':>11}{'p50 ms':>8}{'p99 ms':>8}{'ratio':>7}"
         f"{'sup us':>8}{'shard us':>10}"
     )
+    pause_s = args.pause_ms / 1000
+    workload = "idle" if args.idle else "variants" if args.variants else "sma"
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
             base = 0.0
@@ -232,10 +304,11 @@ async def measure(args: Any, backend: MakeShard) -> None:
                     n,
                     shards,
                     Path(tmp) / f"{n}-{shards}-{where}",
-                    args.idle,
+                    workload,
                     backend,
                     args.read_every,
                     where != "supervisor",
+                    pause_s,
                 )
                 lat, rss = result.latencies, result.rss
                 rate = len(slices) / sum(lat)
@@ -253,6 +326,9 @@ async def measure(args: Any, backend: MakeShard) -> None:
                     f"{pct(lat, 99):>8.3f}{rate / base:>7.2f}{supervisor_us:>8.2f}{shard_us:>10}"
                     + (f"  shard RSS MiB: {memory}" if rss else "")
                 )
+            rate = 1 / split_ceiling(n, args.shards, len(slices), tmp, workload, pause_s)
+            case = f"N={n} {args.shards} funds apart"
+            print(f"{case:<22}{rate:>10,.0f}{rate * n:>11,.0f}{'-':>8}{'-':>8}{rate / base:>7.2f}")
 
 
 if __name__ == "__main__":
