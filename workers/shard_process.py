@@ -15,8 +15,9 @@ a way to tell which strategy killed it:
   that costs microseconds, as much as a quiet member's whole step, so it is re-armed (for the
   deadline plus the slack) only once the last arming is older than the slack. Its SIGALRM
   keeps the default action, which ends the process even while a strategy holds the GIL in
-  native code. The parent also bounds a whole slice (`slice_timeout_s`) and SIGKILLs a child
-  that overruns it.
+  native code. A deadline longer than `MAX_TIMER_S` (about three years) is armed at that.
+  The parent also bounds a whole slice (`slice_timeout_s`) and SIGKILLs a child that
+  overruns it.
 - **the memory limit** (`memory_limit_mb`, optional): after each member's step the child
   reads its resident set size (`/proc/self/statm`, one `pread` on a descriptor kept open)
   and exits with `MEMORY_EXIT_CODE` when it is past the limit: the member that just stepped
@@ -61,6 +62,11 @@ from workers.shard_host import IDLE, ShardHost
 TIMER_SLACK = 0.1
 """How much later than its deadline a member's step may be ended, as a share of the deadline
 (see the module docstring): never earlier."""
+
+MAX_TIMER_S = 100_000_000.0
+"""The longest a member's interval timer is armed for (about three years): the system call
+refuses much longer ones, and a deadline past it (a `step_timeout_s` meant as "never") ends
+no step that could be waited for."""
 
 MEMORY_EXIT_CODE = 86
 """The exit code of a shard process that passed its memory limit."""
@@ -116,7 +122,7 @@ class ProcessWatch:
         slack_s = deadline_s * TIMER_SLACK
         now = time.monotonic()
         if now - self._armed_at > slack_s or deadline_s != self._armed_for:
-            signal.setitimer(signal.ITIMER_REAL, deadline_s + slack_s)
+            signal.setitimer(signal.ITIMER_REAL, min(deadline_s + slack_s, MAX_TIMER_S))
             self._armed_at, self._armed_for = now, deadline_s
 
     def stepped(self) -> None:
