@@ -87,17 +87,30 @@ class ShardMember:
 
 
 class ShardPool:
-    """K shards; a strategy's shard is `shard_of(strategy_id, K)`."""
+    """K shards; a strategy's shard is `shard_of(strategy_id, K)`. A shard is made when its
+    first member is, so K costs nothing until strategies fill it (K may exceed the number of
+    strategies, by any amount)."""
 
     def __init__(
         self, shards: int, options: ShardOptions, backend: MakeShard = ShardProcess
     ) -> None:
         if shards < 1:
             raise ValueError(f"shards must be >= 1, got {shards}")
-        self.shards = [Shard(i, options, backend) for i in range(shards)]
+        self.count = shards
+        self._options, self._backend = options, backend
+        self._made: dict[int, Shard] = {}
+
+    @property
+    def shards(self) -> list[Shard]:
+        """The shards made so far, by index."""
+        return [self._made[index] for index in sorted(self._made)]
 
     def member(self, spec: WorkerSpec) -> ShardMember:
-        return ShardMember(self.shards[shard_of(spec.strategy_id, len(self.shards))], spec)
+        index = shard_of(spec.strategy_id, self.count)
+        shard = self._made.get(index)
+        if shard is None:
+            shard = self._made[index] = Shard(index, self._options, self._backend)
+        return ShardMember(shard, spec)
 
     async def close(self) -> None:
         for shard in self.shards:

@@ -1,6 +1,7 @@
 """The same fund, with strategies added, removed and rebalanced between slices, has the same
 state digest through the engine whichever way its strategies are hosted: in-process, one
-child process each, in K = 1, 2, 3 shard processes, or in K = 2 shard actors on Ray."""
+child process each, in K = 1, 2, 3 or 10**12 shard processes, or in K = 2 shard actors on
+Ray."""
 
 from __future__ import annotations
 
@@ -23,7 +24,16 @@ from workers.shard_ray import RayShards
 
 MA = "workers.strategies.moving_average:MovingAverageCrossover"
 MOMENTUM = "workers.strategies.momentum:MomentumStrategy"
-MODES = [("inprocess", 1), ("process", 1), ("shard", 1), ("shard", 2), ("shard", 3)]
+HUGE = 10**12
+"""More shards than any fund has strategies: each strategy alone in its shard."""
+MODES = [
+    ("inprocess", 1),
+    ("process", 1),
+    ("shard", 1),
+    ("shard", 2),
+    ("shard", 3),
+    ("shard", HUGE),
+]
 PLANNED = [
     ("fast", MA, {"fast": 3, "slow": 8}, "0.2"),
     ("slow", MA, {"fast": 10, "slow": 30}, "0.2"),
@@ -83,3 +93,12 @@ async def test_shards_on_ray_give_the_same_digest(window: list[Slice], ray: Any)
     """The same fund in K = 2 shard actors on a local Ray cluster (each reserving no CPU)."""
     inprocess = await _digest(window, "inprocess", 1)
     assert await _digest(window, "shard", 2, RayShards(ray, num_cpus=0)) == inprocess
+
+
+def test_a_shard_is_made_with_its_first_member_whatever_k() -> None:
+    pool = ShardPool(HUGE, ShardOptions())
+    assert pool.shards == []
+    first = pool.member(WorkerSpec("a", MA, {}, mode="shard"))
+    again = pool.member(WorkerSpec("a2", MA, {}, mode="shard"))
+    assert [shard.index for shard in pool.shards] == sorted({first.shard.index, again.shard.index})
+    assert pool.member(WorkerSpec("a", MA, {}, mode="shard")).shard is first.shard

@@ -256,8 +256,8 @@ async def test_a_member_that_fails_to_start_leaves_the_shard_as_it_was(
     the strategy's, the shard process drops the half-built member (a shard alone with it
     ends), and the shard's other members step on as before."""
     pool = ShardPool(1, OPTIONS)
-    shard = pool.shards[0]
     bad = pool.member(WorkerSpec("bad", path, {}, mode="shard"))
+    shard = bad.shard
     try:
         with pytest.raises(StrategyLoadError, match=message):
             await bad.start(Decimal(1))
@@ -286,9 +286,9 @@ async def test_a_member_that_cannot_be_removed_is_dropped_and_the_shard_heals(
     )
     monkeypatch.syspath_prepend(str(tmp_path))  # the shard process is spawned with it
     pool = ShardPool(1, OPTIONS)
-    shard = pool.shards[0]
     params = {"fast": 3, "slow": 8}
     gone = pool.member(WorkerSpec("gone", "vanishing_strategy:Gone", params, mode="shard"))
+    shard = gone.shard
     kept = pool.member(WorkerSpec("ma", MA, params, mode="shard"))
     alone = create_worker(WorkerSpec("ma", MA, params, mode="inprocess"))
     try:
