@@ -17,11 +17,13 @@ from config.values import (
     Name,
     NonNegativeDecimal,
     PositiveDecimal,
+    Real,
     StrictModel,
+    Whole,
     tagged,
 )
 
-Window = Annotated[int, Field(ge=2)]
+Window = Annotated[Whole, Field(ge=2)]
 Shrinkage = bool | Literal["none", "ledoit_wolf"]
 
 
@@ -169,7 +171,7 @@ VolatilityTargetingParams.model_rebuild()
 
 class RebalancerSettings(StrictModel):
     frequency: Literal["daily", "weekly", "monthly", "quarterly", "custom"] = "monthly"
-    cooldown_days: Annotated[float, Field(ge=0)] | None = None
+    cooldown_days: Annotated[Real, Field(ge=0)] | None = None
     """None: the frequency's default (daily 0, weekly 1, otherwise 7); 0: no cooldown."""
     drift_threshold: NonNegativeDecimal | None = None
     min_transfer_pct: Fraction | None = None

@@ -21,7 +21,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, model_validator
 
 from config.errors import FieldProblems, Problem
-from config.values import StrictModel
+from config.values import Real, StrictModel, Whole
 
 MIN_KEY_BYTES = 16
 
@@ -81,7 +81,7 @@ def _key_problem(key: str) -> str | None:
 class HttpSettings(StrictModel):
     enabled: bool = True
     host: Annotated[str, Field(min_length=1)] = "127.0.0.1"
-    port: Annotated[int, Field(ge=0, le=65535)] = 8377
+    port: Annotated[Whole, Field(ge=0, le=65535)] = 8377
     token: SecretStr | None = None
     token_file: Path | None = None
 
@@ -103,9 +103,9 @@ class RedisControlSettings(StrictModel):
     url_file: Path | None = None
     group: Annotated[str, Field(min_length=1)] = "paperfund"
     consumer: Annotated[str, Field(min_length=1)] = "paperfund-1"
-    block_ms: Annotated[int, Field(ge=1)] = 1000
-    backoff_s: Annotated[float, Field(gt=0)] = 0.1
-    max_backoff_s: Annotated[float, Field(gt=0)] = 5.0
+    block_ms: Annotated[Whole, Field(ge=1)] = 1000
+    backoff_s: Annotated[Real, Field(gt=0)] = 0.1
+    max_backoff_s: Annotated[Real, Field(gt=0)] = 5.0
 
     @model_validator(mode="after")
     def _check(self) -> RedisControlSettings:
@@ -125,7 +125,7 @@ class ControlSettings(StrictModel):
     redis: RedisControlSettings = RedisControlSettings()
     signing_key: SecretStr | None = None
     signing_key_file: Path | None = None
-    max_bar_age_s: Annotated[float, Field(gt=0)] | None = None
+    max_bar_age_s: Annotated[Real, Field(gt=0)] | None = None
 
     @model_validator(mode="after")
     def _one_key(self) -> ControlSettings:

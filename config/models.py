@@ -24,16 +24,18 @@ from config.values import (
     Name,
     NonNegativeDecimal,
     PositiveDecimal,
+    Real,
     StrictModel,
     Symbol,
     SymbolList,
     Timestamp,
+    Whole,
     tagged,
 )
 
 DEMO_SYMBOLS = ["AAA", "BBB", "CCC", "DDD", "EEE"]
 
-Speed = Annotated[float, Field(ge=0)]
+Speed = Annotated[Real, Field(ge=0)]
 """Wall-clock pacing: 0 replays as fast as the fund steps; x plays x seconds of bar time per
 second (1 = real time, 86400 = one daily bar per second)."""
 
@@ -51,12 +53,12 @@ class SyntheticFeed(StrictModel):
     symbols: SymbolList = Field(default_factory=lambda: list(DEMO_SYMBOLS))
     start: Timestamp = datetime(2024, 1, 2, tzinfo=UTC)
     interval: Duration = timedelta(days=1)
-    bars: Annotated[int, Field(gt=0)] | None = 504
-    seed: Annotated[int, Field(ge=0)] = 7
+    bars: Annotated[Whole, Field(gt=0)] | None = 504
+    seed: Annotated[Whole, Field(ge=0)] = 7
     speed: Speed = 0.0
-    drift: float = 0.0003
-    volatility: Annotated[float, Field(ge=0)] = 0.015
-    start_price: Annotated[float, Field(gt=0)] = 100.0
+    drift: Real = 0.0003
+    volatility: Annotated[Real, Field(ge=0)] = 0.015
+    start_price: Annotated[Real, Field(gt=0)] = 100.0
 
 
 class BarLimits(StrictModel):
@@ -66,7 +68,7 @@ class BarLimits(StrictModel):
     min_price: PositiveDecimal = Decimal("1e-12")
     max_price: PositiveDecimal = Decimal("1e12")
     max_volume: PositiveDecimal = Decimal("1e18")
-    max_digits: Annotated[int, Field(ge=1)] = 20
+    max_digits: Annotated[Whole, Field(ge=1)] = 20
 
     @model_validator(mode="after")
     def _ordered(self) -> BarLimits:
@@ -120,15 +122,15 @@ class RedisFeed(StrictModel):
     url: Annotated[str, Field(pattern=r"^(redis|rediss|unix)://")] = "redis://localhost:6379/0"
     stream: Annotated[str, Field(min_length=1)] = "paperfund:bars"
     group: Annotated[str, Field(min_length=1)] = "paperfund"
-    grace_period_s: Annotated[float, Field(ge=0)] = 1.0
+    grace_period_s: Annotated[Real, Field(ge=0)] = 1.0
     symbols: SymbolList | None = None
     consumer: Annotated[str, Field(min_length=1)] = "paperfund-1"
-    block_ms: Annotated[int, Field(ge=1)] = 1000
-    batch: Annotated[int, Field(ge=1)] = 500
-    backoff_s: Annotated[float, Field(gt=0)] = 0.1
-    max_backoff_s: Annotated[float, Field(gt=0)] = 5.0
-    reconnect_attempts: Annotated[int, Field(ge=1)] | None = None
-    max_ahead_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 300.0
+    block_ms: Annotated[Whole, Field(ge=1)] = 1000
+    batch: Annotated[Whole, Field(ge=1)] = 500
+    backoff_s: Annotated[Real, Field(gt=0)] = 0.1
+    max_backoff_s: Annotated[Real, Field(gt=0)] = 5.0
+    reconnect_attempts: Annotated[Whole, Field(ge=1)] | None = None
+    max_ahead_s: Annotated[Real, Field(ge=0, allow_inf_nan=False)] = 300.0
     limits: BarLimits = BarLimits()
 
     @model_validator(mode="after")
@@ -148,15 +150,15 @@ class CcxtFeed(StrictModel):
     symbols: SymbolList
     timeframe: Annotated[str, Field(min_length=2, max_length=8)] = "1m"
     exchange_options: dict[str, Any] = Field(default_factory=dict)
-    warmup_bars: Annotated[int, Field(ge=0, le=100_000)] = 0
-    grace_period_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
-    settle_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
-    poll_interval_s: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
-    fetch_limit: Annotated[int, Field(ge=1, le=5000)] = 500
-    backoff_s: Annotated[float, Field(gt=0)] = 1.0
-    max_backoff_s: Annotated[float, Field(gt=0)] = 60.0
-    reconnect_attempts: Annotated[int, Field(ge=1)] | None = None
-    max_ahead_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 300.0
+    warmup_bars: Annotated[Whole, Field(ge=0, le=100_000)] = 0
+    grace_period_s: Annotated[Real, Field(ge=0, allow_inf_nan=False)] | None = None
+    settle_s: Annotated[Real, Field(ge=0, allow_inf_nan=False)] | None = None
+    poll_interval_s: Annotated[Real, Field(gt=0, allow_inf_nan=False)] | None = None
+    fetch_limit: Annotated[Whole, Field(ge=1, le=5000)] = 500
+    backoff_s: Annotated[Real, Field(gt=0)] = 1.0
+    max_backoff_s: Annotated[Real, Field(gt=0)] = 60.0
+    reconnect_attempts: Annotated[Whole, Field(ge=1)] | None = None
+    max_ahead_s: Annotated[Real, Field(ge=0, allow_inf_nan=False)] = 300.0
     limits: BarLimits = BarLimits()
 
     @model_validator(mode="after")
@@ -300,19 +302,19 @@ def _yaml_off(value: object) -> object:
 
 class StateSettings(StrictModel):
     dir: Path = Path("./state")
-    snapshot_every: Annotated[int, Field(ge=1)] = 100
+    snapshot_every: Annotated[Whole, Field(ge=1)] = 100
     fsync: Annotated[Literal["every_slice", "interval", "off"], BeforeValidator(_yaml_off)] = (
         "every_slice"
     )
-    fsync_interval_s: Annotated[float, Field(gt=0)] = 1.0
-    keep_snapshots: Annotated[int, Field(ge=1)] = 3
+    fsync_interval_s: Annotated[Real, Field(gt=0)] = 1.0
+    keep_snapshots: Annotated[Whole, Field(ge=1)] = 3
 
 
 class DeadlineSettings(StrictModel):
-    step_timeout_s: Annotated[float, Field(gt=0)] = 5.0
-    control_timeout_s: Annotated[float, Field(gt=0)] = 30.0
-    max_consecutive_errors: Annotated[int, Field(ge=1)] = 3
-    shutdown_grace_s: Annotated[float, Field(ge=0)] = 10.0
+    step_timeout_s: Annotated[Real, Field(gt=0)] = 5.0
+    control_timeout_s: Annotated[Real, Field(gt=0)] = 30.0
+    max_consecutive_errors: Annotated[Whole, Field(ge=1)] = 3
+    shutdown_grace_s: Annotated[Real, Field(ge=0)] = 10.0
 
 
 CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
@@ -347,7 +349,7 @@ class RaySettings(StrictModel):
 
     address: str | None = None
     namespace: str = "paperfund"
-    num_cpus: Annotated[float, Field(ge=0)] = 1.0
+    num_cpus: Annotated[Real, Field(ge=0)] = 1.0
     """What each shard actor reserves on its Ray node (0: nothing, any node takes it)."""
 
 
@@ -355,10 +357,10 @@ class WorkersSettings(StrictModel):
     """How `worker: shard` strategies are hosted: K shards, each a process (or a Ray actor)
     hosting many strategies; a strategy's shard is sha256(id) mod K (`workers.shard_host`)."""
 
-    shards: Annotated[int, Field(ge=1)] = Field(default_factory=_cpu_count)
+    shards: Annotated[Whole, Field(ge=1)] = Field(default_factory=_cpu_count)
     backend: Literal["local", "ray"] = "local"
     ray: RaySettings = RaySettings()
-    memory_limit_mb: Annotated[int, Field(ge=1)] | None = None
+    memory_limit_mb: Annotated[Whole, Field(ge=1)] | None = None
     statistics: Literal["shards", "supervisor"] = "shards"
     """Where shard-hosted strategies' performance statistics are updated: in their shards
     (the supervisor loads them before reading them), or by the supervisor on every slice."""

@@ -40,7 +40,7 @@ from config.models import (
     SyntheticFeed,
     WorkersSettings,
 )
-from config.values import Name
+from config.values import Name, Real, Whole
 
 ENV_PREFIX = "PAPERFUND_"
 ENV_NESTED_DELIMITER = "__"
@@ -94,10 +94,10 @@ class FundSettings(BaseSettings):
     workers: WorkersSettings = WorkersSettings()
     control: ControlSettings = ControlSettings()
     logging: LogSettings = LogSettings()
-    history_bars: Annotated[int, Field(ge=1)] = 256
-    lookback_window: Annotated[int, Field(ge=2)] = 252
-    periods_per_year: Annotated[float, Field(gt=0)] = 252.0
-    risk_free_rate: float = 0.0
+    history_bars: Annotated[Whole, Field(ge=1)] = 256
+    lookback_window: Annotated[Whole, Field(ge=2)] = 252
+    periods_per_year: Annotated[Real, Field(gt=0)] = 252.0
+    risk_free_rate: Real = 0.0
 
     @classmethod
     def settings_customise_sources(

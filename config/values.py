@@ -2,7 +2,7 @@
 
 Decimals accept numbers or strings; floats convert through their shortest repr (0.1 → 0.1, not
 0.1000000000000000055…), exactly as the core converts them; booleans, NaN and infinities are
-rejected.
+rejected. Integer and float settings (`Whole`, `Real`) reject booleans too.
 """
 
 from __future__ import annotations
@@ -72,6 +72,18 @@ def _unique(values: list[Any]) -> list[Any]:
         raise ValueError(f"duplicate entries: {', '.join(map(str, duplicates))}")
     return values
 
+
+def _not_bool(value: object) -> object:
+    if isinstance(value, bool):  # YAML reads yes/no/on/off/true/false as booleans
+        raise ValueError(f"must be a number, got a boolean ({str(value).lower()})")
+    return value
+
+
+Whole = Annotated[int, BeforeValidator(_not_bool)]
+"""An integer setting: a whole number, or a string of one (environment variables); never a
+boolean, which the validator would otherwise read as 1 or 0."""
+Real = Annotated[float, BeforeValidator(_not_bool)]
+"""A float setting: a number, or a string of one; never a boolean."""
 
 PositiveDecimal = Annotated[Decimal, BeforeValidator(_decimal), Field(gt=0)]
 NonNegativeDecimal = Annotated[Decimal, BeforeValidator(_decimal), Field(ge=0)]

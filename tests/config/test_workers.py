@@ -33,6 +33,18 @@ def test_the_environment_sets_the_shards(write: Write) -> None:
     assert (workers.shards, workers.memory_limit_mb) == (5, 64)
 
 
+def test_a_yes_in_yaml_is_not_one_shard(write: Write) -> None:
+    """YAML reads `yes` as true; a count never takes a boolean for 1 (from the file or the
+    environment, whose JSON-less values are strings)."""
+    path = write(config())
+    path.write_text(path.read_text() + "workers:\n  shards: yes\n  memory_limit_mb: on\n")
+    found = problems(path)
+    assert found["workers.shards"].endswith("got a boolean (true)")
+    assert found["workers.memory_limit_mb"].endswith("got a boolean (true)")
+    env = {"PAPERFUND_WORKERS__SHARDS": "true"}
+    assert "workers.shards" in problems(write(config()), env)
+
+
 def test_the_ray_backend_is_taken_with_its_settings(write: Write) -> None:
     ray = {"address": "ray://head:10001", "namespace": "fund-a", "num_cpus": 0.5}
     workers = load(write(config(workers={"backend": "ray", "ray": ray}))).workers
