@@ -200,7 +200,7 @@ def _run(settings: FundSettings, source: str) -> int:
     from daemon.persistence import StoreError, StoreLocked
     from daemon.persistence.directory import locked_elsewhere
     from daemon.preflight import bind_http, check_state_dir
-    from workers.errors import StrategyLoadError
+    from workers.errors import MemoryLimitTooLow, StrategyLoadError
 
     logs.configure(settings.logging.format, settings.logging.level)
     log = logs.get("paperfund.daemon")
@@ -217,6 +217,9 @@ def _run(settings: FundSettings, source: str) -> int:
         asyncio.run(run_fund(settings, sockets=sockets))
     except StrategyLoadError as exc:  # its `initialize` failed (building it was checked)
         log.error("a strategy cannot start: fix its code or its params", error=str(exc))
+        return EXIT_CONFIG
+    except MemoryLimitTooLow as exc:  # a shard process alone is past the limit
+        log.error("no strategy can run in a shard: raise workers.memory_limit_mb", error=str(exc))
         return EXIT_CONFIG
     except FeedError as exc:  # a replay file changed since it was checked
         log.error("the feed cannot go on: fix its input", error=str(exc))

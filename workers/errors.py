@@ -5,6 +5,7 @@
     ├── WorkerTimeout       a step overran its hard deadline; the child process was killed
     ├── WorkerCrashed       the child process died, or the worker is not running (restart it)
     ├── WorkerMemoryExceeded  a shard process grew past its memory limit and exited
+    ├── MemoryLimitTooLow   a shard process starts past its memory limit (no strategy in it)
     └── RemoteError         an operation failed inside the host with an exception that the
                             parent does not know (`type_name` names it)
 
@@ -51,6 +52,11 @@ class WorkerLost(WorkerCrashed):
 class WorkerMemoryExceeded(WorkerError):
     """A shard process's resident memory passed its limit after a strategy's step; the
     process exited, naming that strategy."""
+
+
+class MemoryLimitTooLow(WorkerError):
+    """A shard process is past its memory limit before any strategy is in it: the limit is
+    below what the process itself takes, so no strategy could ever step there."""
 
 
 class RemoteError(WorkerError):

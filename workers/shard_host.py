@@ -6,6 +6,7 @@ strategies' outcomes in a fixed order, the order in which they were added. Every
 operation addresses one strategy by id. Messages follow the host protocol of
 `workers.host` (`("ok", value)` or `("error", type_name, text)` replies):
 
+    ready()                                             -> None   raises if no member could step
     add(strategy_id, path, params, ledger, history_bars) -> None   build, not initialised
     remove(strategy_id)                                 -> None
     step(market, not_trading, replay, base)             -> SliceReply
@@ -45,7 +46,7 @@ from typing import Any, Protocol
 
 from core.market import Slice
 from core.performance_copy import Since
-from workers.errors import WorkerError
+from workers.errors import MemoryLimitTooLow, WorkerError
 from workers.host import (
     LedgerConfig,
     Message,
@@ -84,6 +85,10 @@ class Watch(Protocol):
     def idle(self) -> None:
         """No member is stepping."""
 
+    def unusable(self) -> str | None:
+        """Why no member could step in this shard at all (its memory limit is below what
+        the process takes alone), or None."""
+
 
 class NoWatch:
     """A watch that does nothing (a shard in the caller's own process)."""
@@ -96,6 +101,9 @@ class NoWatch:
 
     def idle(self) -> None:
         pass
+
+    def unusable(self) -> str | None:
+        return None
 
 
 BuildArgs = tuple[str, str, dict[str, Any], LedgerConfig, int]
@@ -112,7 +120,9 @@ statistics' state (taken together), replay the operations it completed since."""
 class ShardHost:
     """Strategy hosts in a fixed order, stepped together (synchronous)."""
 
-    OPERATIONS = frozenset({"add", "remove", "step", "step_one", "member", "rebuild", "statistics"})
+    OPERATIONS = frozenset(
+        {"ready", "add", "remove", "step", "step_one", "member", "rebuild", "statistics"}
+    )
 
     def __init__(self, watch: Watch | None = None) -> None:
         self.watch: Watch = watch or NoWatch()
@@ -153,6 +163,12 @@ class ShardHost:
             raise WorkerError(f"strategy {strategy_id!r} is not in this shard") from None
 
     # ---- operations ------------------------------------------------------------------
+    def ready(self) -> None:
+        """Raise `MemoryLimitTooLow` if no member could step here (`Watch.unusable`)."""
+        problem = self.watch.unusable()
+        if problem is not None:
+            raise MemoryLimitTooLow(problem)
+
     def add(self, *build: Any) -> None:
         """Build a member (last in the order); `initialize` is a separate member operation."""
         strategy_id = build[0]

@@ -18,11 +18,10 @@ a way to tell which strategy killed it:
   native code. A deadline longer than `MAX_TIMER_S` (about three years) is armed at that.
   The parent also bounds a whole slice (`slice_timeout_s`) and SIGKILLs a child that
   overruns it.
-- **the memory limit** (`memory_limit_mb`, optional): after each member's step the child
-  reads its resident set size (`/proc/self/statm`, one `pread` on a descriptor kept open)
-  and exits with `MEMORY_EXIT_CODE` when it is past the limit: the member that just stepped
-  is the one that left it there. (Not the peak from `getrusage`: Linux carries the peak of
-  the parent over `fork` and `exec`, so a child of a large daemon would start past it.)
+- **the memory limit** (`memory_limit_mb`, optional; `workers.shard_memory`): after each
+  member's step the child reads its resident set size and exits with `MEMORY_EXIT_CODE`
+  when it is past the limit: the member that just stepped is the one that left it there. A
+  child past its limit before any member is in it fails its start (`MemoryLimitTooLow`).
 
 `request` raises `WorkerTimeout` (a step overran: SIGALRM, or the parent's kill),
 `WorkerMemoryExceeded` (exit code `MEMORY_EXIT_CODE`) or `WorkerCrashed` (any other death);
@@ -58,6 +57,7 @@ from workers.host import Reply, error_reply, unwrap
 from workers.process import CLOSE_GRACE_S, encode, readable, reap, serve_with
 from workers.shard_heap import SettlingShard
 from workers.shard_host import IDLE, ShardHost
+from workers.shard_memory import MemoryLimit
 
 TIMER_SLACK = 0.1
 """How much later than its deadline a member's step may be ended, as a share of the deadline
@@ -112,9 +112,7 @@ class ProcessWatch:
         self._replay_s = options.replay_timeout_s
         self._armed_at = -math.inf
         self._armed_for = 0.0
-        limit = options.memory_limit_mb
-        self._limit_pages = None if limit is None else (limit << 20) // os.sysconf("SC_PAGE_SIZE")
-        self._statm = os.open("/proc/self/statm", os.O_RDONLY) if limit is not None else -1
+        self._memory = MemoryLimit(options.memory_limit_mb)
 
     def stepping(self, index: int, replay: bool) -> None:
         _SLOT.pack_into(self._slot, 0, index)
@@ -126,9 +124,12 @@ class ProcessWatch:
             self._armed_at, self._armed_for = now, deadline_s
 
     def stepped(self) -> None:
-        limit = self._limit_pages
-        if limit is not None and int(os.pread(self._statm, 64, 0).split()[1]) > limit:
+        memory = self._memory
+        if memory.limit_mb is not None and memory.passed() is not None:
             os._exit(MEMORY_EXIT_CODE)
+
+    def unusable(self) -> str | None:
+        return self._memory.unusable()
 
     def idle(self) -> None:
         signal.setitimer(signal.ITIMER_REAL, 0)
@@ -206,6 +207,7 @@ class ShardProcess:
             child_end.close()
             self._process, self._conn = process, parent_end
             await self.request("ping", (), self.options.control_timeout_s)
+            await self.request("ready", (), self.options.control_timeout_s)
         except BaseException:
             await self.kill()
             raise

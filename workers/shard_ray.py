@@ -10,9 +10,10 @@ instead by stepping the slice again one member per message (`ShardHost.step_one`
   killed (`ray.kill`) and raises `WorkerTimeout`. (Ray runs a synchronous actor's methods on
   its process's main thread, so an interval timer would end the process, but the parent
   could not tell that death from a crash: the parent's clock is the one that tells.)
-- **the memory limit** (`memory_limit_mb`, optional): after each member's step the actor
-  reads its resident set size and, past the limit, stops the slice with an error reply; the
-  parent kills the actor and raises `WorkerMemoryExceeded`.
+- **the memory limit** (`memory_limit_mb`, optional; `workers.shard_memory`): after each
+  member's step the actor reads its resident set size and, past the limit, stops the slice
+  with an error reply; the parent kills the actor and raises `WorkerMemoryExceeded`. An
+  actor past its limit before any member is in it fails its start (`MemoryLimitTooLow`).
 - **deaths**: a `RayActorError` raises `WorkerLost` when the actor was killed from outside
   (`ray.kill` by someone else) or its node was lost or preempted, else `WorkerCrashed` (its
   process exited or was killed by a signal: Ray does not tell which).
@@ -23,7 +24,6 @@ Ray is imported when the first actor starts (`workers.ray_actor.ray_api`), never
 from __future__ import annotations
 
 import asyncio
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +38,7 @@ from workers.host import unwrap
 from workers.ray_actor import start_actor
 from workers.shard_heap import SettlingShard
 from workers.shard_host import IDLE, ShardHost
+from workers.shard_memory import MemoryLimit
 from workers.shard_process import ShardOptions
 
 _KILLED_BY_RAY_KILL = "killed by `ray.kill`"
@@ -50,32 +51,28 @@ class RayWatch:
     """The actor's `Watch`: only the memory check (see the module docstring)."""
 
     def __init__(self, memory_limit_mb: int | None) -> None:
-        self._limit_mb = memory_limit_mb
-        self._limit_pages = (
-            None
-            if memory_limit_mb is None
-            else (memory_limit_mb << 20) // os.sysconf("SC_PAGE_SIZE")
-        )
-        self._statm = os.open("/proc/self/statm", os.O_RDONLY) if memory_limit_mb else -1
+        self._memory = MemoryLimit(memory_limit_mb)
         self._index = IDLE
 
     def stepping(self, index: int, replay: bool) -> None:
         self._index = index
 
     def stepped(self) -> None:
-        limit = self._limit_pages
-        if limit is None:
+        memory = self._memory
+        if memory.limit_mb is None:
             return
-        pages = int(os.pread(self._statm, 64, 0).split()[1])
-        if pages > limit:
-            mb = pages * os.sysconf("SC_PAGE_SIZE") >> 20
+        resident_mb = memory.passed()
+        if resident_mb is not None:
             raise WorkerMemoryExceeded(
-                f"resident memory {mb} MiB passed the limit of {self._limit_mb} MiB "
+                f"resident memory {resident_mb} MiB passed the limit of {memory.limit_mb} MiB "
                 f"after member {self._index}"
             )
 
     def idle(self) -> None:
         self._index = IDLE
+
+    def unusable(self) -> str | None:
+        return self._memory.unusable()
 
 
 def build_shard_host(memory_limit_mb: int | None) -> SettlingShard:
@@ -147,6 +144,7 @@ class ShardActor:
         timeout_s = self.options.control_timeout_s
         try:
             self._pid = await self._await("start", self._actor.pid.remote(), timeout_s)
+            await self.request("ready", (), timeout_s)
         except WorkerTimeout:  # `_await` killed it
             raise WorkerTimeout(
                 f"shard {self.name}: no actor started within {timeout_s} s (does a Ray node "

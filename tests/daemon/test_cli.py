@@ -80,3 +80,25 @@ def test_a_reader_closing_the_pipe_early_is_not_a_failure_of_the_fund(tmp_path: 
     assert result.returncode == EXIT_BROKEN_PIPE, result.stderr
     assert "Traceback" not in result.stderr
     assert '"level": "error"' not in result.stderr  # no "cannot run the fund"
+
+
+def test_a_shard_memory_limit_below_an_empty_shard_stops_the_run_as_a_config_error(
+    tmp_path: Path,
+) -> None:
+    state = tmp_path / "state"
+    env = env_for(state, "shard", PAPERFUND_WORKERS__MEMORY_LIMIT_MB="1", PAPERFUND_FEED__BARS="5")
+    done = cli("run", env=env)
+    assert done.returncode == 2, done.stderr
+    assert "raise workers.memory_limit_mb" in done.stderr
+    assert "before any strategy is in it, past its memory limit of 1 MiB" in done.stderr
+    assert "Traceback" not in done.stderr
+    env["PAPERFUND_WORKERS__MEMORY_LIMIT_MB"] = "4000"  # fixed: nothing of the refused start
+    fixed = cli("run", env=env)
+    fresh = cli("run", env={**env, "PAPERFUND_STATE__DIR": str(tmp_path / "fresh")})
+    assert (fixed.returncode, fresh.returncode) == (0, 0), fixed.stderr + fresh.stderr
+    assert "state digest: " in fixed.stdout
+    assert _digest_line(fixed.stdout) == _digest_line(fresh.stdout)
+
+
+def _digest_line(stdout: str) -> str:
+    return next(line for line in stdout.splitlines() if line.startswith("state digest: "))

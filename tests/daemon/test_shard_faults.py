@@ -23,7 +23,7 @@ from daemon.engine import EngineState, Event, FundEngine, Worker
 from daemon.recoverable import RecoverableWorker
 from daemon.shard_pool import ShardPool
 from tests.support.market_data import daily_slices, iter_window
-from workers.errors import StrategyLoadError
+from workers.errors import MemoryLimitTooLow, StrategyLoadError
 from workers.factory import WorkerSpec, create_worker
 from workers.shard_backend import MakeShard
 from workers.shard_process import ShardOptions, ShardProcess
@@ -165,6 +165,19 @@ async def test_the_memory_limit_is_on_the_shards_own_memory_not_its_parents_peak
     del ballast
     _, events, _, rebuilds = await _run(_specs("Bloating", {"on_bar": NEVER}), window[:5])
     assert (events, rebuilds) == ([], 0)
+
+
+async def test_a_limit_below_an_empty_shard_is_refused_when_the_shard_starts() -> None:
+    """No strategy could step in a shard that starts past its limit: the first member's
+    start says so, naming the setting, instead of each step blaming a strategy."""
+    pool = ShardPool(1, ShardOptions(memory_limit_mb=1))
+    member = pool.member(WorkerSpec("ma", MA, {"fast": 3, "slow": 8}, mode="shard"))
+    try:
+        with pytest.raises(MemoryLimitTooLow, match=r"takes \d+ MiB .* limit of 1 MiB"):
+            await member.start(Decimal(10_000))
+        assert not member.shard.process.alive and member.shard.members == {}
+    finally:
+        await pool.close()
 
 
 async def test_each_member_gets_its_whole_deadline_from_its_own_start(

@@ -17,7 +17,7 @@ from core.market import Slice
 from tests.daemon import test_shard_faults as faults
 from tests.daemon import test_shard_kills as kills
 from tests.support.market_data import daily_slices, iter_window
-from workers.errors import WorkerTimeout
+from workers.errors import MemoryLimitTooLow, WorkerTimeout
 from workers.shard_process import ShardOptions
 from workers.shard_ray import RayShards, ShardActor
 
@@ -126,5 +126,12 @@ async def test_an_actor_no_node_can_take_times_out_naming_the_setting(ray: Any) 
     options = ShardOptions(step_timeout_s=1.0, control_timeout_s=1.0)
     actor = RayShards(ray, num_cpus=64)("0", options)
     with pytest.raises(WorkerTimeout, match=r"64 CPU free\? workers\.ray\.num_cpus"):
+        await actor.start()
+    assert not actor.alive
+
+
+async def test_a_limit_below_an_empty_actor_is_refused_when_it_starts(ray: Any) -> None:
+    actor = RayShards(ray, num_cpus=0)("0", ShardOptions(memory_limit_mb=1))
+    with pytest.raises(MemoryLimitTooLow, match=r"takes \d+ MiB .* limit of 1 MiB"):
         await actor.start()
     assert not actor.alive
