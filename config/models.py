@@ -347,8 +347,8 @@ def _cpu_count() -> int:
 class RaySettings(StrictModel):
     """Where the shards of `backend: ray` run (null address: a local Ray on this machine)."""
 
-    address: str | None = None
-    namespace: str = "paperfund"
+    address: Annotated[str, Field(min_length=1)] | None = None
+    namespace: Annotated[str, Field(min_length=1)] = "paperfund"
     num_cpus: Annotated[Real, Field(ge=0)] = 1.0
     """What each shard actor reserves on its Ray node (0: nothing, any node takes it)."""
 

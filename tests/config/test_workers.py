@@ -63,6 +63,8 @@ def test_the_ray_backend_is_taken_with_its_settings(write: Write) -> None:
         ({"memory_limit_mb": 0}, "workers.memory_limit_mb", "greater than or equal to 1"),
         ({"ray": {"num_cpus": -1}}, "workers.ray.num_cpus", "greater than or equal to 0"),
         ({"backend": "dask"}, "workers.backend", "'local' or 'ray'"),
+        ({"ray": {"address": ""}}, "workers.ray.address", "at least 1 character"),
+        ({"ray": {"namespace": ""}}, "workers.ray.namespace", "at least 1 character"),
         ({"statistics": "book"}, "workers.statistics", "'shards' or 'supervisor'"),
         ({"size": 2}, "workers.size", "unknown option"),
     ],

@@ -81,3 +81,34 @@ def test_sigterm_stops_a_fund_on_ray_gracefully_and_it_resumes_exactly(
     at = int(resumed.stderr.split("ready at slice ")[1].split()[0])
     assert 0 < at < 504
     assert resumed.stdout == inprocess_stdout
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (("shard", "2"), ("shard", "3")),
+        (("shard", "2"), ("inprocess", "2")),
+        (("inprocess", "2"), ("shard", "1")),
+    ],
+)
+def test_a_fund_stopped_midway_resumes_exactly_with_another_hosting(
+    tmp_path: Path, inprocess_stdout: str, before: tuple[str, str], after: tuple[str, str]
+) -> None:
+    """Changing `workers.shards` (or the strategies' `worker`) between two runs moves
+    strategies between shards: each is restored from its own snapshot and journal wherever
+    it lands, and the fund ends as if it had never stopped."""
+    state = tmp_path / "state"
+    mode, shards = before
+    paced = str(86400 * 50)
+    env = env_for(state, mode, PAPERFUND_WORKERS__SHARDS=shards, PAPERFUND_FEED__SPEED=paced)
+    proc = start(env)
+    wait_for_slices(state, 5)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    mode, shards = after
+    resumed = run(env_for(state, mode, PAPERFUND_WORKERS__SHARDS=shards))
+    assert resumed.returncode == 0, resumed.stderr
+    at = int(resumed.stderr.split("ready at slice ")[1].split()[0])
+    assert 0 < at < 504
+    assert resumed.stdout == inprocess_stdout
