@@ -40,6 +40,7 @@ from daemon import logs
 from daemon.shard_columns import MemberColumns
 from daemon.shard_search import step_unannounced
 from workers.errors import (
+    MemoryLimitTooLow,
     WorkerCrashed,
     WorkerError,
     WorkerLost,
@@ -305,6 +306,8 @@ class Shard:
                         raise
                     continue
                 if culprit in faults:  # it was not trading: its fault is not its code's
+                    if isinstance(exc, WorkerMemoryExceeded):
+                        raise self.memory_too_low(f"with {culprit} not trading") from None
                     raise
                 faults[culprit] = f"{type(exc).__name__}: strategy {culprit}: {exc}"
         return self._settled(market, skip, reply), faults
@@ -373,7 +376,20 @@ class Shard:
         ]
         logged = sum(len(log) for *_, log in members)
         timeout_s = self.options.slice_timeout_s(len(members) + logged, replay=True)
-        await self.process.request("rebuild", (members,), timeout_s)
+        try:
+            await self.process.request("rebuild", (members,), timeout_s)
+        except WorkerMemoryExceeded:
+            raise self.memory_too_low("while its strategies are rebuilt") from None
+        await self.process.request("ready", (), self.options.control_timeout_s)
+
+    def memory_too_low(self, when: str) -> MemoryLimitTooLow:
+        """The error of a shard past its memory limit with no strategy to blame (`when`)."""
+        return MemoryLimitTooLow(
+            f"shard {self.index} passes its memory limit of {self.options.memory_limit_mb} MiB "
+            f"(workers.memory_limit_mb) {when}: its strategies need more memory together than "
+            "the limit, which no strategy's fault explains; raise it, or spread them over more "
+            "shards (workers.shards)"
+        )
 
     async def close(self) -> None:
         self.members.clear()

@@ -85,9 +85,9 @@ class Watch(Protocol):
     def idle(self) -> None:
         """No member is stepping."""
 
-    def unusable(self) -> str | None:
-        """Why no member could step in this shard at all (its memory limit is below what
-        the process takes alone), or None."""
+    def unusable(self, members: int) -> str | None:
+        """Why no member could step in this shard, holding `members` members (its memory
+        limit is below what the process takes before any step), or None."""
 
 
 class NoWatch:
@@ -102,7 +102,7 @@ class NoWatch:
     def idle(self) -> None:
         pass
 
-    def unusable(self) -> str | None:
+    def unusable(self, members: int) -> str | None:
         return None
 
 
@@ -165,7 +165,7 @@ class ShardHost:
     # ---- operations ------------------------------------------------------------------
     def ready(self) -> None:
         """Raise `MemoryLimitTooLow` if no member could step here (`Watch.unusable`)."""
-        problem = self.watch.unusable()
+        problem = self.watch.unusable(len(self.members))
         if problem is not None:
             raise MemoryLimitTooLow(problem)
 

@@ -3,8 +3,8 @@
 Read from `/proc/self/statm` (one `pread` on a descriptor kept open), the process's resident
 set size now: not the peak from `getrusage`, which Linux carries over `fork` and `exec` from
 the parent, so a child of a large daemon would start past it. A shard checks it after each
-member's step (the member that just stepped left it there), and once when it starts
-(`unusable`): a process that is past its limit before any member is in it could never step
+member's step (the member that just stepped left it there), and when it starts or has been
+rebuilt (`unusable`): a process past its limit before any member steps could never step
 one, and that is the limit's fault, not a strategy's.
 """
 
@@ -30,12 +30,15 @@ class MemoryLimit:
         pages = int(os.pread(self._statm, 64, 0).split()[1])
         return -(-(pages * self._page) // (1 << 20)) if pages > limit else None
 
-    def unusable(self) -> str | None:
-        """Why no member could step in this process, if it is past its limit already."""
+    def unusable(self, members: int) -> str | None:
+        """Why no member could step in this process (holding `members` members, none
+        stepped since they were added), if it is past its limit already."""
         resident_mb = self.passed()
         if resident_mb is None:
             return None
+        holding = "before any strategy is in it" if not members else f"with {members} strategies"
         return (
-            f"a shard process takes {resident_mb} MiB before any strategy is in it, past its "
-            f"memory limit of {self.limit_mb} MiB (workers.memory_limit_mb): raise the limit"
+            f"a shard process takes {resident_mb} MiB {holding}, past its memory limit of "
+            f"{self.limit_mb} MiB (workers.memory_limit_mb): raise the limit"
+            + ("" if not members else ", or spread the strategies over more shards")
         )

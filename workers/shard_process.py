@@ -128,8 +128,8 @@ class ProcessWatch:
         if memory.limit_mb is not None and memory.passed() is not None:
             os._exit(MEMORY_EXIT_CODE)
 
-    def unusable(self) -> str | None:
-        return self._memory.unusable()
+    def unusable(self, members: int) -> str | None:
+        return self._memory.unusable(members)
 
     def idle(self) -> None:
         signal.setitimer(signal.ITIMER_REAL, 0)

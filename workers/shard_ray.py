@@ -71,8 +71,8 @@ class RayWatch:
     def idle(self) -> None:
         self._index = IDLE
 
-    def unusable(self) -> str | None:
-        return self._memory.unusable()
+    def unusable(self, members: int) -> str | None:
+        return self._memory.unusable(members)
 
 
 def build_shard_host(memory_limit_mb: int | None) -> SettlingShard:

@@ -19,6 +19,7 @@ import pytest
 from core.book import FundBook
 from core.ledger import Ledger
 from core.market import Slice
+from core.records import StrategyState
 from daemon.engine import EngineState, Event, FundEngine, Worker
 from daemon.recoverable import RecoverableWorker
 from daemon.shard_pool import ShardPool
@@ -178,6 +179,37 @@ async def test_a_limit_below_an_empty_shard_is_refused_when_the_shard_starts() -
         assert not member.shard.process.alive and member.shard.members == {}
     finally:
         await pool.close()
+
+
+async def check_members_past_the_limit_together_blame_nobody(
+    window: list[Slice], mb: int, limit_mb: int, backend: MakeShard = ShardProcess
+) -> None:
+    """Three strategies that need more memory together than the limit, none growing: the
+    first slice stops with an error naming the setting, and nobody is quarantined."""
+    reserve = Ledger()
+    reserve.transfer_in(Decimal(1_000_000))
+    engine = FundEngine(EngineState(FundBook(reserve), None), {})
+    pool = ShardPool(1, ShardOptions(memory_limit_mb=limit_mb), backend)
+    try:
+        for sid in ("h1", "h2", "h3"):
+            worker = pool.member(WorkerSpec(sid, f"{SAMPLES}:Heavy", {"mb": mb}, mode="shard"))
+            await worker.start()
+            await engine.add(sid, "test", Decimal("0.2"), worker)
+        together = r"takes \d+ MiB with 3 strategies, past its memory limit of \d+ MiB"
+        with pytest.raises(MemoryLimitTooLow, match=together):
+            await engine.step(window[0])
+        records = engine.book.records.values()
+        assert [(r.state, r.quarantined, r.error_count) for r in records] == [
+            (StrategyState.RUNNING, False, 0)
+        ] * 3
+    finally:
+        for worker in engine.workers.values():
+            await worker.close()
+        await pool.close()
+
+
+async def test_members_past_the_limit_together_blame_nobody(window: list[Slice]) -> None:
+    await check_members_past_the_limit_together_blame_nobody(window, 40, 100)
 
 
 async def test_each_member_gets_its_whole_deadline_from_its_own_start(

@@ -135,3 +135,10 @@ async def test_a_limit_below_an_empty_actor_is_refused_when_it_starts(ray: Any) 
     with pytest.raises(MemoryLimitTooLow, match=r"takes \d+ MiB .* limit of 1 MiB"):
         await actor.start()
     assert not actor.alive
+
+
+async def test_members_past_the_limit_together_blame_nobody_on_ray(
+    window: list[Slice], ray: Any
+) -> None:
+    """The actor alone takes ~250 MiB: three strategies of 200 MiB pass a 500 MiB limit."""
+    await faults.check_members_past_the_limit_together_blame_nobody(window, 200, 500, _backend(ray))

@@ -135,6 +135,13 @@ class Bloating(_OnBar):
         self.ballast = b"\x01" * (self.mb << 20)
 
 
+class Heavy(Idle):
+    """Holds `mb` MiB of memory from its construction on (every page touched)."""
+
+    def __init__(self, mb: int) -> None:
+        self.ballast = b"\x01" * (mb << 20)
+
+
 class Pausing(Strategy):
     """Buys one share of `symbol` on its first bar and takes `sleep_s` over every step (so a
     SIGKILL sent while its shard steps lands in the middle of the step)."""
