@@ -218,8 +218,8 @@ def _run(settings: FundSettings, source: str) -> int:
     except StrategyLoadError as exc:  # its `initialize` failed (building it was checked)
         log.error("a strategy cannot start: fix its code or its params", error=str(exc))
         return EXIT_CONFIG
-    except MemoryLimitTooLow as exc:  # a shard process alone is past the limit
-        log.error("no strategy can run in a shard: raise workers.memory_limit_mb", error=str(exc))
+    except MemoryLimitTooLow as exc:  # a shard is past its limit with no strategy to blame
+        log.error("the shards' memory limit is too low", error=str(exc))
         return EXIT_CONFIG
     except FeedError as exc:  # a replay file changed since it was checked
         log.error("the feed cannot go on: fix its input", error=str(exc))

@@ -69,7 +69,7 @@ async def search_culprits(
                 continue
             if stepping in skip:  # it was not trading: its fault is not its code's
                 if isinstance(exc, WorkerMemoryExceeded):
-                    raise shard.memory_too_low(f"with {stepping} not trading") from None
+                    raise shard.memory_too_low(f"with strategy {stepping} not trading") from None
                 raise
             faults[stepping] = f"{type(exc).__name__}: strategy {stepping}: {exc}"
             continue

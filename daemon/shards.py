@@ -307,7 +307,7 @@ class Shard:
                     continue
                 if culprit in faults:  # it was not trading: its fault is not its code's
                     if isinstance(exc, WorkerMemoryExceeded):
-                        raise self.memory_too_low(f"with {culprit} not trading") from None
+                        raise self.memory_too_low(f"with strategy {culprit} not trading") from None
                     raise
                 faults[culprit] = f"{type(exc).__name__}: strategy {culprit}: {exc}"
         return self._settled(market, skip, reply), faults

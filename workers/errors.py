@@ -5,7 +5,7 @@
     ├── WorkerTimeout       a step overran its hard deadline; the child process was killed
     ├── WorkerCrashed       the child process died, or the worker is not running (restart it)
     ├── WorkerMemoryExceeded  a shard process grew past its memory limit and exited
-    ├── MemoryLimitTooLow   a shard process starts past its memory limit (no strategy in it)
+    ├── MemoryLimitTooLow   a shard process is past its memory limit before any step
     └── RemoteError         an operation failed inside the host with an exception that the
                             parent does not know (`type_name` names it)
 
@@ -55,8 +55,9 @@ class WorkerMemoryExceeded(WorkerError):
 
 
 class MemoryLimitTooLow(WorkerError):
-    """A shard process is past its memory limit before any strategy is in it: the limit is
-    below what the process itself takes, so no strategy could ever step there."""
+    """A shard process is past its memory limit before any strategy steps there (empty, or
+    with its strategies just rebuilt), or with its culprit not trading: the limit is below
+    what the shard needs, which no strategy's fault explains."""
 
 
 class RemoteError(WorkerError):

@@ -89,7 +89,7 @@ def test_a_shard_memory_limit_below_an_empty_shard_stops_the_run_as_a_config_err
     env = env_for(state, "shard", PAPERFUND_WORKERS__MEMORY_LIMIT_MB="1", PAPERFUND_FEED__BARS="5")
     done = cli("run", env=env)
     assert done.returncode == 2, done.stderr
-    assert "raise workers.memory_limit_mb" in done.stderr
+    assert "the shards' memory limit is too low" in done.stderr
     assert "before any strategy is in it, past its memory limit of 1 MiB" in done.stderr
     assert "Traceback" not in done.stderr
     env["PAPERFUND_WORKERS__MEMORY_LIMIT_MB"] = "4000"  # fixed: nothing of the refused start
