@@ -17,7 +17,7 @@ import pandas as pd
 
 from core.book import DEFAULT_MAX_CONSECUTIVE_ERRORS, FundBook
 from core.deposits import fund_deposits
-from core.errors import InvalidInputError
+from core.errors import InvalidInputError, describe
 from core.fund_metrics import correlation_matrix, portfolio_metrics, strategy_metrics
 from core.held_capital import allocatable_performances, due_rebalance
 from core.history import DEFAULT_HISTORY_BARS, BarData, MarketHistory
@@ -126,7 +126,7 @@ class PortfolioAllocator:
             raise
         except BaseException as exc:  # SystemExit from strategy code is its failure too
             raise InvalidInputError(
-                f"strategy {strategy_id} failed to initialize: {type(exc).__name__}: {exc}"
+                f"strategy {strategy_id} failed to initialize: {describe(exc)}"
             ) from exc
         ledger = self._new_ledger(strategy_id)
         self.reserve.transfer_out(amount)  # cash only: `validate_add` saw it is there

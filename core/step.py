@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
-from core.errors import InvariantViolation
+from core.errors import InvariantViolation, describe, exception_name, exception_text
 from core.history import BarData
 from core.ledger import Ledger
 from core.ledger_guard import check_holdings, holdings
@@ -133,11 +133,11 @@ def run_step(
         try:
             strategy.handle_data(context, data, ledger._view or ledger.strategy_view())
         except Exception as exc:  # strategy code is untrusted; isolate its failure
-            error = f"{type(exc).__name__}: {exc}"
+            error = describe(exc)
         except BaseException as exc:
             if interrupts and isinstance(exc, KeyboardInterrupt):
                 raise
-            fault = f"{type(exc).__name__} raised by strategy code: {exc}"
+            fault = f"{exception_name(exc)} raised by strategy code: {exception_text(exc)}"
         finally:
             changed = check_holdings(ledger, before)
         if changed is not None:

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from core import errors as core_errors
 from core.costs import CommissionModel, NoCommission, NoSlippage, SlippageModel
-from core.errors import InvalidInputError
+from core.errors import InvalidInputError, describe, exception_name, exception_text
 from core.fills import FillModel
 from core.history import DEFAULT_HISTORY_BARS, BarData, MarketHistory
 from core.ledger import Ledger
@@ -149,7 +149,7 @@ class StrategyHost:
             raise
         except BaseException as exc:  # untrusted strategy code; SystemExit is its failure
             raise StrategyLoadError(
-                f"strategy {self.strategy_id} failed to initialize: {type(exc).__name__}: {exc}"
+                f"strategy {self.strategy_id} failed to initialize: {describe(exc)}"
             ) from exc
 
     def step(self, market: Slice, trading: bool) -> StepOutcome:
@@ -243,7 +243,7 @@ _KNOWN_ERRORS = _known_errors()
 
 
 def error_reply(exc: BaseException) -> Reply:
-    return ("error", type(exc).__name__, str(exc))
+    return ("error", exception_name(exc), exception_text(exc))
 
 
 def unwrap(reply: Reply) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from core.errors import describe, exception_text
 from workers.errors import StrategyLoadError
 
 PATH_FORMAT = "package.module:ClassName"
@@ -32,13 +33,13 @@ def _import(module_name: str, path: str) -> Any:
         missing = exc.name or ""
         if module_name == missing or module_name.startswith(missing + "."):
             raise StrategyLoadError(f"{path}: module {missing!r} not found") from exc
-        raise StrategyLoadError(f"{path}: importing {module_name} failed: {exc}") from exc
+        raise StrategyLoadError(
+            f"{path}: importing {module_name} failed: {exception_text(exc)}"
+        ) from exc
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # anything the module runs at import time, SystemExit too
-        raise StrategyLoadError(
-            f"{path}: importing {module_name} failed: {type(exc).__name__}: {exc}"
-        ) from exc
+        raise StrategyLoadError(f"{path}: importing {module_name} failed: {describe(exc)}") from exc
 
 
 def load_strategy_class(path: str) -> type:
@@ -74,5 +75,5 @@ def build_strategy(path: str, params: dict[str, Any]) -> object:
         raise
     except BaseException as exc:  # untrusted constructor; SystemExit is its failure
         raise StrategyLoadError(
-            f"{path}: {cls.__name__}(**{params!r}) failed: {type(exc).__name__}: {exc}"
+            f"{path}: {cls.__name__}(**{params!r}) failed: {describe(exc)}"
         ) from exc
