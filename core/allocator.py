@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, getcontext, setcontext
 from typing import Any
 
 import pandas as pd
@@ -23,7 +23,7 @@ from core.held_capital import allocatable_performances, due_rebalance
 from core.history import DEFAULT_HISTORY_BARS, BarData, MarketHistory
 from core.ledger import Ledger
 from core.market import Slice, check_next_timestamp
-from core.money import ZERO, to_decimal
+from core.money import FUND_DECIMALS, ZERO, strategy_decimals, to_decimal
 from core.performance import StrategyPerformance
 from core.rebalance_plan import RebalancePlan
 from core.rebalancer import AllocationRebalancer
@@ -120,18 +120,22 @@ class PortfolioAllocator:
         if not callable(getattr(strategy, "handle_data", None)):
             raise InvalidInputError(f"strategy {strategy_id} has no handle_data method")
         context = StrategyContext(strategy_id)
+        decimals = strategy_decimals()
+        outer = getcontext()
         try:
-            initialize_strategy(strategy, context)
+            initialize_strategy(strategy, context, decimals)
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # SystemExit from strategy code is its failure too
             raise InvalidInputError(
                 f"strategy {strategy_id} failed to initialize: {describe(exc)}"
             ) from exc
+        finally:
+            setcontext(outer)  # the caller's, which the fund's stood in for
         ledger = self._new_ledger(strategy_id)
         self.reserve.transfer_out(amount)  # cash only: `validate_add` saw it is there
         ledger.transfer_in(amount)
-        return self._book.admit(
+        record = self._book.admit(
             strategy_id,
             weight,
             amount,
@@ -140,6 +144,8 @@ class PortfolioAllocator:
             context=context,
             metadata=metadata,
         )
+        record.decimals = decimals
+        return record
 
     def pause_strategy(self, strategy_id: str, reason: str = "paused by operator") -> None:
         """Stop trading: open orders are cancelled, positions kept and still marked."""
@@ -217,6 +223,14 @@ class PortfolioAllocator:
         strategy recorded it and `execution_count` moved with `current_timestamp`, and only
         then propagates. The next call continues with the next bar.
         """
+        outer = getcontext()
+        setcontext(FUND_DECIMALS)  # the fund's arithmetic, whatever the caller's context is
+        try:
+            self._execute_bar(timestamp, data)
+        finally:
+            setcontext(outer)
+
+    def _execute_bar(self, timestamp: datetime, data: Mapping[str, Any] | Slice) -> None:
         timestamp = check_next_timestamp(timestamp, self._book.current_timestamp)
         market = Slice.coerce(timestamp, data)
         self._history.append(market)
@@ -238,6 +252,7 @@ class PortfolioAllocator:
                     bar_data,
                     trading=rec.state is running,
                     interrupts=True,
+                    decimals=rec.decimals,
                 )
                 if on_report(report):  # quarantined: the daemon's rule, the same bytes
                     ledger.cancel_all_orders(QUARANTINE_CANCEL_REASON)
@@ -258,6 +273,7 @@ class PortfolioAllocator:
             bar_data,
             trading=trading,
             interrupts=True,
+            decimals=rec.decimals,
         )
         if self._book.on_report(report):  # quarantined: the daemon's rule, the same bytes
             ledger.cancel_all_orders(QUARANTINE_CANCEL_REASON)

@@ -6,7 +6,15 @@ explicitly, so the same inputs always give the same digits.
 
 from __future__ import annotations
 
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+from decimal import (
+    ROUND_DOWN,
+    ROUND_HALF_EVEN,
+    Context,
+    Decimal,
+    DivisionByZero,
+    InvalidOperation,
+    Overflow,
+)
 
 from core.errors import InvalidInputError
 
@@ -28,6 +36,28 @@ WEIGHT_NOISE = Decimal("1e-18")
 """A weight total above 1 by at most this much is Decimal rounding noise, not an error."""
 
 Number = Decimal | int | str | float
+
+FUND_DECIMALS = Context(
+    prec=28,
+    rounding=ROUND_HALF_EVEN,
+    Emin=-999_999,
+    Emax=999_999,
+    capitals=1,
+    clamp=0,
+    traps=[InvalidOperation, DivisionByZero, Overflow],
+)
+"""The decimal context every money computation of the fund runs in (Python's defaults).
+Strategy code never gets it: it runs in a context of its own (`strategy_decimals`), so a
+strategy that sets `getcontext().prec`, a rounding or a trap changes its own arithmetic,
+not the fund's, in every hosting mode alike (`core.step.run_step` switches between them)."""
+
+
+def strategy_decimals() -> Context:
+    """A new strategy's own decimal context: the fund's settings, no flags raised yet (the
+    fund's own flags depend on what this process computed before), to change as it likes."""
+    decimals = FUND_DECIMALS.copy()
+    decimals.clear_flags()
+    return decimals
 
 
 def to_decimal(value: object, *, field: str = "value") -> Decimal:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import Context, Decimal
 from enum import Enum
 from typing import Any
 
@@ -72,6 +72,9 @@ class StrategyAllocation:
     pause_reason: str | None = None
     quarantined: bool = False
     """Paused by the fund itself (consecutive errors, a worker fault), not by an operator."""
+    decimals: Context | None = None
+    """The strategy's own decimal context, when its code runs in this process
+    (`core.money.strategy_decimals`; `PortfolioAllocator`)."""
 
     @property
     def current_value(self) -> Decimal:

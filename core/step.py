@@ -10,13 +10,14 @@ whichever way its strategies are hosted.
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
+from decimal import Context, Decimal, setcontext
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from core.errors import InvariantViolation, describe, exception_name, exception_text
 from core.history import BarData
 from core.ledger import Ledger
 from core.ledger_guard import check_holdings, holdings
+from core.money import FUND_DECIMALS
 from core.orders import Fill, new_record
 from core.strategy_ledger import StrategyLedger
 
@@ -75,11 +76,21 @@ class StepReport(NamedTuple):
     `SystemExit`, or changed its ledger outside fills (`core.ledger_guard`; undone)."""
 
 
-def initialize_strategy(strategy: Any, context: StrategyContext) -> None:
-    """Run the optional `initialize(context)` hook."""
+def initialize_strategy(
+    strategy: Any, context: StrategyContext, decimals: Context | None = None
+) -> None:
+    """Run the optional `initialize(context)` hook (in `decimals`, as `run_step` does)."""
     initialize = getattr(strategy, "initialize", None)
-    if callable(initialize):
+    if not callable(initialize):
+        return
+    if decimals is None:
         initialize(context)
+        return
+    setcontext(decimals)
+    try:
+        initialize(context)
+    finally:
+        setcontext(FUND_DECIMALS)
 
 
 def run_step(
@@ -91,6 +102,7 @@ def run_step(
     *,
     trading: bool,
     interrupts: bool = False,
+    decimals: Context | None = None,
 ) -> StepReport:
     """Fill pending orders at this slice, mark to market, then let the strategy trade.
 
@@ -113,6 +125,10 @@ def run_step(
       SIGINT as an exception, counts it as the strategy's fault.
 
     An `InvariantViolation` is a bug of the fund, not of the strategy: it propagates.
+
+    `decimals`: the strategy's own decimal context (`core.money.strategy_decimals`), current
+    while its `handle_data` runs (the ledger methods it calls included); the fund's
+    (`FUND_DECIMALS`) is made current again after it, whatever the code did.
     """
     try:
         fills = ledger.process_slice(data.slice)
@@ -130,6 +146,8 @@ def run_step(
         book = ledger._orders  # its id counter counts the orders placed
         placed = book.next_id
         before = holdings(ledger)  # what only fills may change; see core.ledger_guard
+        if decimals is not None:
+            setcontext(decimals)
         try:
             strategy.handle_data(context, data, ledger._view or ledger.strategy_view())
         except Exception as exc:  # strategy code is untrusted; isolate its failure
@@ -139,6 +157,8 @@ def run_step(
                 raise
             fault = f"{exception_name(exc)} raised by strategy code: {exception_text(exc)}"
         finally:
+            if decimals is not None:
+                setcontext(FUND_DECIMALS)
             changed = check_holdings(ledger, before)
         if changed is not None:
             fault = changed if fault is None else f"{fault}; {changed}"

@@ -15,12 +15,13 @@ still checks after every step that cash and positions changed only by fills
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from decimal import Decimal
+import functools
+from collections.abc import Callable, Mapping
+from decimal import Decimal, getcontext, setcontext
 from types import MappingProxyType
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
-from core.money import Number
+from core.money import FUND_DECIMALS, Number
 from core.orders import Order, Position
 
 if TYPE_CHECKING:
@@ -61,6 +62,28 @@ FUND_ONLY = frozenset(
 """Operations of the `Ledger` that only the fund performs."""
 
 
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _in_fund_decimals(method: _Method) -> _Method:
+    """`method`, run in the fund's decimal context (`core.money.FUND_DECIMALS`) whatever
+    context the strategy code calling it has set: the ledger's arithmetic is the fund's;
+    the caller's context is current again after it."""
+
+    @functools.wraps(method)
+    def run(self: StrategyLedger, *args: Any, **kwargs: Any) -> Any:
+        outer = getcontext()
+        if outer is FUND_DECIMALS:
+            return method(self, *args, **kwargs)
+        setcontext(FUND_DECIMALS)
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            setcontext(outer)
+
+    return run  # type: ignore[return-value]
+
+
 class StrategyLedger:
     """The account of one strategy as its code sees it (see the module docstring)."""
 
@@ -70,6 +93,7 @@ class StrategyLedger:
         self._ledger = ledger
 
     # ---- orders ------------------------------------------------------------------------
+    @_in_fund_decimals
     def order(
         self,
         asset: str,
@@ -80,6 +104,7 @@ class StrategyLedger:
         """Place an order (amount > 0 buys); it fills from the next bar on."""
         return self._ledger.order(asset, amount, limit_price, stop_price)
 
+    @_in_fund_decimals
     def order_value(
         self,
         asset: str,
@@ -89,6 +114,7 @@ class StrategyLedger:
     ) -> Order:
         return self._ledger.order_value(asset, value, limit_price, stop_price)
 
+    @_in_fund_decimals
     def order_target(
         self,
         asset: str,
@@ -98,6 +124,7 @@ class StrategyLedger:
     ) -> Order | None:
         return self._ledger.order_target(asset, target, limit_price, stop_price)
 
+    @_in_fund_decimals
     def order_target_value(
         self,
         asset: str,
@@ -107,6 +134,7 @@ class StrategyLedger:
     ) -> Order | None:
         return self._ledger.order_target_value(asset, target_value, limit_price, stop_price)
 
+    @_in_fund_decimals
     def order_target_percent(
         self,
         asset: str,
@@ -116,9 +144,11 @@ class StrategyLedger:
     ) -> Order | None:
         return self._ledger.order_target_percent(asset, target, limit_price, stop_price)
 
+    @_in_fund_decimals
     def cancel_order(self, order_or_id: Order | int, reason: str = "cancelled") -> None:
         self._ledger.cancel_order(order_or_id, reason)
 
+    @_in_fund_decimals
     def cancel_all_orders(self, reason: str = "cancelled") -> int:
         return self._ledger.cancel_all_orders(reason)
 
@@ -145,10 +175,12 @@ class StrategyLedger:
         return self._ledger._cash
 
     @property
+    @_in_fund_decimals
     def portfolio_value(self) -> Decimal:
         return self._ledger.portfolio_value
 
     @property
+    @_in_fund_decimals
     def positions_value(self) -> Decimal:
         return self._ledger.positions_value
 

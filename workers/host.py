@@ -31,7 +31,7 @@ import pickle
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Context, Decimal
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -42,7 +42,7 @@ from core.fills import FillModel
 from core.history import DEFAULT_HISTORY_BARS, BarData, MarketHistory
 from core.ledger import Ledger
 from core.market import Slice
-from core.money import ZERO
+from core.money import ZERO, strategy_decimals
 from core.orders import new_record
 from core.step import StepReport, StrategyContext, initialize_strategy, run_step
 from core.transfers import withdraw_from
@@ -129,6 +129,8 @@ class StrategyHost:
         self.context = StrategyContext(strategy_id)
         self.ledger = self.ledger_config.new_ledger()
         self.history = MarketHistory(history_bars)
+        self.decimals = strategy_decimals()
+        """The strategy's own decimal context (`core.money.FUND_DECIMALS`), snapshotted."""
 
     def handle(self, message: Message) -> Reply:
         """Run one protocol message; never raises (errors become error replies)."""
@@ -144,7 +146,7 @@ class StrategyHost:
     # ---- operations ------------------------------------------------------------------
     def initialize(self) -> None:
         try:
-            initialize_strategy(self.strategy, self.context)
+            initialize_strategy(self.strategy, self.context, self.decimals)
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # untrusted strategy code; SystemExit is its failure
@@ -163,7 +165,13 @@ class StrategyHost:
         history.append(market)
         data = BarData(market, history)
         report = run_step(
-            self.strategy_id, self.strategy, self.context, ledger, data, trading=trading
+            self.strategy_id,
+            self.strategy,
+            self.context,
+            ledger,
+            data,
+            trading=trading,
+            decimals=self.decimals,
         )
         outcome = (report, perf_counter() - started, False)
         return new_record(StepOutcome, outcome)  # see core.orders.new_record
@@ -196,6 +204,7 @@ class StrategyHost:
             "context": self.context,
             "ledger": self.ledger.to_state(),
             "history": self.history,
+            "decimals": self.decimals,
         }
         return pickle.dumps(state, protocol=PICKLE_PROTOCOL)
 
@@ -212,6 +221,8 @@ class StrategyHost:
         self.strategy = state["strategy"]
         self.context = state["context"]
         self.history = state["history"]
+        decimals = state.get("decimals")  # snapshots of earlier versions have none
+        self.decimals = decimals if isinstance(decimals, Context) else strategy_decimals()
         self.ledger = ledger
 
 

@@ -7,9 +7,11 @@ itself and the parent never imports strategy code it runs in a child.
 from __future__ import annotations
 
 import importlib
+from decimal import getcontext, setcontext
 from typing import Any
 
 from core.errors import describe, exception_text
+from core.money import strategy_decimals
 from workers.errors import StrategyLoadError
 
 PATH_FORMAT = "package.module:ClassName"
@@ -65,7 +67,18 @@ def load_strategy_class(path: str) -> type:
 
 
 def build_strategy(path: str, params: dict[str, Any]) -> object:
-    """Instantiate the class `path` names with keyword `params`."""
+    """Instantiate the class `path` names with keyword `params`. Importing and building run
+    in a decimal context of their own: what they do to it is not kept (a strategy sets its
+    own arithmetic in `initialize` or `handle_data`, see `core.money.FUND_DECIMALS`)."""
+    outer = getcontext()
+    setcontext(strategy_decimals())
+    try:
+        return _build(path, params)
+    finally:
+        setcontext(outer)
+
+
+def _build(path: str, params: dict[str, Any]) -> object:
     cls = load_strategy_class(path)
     if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
         raise StrategyLoadError(f"{path}: params must be a dict of keyword arguments")

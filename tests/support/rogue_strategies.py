@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 import threading
 import time
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal, InvalidOperation, getcontext
 from typing import Any
 
 from core.history import BarData
@@ -193,3 +193,23 @@ class InitializesBadly(Strategy):
 
     def handle_data(self, context: Any, data: BarData, ledger: StrategyLedger) -> None:
         pass
+
+
+class OwnDecimals(Strategy):
+    """Sets its own decimal arithmetic in `initialize` (3 digits, rounding down, no trap on
+    invalid operations), then buys int(10000 / 3) AAA on its first bar: 3330 in its own
+    arithmetic, 3333 in the fund's. It sets the precision again on every bar, as careless
+    code might."""
+
+    def initialize(self, context: Any) -> None:
+        decimals = getcontext()
+        decimals.prec = 3
+        decimals.rounding = ROUND_DOWN
+        decimals.traps[InvalidOperation] = False
+        context.bought = False
+
+    def handle_data(self, context: Any, data: BarData, ledger: StrategyLedger) -> None:
+        getcontext().prec = 3
+        if not context.bought:
+            ledger.order("AAA", int(Decimal(10000) / Decimal(3)))
+            context.bought = True
