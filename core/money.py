@@ -46,10 +46,13 @@ FUND_DECIMALS = Context(
     clamp=0,
     traps=[InvalidOperation, DivisionByZero, Overflow],
 )
-"""The decimal context every money computation of the fund runs in (Python's defaults).
-Strategy code never gets it: it runs in a context of its own (`strategy_decimals`), so a
-strategy that sets `getcontext().prec`, a rounding or a trap changes its own arithmetic,
-not the fund's, in every hosting mode alike (`core.step.run_step` switches between them)."""
+"""The decimal context the fund's money is computed in while its strategies step (Python's
+defaults): the daemon's steps, `PortfolioAllocator.execute_bar`, and every ledger method a
+strategy calls. Strategy code never gets it: it runs in a context of its own
+(`strategy_decimals`), so a strategy that sets `getcontext().prec`, a rounding or a trap
+changes its own arithmetic, not the fund's, in every hosting mode alike (`core.step.run_step`
+switches between them). `PortfolioAllocator`'s other methods compute in their caller's
+context, which is this one unless the caller changed its own."""
 
 
 def strategy_decimals() -> Context:
