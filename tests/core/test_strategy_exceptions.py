@@ -15,6 +15,7 @@ from workers.errors import StrategyLoadError
 from workers.factory import WorkerSpec, create_worker
 
 ROGUES = "tests.support.rogue_strategies"
+SAMPLES = "tests.workers.sample_strategies"
 STEADY = f"{ROGUES}:Steady"
 
 
@@ -74,7 +75,7 @@ async def test_every_driver_books_a_badly_raising_strategy_as_its_own_fault(
     how: str, error: str
 ) -> None:
     plan = [
-        Planned("rogue", f"{ROGUES}:RaisesBadly", {"how": how}, Decimal("0.4")),
+        Planned("rogue", f"{SAMPLES}:RaisesBadly", {"how": how}, Decimal("0.4")),
         Planned("steady", STEADY, {}, Decimal("0.4")),
     ]
     slices = flat_slices(5)

@@ -155,36 +155,6 @@ class _Unprintable(Exception):
         raise RuntimeError("no text for you")
 
 
-class _UnprintableExit(SystemExit):
-    """A `BaseException` (a fault, not an error) whose `__str__` raises."""
-
-    def __str__(self) -> str:
-        raise ValueError("no text either")
-
-
-class RaisesBadly(Strategy):
-    """On bar `on_bar` it raises an exception that is hard to put into words: `how` is
-    "unprintable" (its `__str__` raises), "huge" (a 10 MiB message) or "unprintable_exit" (a
-    `SystemExit` whose `__str__` raises)."""
-
-    def __init__(self, how: str, on_bar: int = 2) -> None:
-        self.how = how
-        self.on_bar = on_bar
-
-    def initialize(self, context: Any) -> None:
-        context.bars = 0
-
-    def handle_data(self, context: Any, data: BarData, ledger: StrategyLedger) -> None:
-        context.bars += 1
-        if context.bars != self.on_bar:
-            return
-        if self.how == "unprintable":
-            raise _Unprintable()
-        if self.how == "unprintable_exit":
-            raise _UnprintableExit()
-        raise ValueError("x" * (10 << 20))
-
-
 class InitializesBadly(Strategy):
     """Its `initialize` raises an exception whose `__str__` raises."""
 

@@ -163,3 +163,34 @@ class KillsItself(_OnBar):
 
     def misbehave(self) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+class _Unprintable(Exception):
+    """An exception whose `__str__` raises."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("no text for you")
+
+
+class _UnprintableExit(SystemExit):
+    """A `BaseException` (a fault, not an error) whose `__str__` raises."""
+
+    def __str__(self) -> str:
+        raise ValueError("no text either")
+
+
+class RaisesBadly(_OnBar):
+    """On bar `on_bar` it raises an exception that is hard to put into words: `how` is
+    "unprintable" (its `__str__` raises), "huge" (a 10 MiB message) or "unprintable_exit" (a
+    `SystemExit` whose `__str__` raises)."""
+
+    def __init__(self, how: str, on_bar: int = 2) -> None:
+        super().__init__(on_bar)
+        self.how = how
+
+    def misbehave(self) -> None:
+        if self.how == "unprintable":
+            raise _Unprintable()
+        if self.how == "unprintable_exit":
+            raise _UnprintableExit()
+        raise ValueError("x" * (10 << 20))
