@@ -10,6 +10,7 @@ OS errors, and a worker process that timed out or died.
 
 from __future__ import annotations
 
+from core.errors import exception_name, exception_text
 from daemon.errors import JournalReplayError
 from daemon.persistence import CodecError, JournalRecord, StoreError
 from workers.errors import WorkerCrashed, WorkerTimeout
@@ -29,5 +30,5 @@ def replay_error(record: JournalRecord | None, exc: Exception) -> Exception:
 
 
 def _cause(exc: BaseException) -> str:
-    text = str(exc)
-    return type(exc).__name__ + (f": {text[:500]}" if text else "")
+    text = exception_text(exc)  # a strategy's unpickling may have raised it
+    return exception_name(exc) + (f": {text[:500]}" if text else "")

@@ -5,6 +5,7 @@ longest (`workers.shard_process.MAX_TIMER_S`) instead of failing every slice."""
 
 from __future__ import annotations
 
+import signal
 from decimal import Decimal
 from typing import Any
 
@@ -84,8 +85,6 @@ async def test_deadlines_past_any_run_step_as_the_default_ones_on_ray(
 
 
 def test_the_longest_timer_is_one_the_system_accepts() -> None:
-    import signal
-
     try:
         signal.setitimer(signal.ITIMER_REAL, MAX_TIMER_S)
         assert signal.getitimer(signal.ITIMER_REAL)[0] > MAX_TIMER_S - 1
