@@ -5,7 +5,8 @@ The view offers what the seed's strategies use (orders and their target variants
 cancelling its own orders, reading positions, cash, value and orders) and nothing that moves
 money or positions outside a fill: transfers, liquidation, handing positions over, marking
 and restoring state are the fund's (`core.fund_moves`, `Ledger.process_slice`). Positions
-come back as copies, so changing one changes nothing.
+come back as copies, so changing one changes nothing, and orders as read-only views
+(`core.order_view`): an order fills with what it was checked and placed with.
 
 It holds no `__dict__` and passes nothing through: a name not listed in `STRATEGY_API`
 raises `AttributeError`, and one of the fund's operations says it is the fund's. The fund
@@ -22,6 +23,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from core.money import FUND_DECIMALS, Number
+from core.order_view import OrderView, view_of
 from core.orders import Order, Position
 
 if TYPE_CHECKING:
@@ -100,9 +102,10 @@ class StrategyLedger:
         amount: Number,
         limit_price: Number | None = None,
         stop_price: Number | None = None,
-    ) -> Order:
-        """Place an order (amount > 0 buys); it fills from the next bar on."""
-        return self._ledger.order(asset, amount, limit_price, stop_price)
+    ) -> OrderView:
+        """Place an order (amount > 0 buys); it fills from the next bar on. Returns a
+        read-only view of it (`core.order_view`), as every method here does."""
+        return OrderView(self._ledger.order(asset, amount, limit_price, stop_price))
 
     @_in_fund_decimals
     def order_value(
@@ -111,8 +114,8 @@ class StrategyLedger:
         value: Number,
         limit_price: Number | None = None,
         stop_price: Number | None = None,
-    ) -> Order:
-        return self._ledger.order_value(asset, value, limit_price, stop_price)
+    ) -> OrderView:
+        return OrderView(self._ledger.order_value(asset, value, limit_price, stop_price))
 
     @_in_fund_decimals
     def order_target(
@@ -121,8 +124,8 @@ class StrategyLedger:
         target: Number,
         limit_price: Number | None = None,
         stop_price: Number | None = None,
-    ) -> Order | None:
-        return self._ledger.order_target(asset, target, limit_price, stop_price)
+    ) -> OrderView | None:
+        return view_of(self._ledger.order_target(asset, target, limit_price, stop_price))
 
     @_in_fund_decimals
     def order_target_value(
@@ -131,8 +134,9 @@ class StrategyLedger:
         target_value: Number,
         limit_price: Number | None = None,
         stop_price: Number | None = None,
-    ) -> Order | None:
-        return self._ledger.order_target_value(asset, target_value, limit_price, stop_price)
+    ) -> OrderView | None:
+        ledger = self._ledger
+        return view_of(ledger.order_target_value(asset, target_value, limit_price, stop_price))
 
     @_in_fund_decimals
     def order_target_percent(
@@ -141,23 +145,24 @@ class StrategyLedger:
         target: Number,
         limit_price: Number | None = None,
         stop_price: Number | None = None,
-    ) -> Order | None:
-        return self._ledger.order_target_percent(asset, target, limit_price, stop_price)
+    ) -> OrderView | None:
+        return view_of(self._ledger.order_target_percent(asset, target, limit_price, stop_price))
 
     @_in_fund_decimals
-    def cancel_order(self, order_or_id: Order | int, reason: str = "cancelled") -> None:
-        self._ledger.cancel_order(order_or_id, reason)
+    def cancel_order(self, order_or_id: OrderView | int, reason: str = "cancelled") -> None:
+        order_id = order_or_id.id if isinstance(order_or_id, OrderView | Order) else order_or_id
+        self._ledger.cancel_order(order_id, reason)
 
     @_in_fund_decimals
     def cancel_all_orders(self, reason: str = "cancelled") -> int:
         return self._ledger.cancel_all_orders(reason)
 
-    def get_order(self, order_id: int) -> Order | None:
-        return self._ledger.get_order(order_id)
+    def get_order(self, order_id: int) -> OrderView | None:
+        return view_of(self._ledger.get_order(order_id))
 
     @property
-    def open_orders(self) -> list[Order]:
-        return self._ledger.open_orders
+    def open_orders(self) -> list[OrderView]:
+        return [OrderView(order) for order in self._ledger._orders.open]
 
     # ---- holdings ----------------------------------------------------------------------
     @property

@@ -183,3 +183,35 @@ class OwnDecimals(Strategy):
         if not context.bought:
             ledger.order("AAA", int(Decimal(10000) / Decimal(3)))
             context.bought = True
+
+
+class RewritesItsOrder(Strategy):
+    """On its first bar buys 10 AAA and tries to change the order it got back, and the same
+    order found through `open_orders` and `get_order`, to 1,000 shares (and to a commission
+    already paid, or filled); it counts the refusals. On its second bar it checks that the
+    order it kept shows the fill of 10, and raises if anything went otherwise."""
+
+    TRIES = (("amount", Decimal(1000)), ("commission", Decimal(-50)), ("filled", Decimal(10)))
+
+    def initialize(self, context: Any) -> None:
+        context.bars = 0
+        context.order = None
+        context.refused = 0
+
+    def handle_data(self, context: Any, data: BarData, ledger: StrategyLedger) -> None:
+        context.bars += 1
+        if context.bars == 1:
+            order = context.order = ledger.order("AAA", 10)
+            for held in (order, ledger.open_orders[0], ledger.get_order(order.id)):
+                for name, value in self.TRIES:
+                    try:
+                        setattr(held, name, value)
+                    except AttributeError:
+                        context.refused += 1
+        elif context.bars == 2:
+            order = context.order
+            expected = 3 * len(self.TRIES)
+            if context.refused != expected:
+                raise RuntimeError(f"{expected - context.refused} changes were let through")
+            if order.filled != 10 or order.is_open:
+                raise RuntimeError(f"the order kept does not show its fill: {order!r}")
