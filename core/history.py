@@ -6,9 +6,10 @@ from collections import deque
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
+from typing import NoReturn
 
 from core.errors import InvalidInputError
-from core.market import BAR_FIELDS, Bar, Slice
+from core.market import BAR_FIELDS, Bar, Slice, read_only
 
 DEFAULT_HISTORY_BARS = 256
 
@@ -53,14 +54,28 @@ class BarData:
     `data[symbol]` is the current `Bar` (so `data["AAPL"]["price"]` works as in the seed),
     `data.current(symbol, field)` a current value, `data.history(symbol, field, n)` the last
     `n` values up to and including this slice (fewer at the start of a run).
+
+    Read-only, like its `Slice`: `PortfolioAllocator` hands one `data` to all its strategies.
     """
 
     __slots__ = ("slice", "_history", "_bars")
 
+    slice: Slice
+    _history: MarketHistory
+    _bars: dict[str, Bar]
+
     def __init__(self, market: Slice, history: MarketHistory) -> None:
-        self.slice = market
-        self._history = history
-        self._bars = market._bars  # `data[symbol]` runs for every strategy on every slice
+        if hasattr(self, "slice"):
+            read_only(self, "slice")
+        _DATA_SLICE(self, market)
+        _DATA_HISTORY(self, history)
+        _DATA_BARS(self, market._bars)  # `data[symbol]` runs for every strategy on every slice
+
+    def __setattr__(self, name: str, value: object) -> NoReturn:
+        read_only(self, name)
+
+    def __delattr__(self, name: str) -> NoReturn:
+        read_only(self, name)
 
     @property
     def timestamp(self) -> datetime:
@@ -98,6 +113,11 @@ class BarData:
     def history(self, symbol: str, field: str, n: int) -> list[Decimal | None]:
         name = _field(field)
         return [bar[name] for bar in self._history.bars(symbol, n)]
+
+
+_DATA_SLICE = BarData.__dict__["slice"].__set__  # the slots, past `BarData.__setattr__`
+_DATA_HISTORY = BarData.__dict__["_history"].__set__
+_DATA_BARS = BarData.__dict__["_bars"].__set__
 
 
 def _field(field: str) -> str:

@@ -6,7 +6,7 @@ from collections.abc import ItemsView, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NoReturn
 
 from core.errors import InvalidBarError, InvalidInputError
 from core.money import to_decimal
@@ -93,19 +93,36 @@ class Bar:
 
 
 class Slice(Mapping[str, Bar]):
-    """All bars of one timestamp: the unit of synchronisation. Maps symbol -> Bar."""
+    """All bars of one timestamp: the unit of synchronisation. Maps symbol -> Bar.
+
+    Read-only once built (setting `ts`, or building it again with `__init__`, raises
+    `AttributeError`): one slice is handed to every strategy stepped in a process, and
+    what one of them sees, and fills at, must be what the others see."""
 
     __slots__ = ("ts", "_bars", "_pickled")
 
+    ts: datetime
+    _bars: dict[str, Bar]
+    _pickled: tuple[Any, ...] | None
+
     def __init__(self, ts: datetime, bars: Mapping[str, Bar] | None = None) -> None:
-        self.ts = ts
-        self._bars: dict[str, Bar] = dict(bars or {})
-        self._pickled: tuple[Any, ...] | None = None
-        for symbol, bar in self._bars.items():
+        if hasattr(self, "ts"):
+            read_only(self, "ts")
+        checked = dict(bars or {})
+        for symbol, bar in checked.items():
             if bar.symbol != symbol:
                 raise InvalidInputError(f"bar for {bar.symbol!r} filed under {symbol!r}")
             if bar.ts != ts:
                 raise InvalidInputError(f"bar {symbol} at {bar.ts} in slice {ts}")
+        _SLICE_TS(self, ts)
+        _SLICE_BARS(self, checked)
+        _SLICE_PICKLED(self, None)
+
+    def __setattr__(self, name: str, value: object) -> NoReturn:
+        read_only(self, name)
+
+    def __delattr__(self, name: str) -> NoReturn:
+        read_only(self, name)
 
     @classmethod
     def coerce(cls, ts: datetime, data: object) -> Slice:
@@ -160,8 +177,23 @@ class Slice(Mapping[str, Bar]):
         the constructor's arguments."""
         reduced = getattr(self, "_pickled", None)  # unset in a slice unpickled before it
         if reduced is None:
-            reduced = self._pickled = _reduce_slice(self)
+            reduced = _reduce_slice(self)
+            _SLICE_PICKLED(self, reduced)
         return reduced
+
+
+_SLICE_TS = Slice.__dict__["ts"].__set__  # the slots themselves, past `Slice.__setattr__`
+_SLICE_BARS = Slice.__dict__["_bars"].__set__
+_SLICE_PICKLED = Slice.__dict__["_pickled"].__set__
+
+
+def read_only(obj: object, name: str) -> NoReturn:
+    raise AttributeError(
+        f"{type(obj).__name__} is read-only (cannot set {name!r}): every strategy stepped "
+        f"with it sees the same market",
+        name=name,
+        obj=obj,
+    )
 
 
 def _reduce_slice(market: Slice) -> tuple[Any, ...]:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import gc
 import threading
 import time
+from datetime import timedelta
 from decimal import ROUND_DOWN, Decimal, InvalidOperation, getcontext
 from typing import Any
 
 from core.history import BarData
 from core.ledger import Ledger
+from core.market import Bar, Slice
 from core.strategy_ledger import StrategyLedger
 from workers.strategy import Strategy
 
@@ -215,3 +217,29 @@ class RewritesItsOrder(Strategy):
                 raise RuntimeError(f"{expected - context.refused} changes were let through")
             if order.filled != 10 or order.is_open:
                 raise RuntimeError(f"the order kept does not show its fill: {order!r}")
+
+
+class RewritesTheMarket(Strategy):
+    """On every bar tries to show the strategies stepped after it another market: AAA at 1
+    in place of this slice, by replacing `data.slice`, building the slice again, or moving
+    its timestamp; it counts the refusals and raises if any change was let through."""
+
+    def handle_data(self, context: Any, data: BarData, ledger: StrategyLedger) -> None:
+        market = data.slice
+        ts = market.ts
+        cheap = Slice(ts, {"AAA": Bar.flat(ts, "AAA", 1, 10**9)})
+        tries = (
+            lambda: setattr(data, "slice", cheap),
+            lambda: delattr(data, "slice"),
+            lambda: data.__init__(cheap, data._history),  # type: ignore[misc]
+            lambda: setattr(market, "ts", ts + timedelta(days=1)),
+            lambda: market.__init__(ts, {"AAA": cheap["AAA"]}),  # type: ignore[misc]
+        )
+        refused = 0
+        for attempt in tries:
+            try:
+                attempt()
+            except AttributeError:
+                refused += 1
+        if refused != len(tries) or data.slice is not market or data["AAA"].close == 1:
+            raise RuntimeError(f"{len(tries) - refused} changes to the market were let through")
