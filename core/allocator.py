@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from decimal import Decimal, getcontext, setcontext
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -23,7 +23,7 @@ from core.held_capital import allocatable_performances, due_rebalance
 from core.history import DEFAULT_HISTORY_BARS, BarData, MarketHistory
 from core.ledger import Ledger
 from core.market import Slice, check_next_timestamp
-from core.money import FUND_DECIMALS, ZERO, strategy_decimals, to_decimal
+from core.money import ZERO, in_fund_decimals, strategy_decimals, to_decimal
 from core.performance import StrategyPerformance
 from core.rebalance_plan import RebalancePlan
 from core.rebalancer import AllocationRebalancer
@@ -47,6 +47,7 @@ class PortfolioAllocator:
     value (reserve + strategies), so profits compound into later allocations.
     """
 
+    @in_fund_decimals
     def __init__(
         self,
         total_capital: Decimal,
@@ -83,10 +84,12 @@ class PortfolioAllocator:
         return dict(self._book.records)
 
     @property
+    @in_fund_decimals
     def total_capital(self) -> Decimal:
         return self._book.fund_value
 
     @property
+    @in_fund_decimals
     def allocated_capital(self) -> Decimal:
         return self._book.allocated_capital
 
@@ -108,6 +111,7 @@ class PortfolioAllocator:
         return self._book
 
     # ---- lifecycle ---------------------------------------------------------------------
+    @in_fund_decimals
     def add_strategy(
         self,
         strategy_id: str,
@@ -121,7 +125,6 @@ class PortfolioAllocator:
             raise InvalidInputError(f"strategy {strategy_id} has no handle_data method")
         context = StrategyContext(strategy_id)
         decimals = strategy_decimals()
-        outer = getcontext()
         try:
             initialize_strategy(strategy, context, decimals)
         except KeyboardInterrupt:
@@ -130,8 +133,6 @@ class PortfolioAllocator:
             raise InvalidInputError(
                 f"strategy {strategy_id} failed to initialize: {describe(exc)}"
             ) from exc
-        finally:
-            setcontext(outer)  # the caller's, which the fund's stood in for
         ledger = self._new_ledger(strategy_id)
         self.reserve.transfer_out(amount)  # cash only: `validate_add` saw it is there
         ledger.transfer_in(amount)
@@ -147,17 +148,20 @@ class PortfolioAllocator:
         record.decimals = decimals
         return record
 
+    @in_fund_decimals
     def pause_strategy(self, strategy_id: str, reason: str = "paused by operator") -> None:
         """Stop trading: open orders are cancelled, positions kept and still marked."""
         rec = self._book.validate_pause(strategy_id)
         _ledger(rec).cancel_all_orders("strategy paused")
         self._book.mark_paused(rec, reason)
 
+    @in_fund_decimals
     def resume_strategy(self, strategy_id: str) -> None:
         """Trade again from the next bar."""
         rec = self._book.validate_resume(strategy_id)
         self._book.mark_resumed(rec)
 
+    @in_fund_decimals
     def remove_strategy(self, strategy_id: str, liquidate: bool = True) -> Decimal:
         """Close a strategy and return everything it holds to the reserve.
 
@@ -206,6 +210,7 @@ class PortfolioAllocator:
         return moved + cash
 
     # ---- the bar loop ------------------------------------------------------------------
+    @in_fund_decimals
     def execute_bar(self, timestamp: datetime, data: Mapping[str, Any] | Slice) -> None:
         """Run every strategy on one bar, in insertion order.
 
@@ -223,12 +228,7 @@ class PortfolioAllocator:
         strategy recorded it and `execution_count` moved with `current_timestamp`, and only
         then propagates. The next call continues with the next bar.
         """
-        outer = getcontext()
-        setcontext(FUND_DECIMALS)  # the fund's arithmetic, whatever the caller's context is
-        try:
-            self._execute_bar(timestamp, data)
-        finally:
-            setcontext(outer)
+        self._execute_bar(timestamp, data)
 
     def _execute_bar(self, timestamp: datetime, data: Mapping[str, Any] | Slice) -> None:
         timestamp = check_next_timestamp(timestamp, self._book.current_timestamp)
@@ -298,6 +298,7 @@ class PortfolioAllocator:
                 self._step(rec, bar_data, trading=False)
 
     # ---- rebalancing -------------------------------------------------------------------
+    @in_fund_decimals
     def rebalance(
         self,
         new_allocations: Mapping[str, Decimal],
@@ -326,6 +327,7 @@ class PortfolioAllocator:
         order. Paused and quarantined strategies are left out, so their capital is held."""
         return allocatable_performances(self._book)
 
+    @in_fund_decimals
     def rebalance_if_due(
         self, rebalancer: AllocationRebalancer, timestamp: datetime | None = None
     ) -> RebalanceRecord | None:
@@ -375,12 +377,15 @@ class PortfolioAllocator:
         return moved, costs
 
     # ---- metrics -----------------------------------------------------------------------
+    @in_fund_decimals
     def get_portfolio_metrics(self) -> dict[str, Any]:
         return portfolio_metrics(self._book)
 
+    @in_fund_decimals
     def get_strategy_metrics(self) -> dict[str, dict[str, Any]]:
         return strategy_metrics(self._book)
 
+    @in_fund_decimals
     def get_correlation_matrix(self) -> pd.DataFrame | None:
         return correlation_matrix(self._book)
 

@@ -6,6 +6,8 @@ explicitly, so the same inputs always give the same digits.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from decimal import (
     ROUND_DOWN,
     ROUND_HALF_EVEN,
@@ -14,7 +16,10 @@ from decimal import (
     DivisionByZero,
     InvalidOperation,
     Overflow,
+    getcontext,
+    setcontext,
 )
+from typing import Any, TypeVar
 
 from core.errors import InvalidInputError
 
@@ -51,8 +56,30 @@ defaults): the daemon's steps, `PortfolioAllocator.execute_bar`, and every ledge
 strategy calls. Strategy code never gets it: it runs in a context of its own
 (`strategy_decimals`), so a strategy that sets `getcontext().prec`, a rounding or a trap
 changes its own arithmetic, not the fund's, in every hosting mode alike (`core.step.run_step`
-switches between them). `PortfolioAllocator`'s other methods compute in their caller's
-context, which is this one unless the caller changed its own."""
+switches between them). The fund's entry points run in it whatever their caller's context is
+(`in_fund_decimals`): every method of `PortfolioAllocator` and `AllocationRebalancer`, the
+allocation algorithms' `calculate_allocations`, `StrategyPerformance`'s flows."""
+
+_Function = TypeVar("_Function", bound=Callable[..., Any])
+
+
+def in_fund_decimals(function: _Function) -> _Function:
+    """`function`, run in `FUND_DECIMALS` whatever decimal context its caller has set (a
+    notebook's `getcontext().prec = 6`, a strategy's own); the caller's context is current
+    again after it. Cheap when the fund's context is already current."""
+
+    @functools.wraps(function)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        outer = getcontext()
+        if outer is FUND_DECIMALS:
+            return function(*args, **kwargs)
+        setcontext(FUND_DECIMALS)
+        try:
+            return function(*args, **kwargs)
+        finally:
+            setcontext(outer)
+
+    return run  # type: ignore[return-value]
 
 
 def strategy_decimals() -> Context:

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from core.errors import InvalidInputError
-from core.money import ZERO, format_money, format_pct, to_decimal
+from core.money import ZERO, format_money, format_pct, in_fund_decimals, to_decimal
 
 _SCALE_BITS = 100
 _SCALE = float(2**_SCALE_BITS)
@@ -95,6 +95,7 @@ class StrategyPerformance:
 
     # ---------------------------------------------------------------- feeding
 
+    @in_fund_decimals
     def record_flow(self, amount: Decimal) -> None:
         """Record capital moved in (+) or out (−) right after the last observation.
 
@@ -142,6 +143,7 @@ class StrategyPerformance:
         self.portfolio_values.append(value)
         self.num_observations += 1
 
+    @in_fund_decimals
     def _apply_pending_flow(self) -> float:
         """Fold the pending flows into the base; keep the peak expressed in today's capital."""
         last = self.portfolio_values[-1]

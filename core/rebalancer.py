@@ -18,7 +18,7 @@ from enum import Enum
 from typing import Any, Final, Protocol
 
 from core.errors import InvalidInputError
-from core.money import ZERO, format_pct, to_decimal
+from core.money import ZERO, format_pct, in_fund_decimals, to_decimal
 from core.performance import StrategyPerformance
 from core.records import RebalanceTrigger
 from core.transfer_threshold import is_material_transfer
@@ -113,6 +113,7 @@ class AllocationRebalancer:
     and set, with a datetime or None (None makes the next check the initial rebalancing).
     """
 
+    @in_fund_decimals
     def __init__(
         self,
         algorithm: SupportsAllocations,
@@ -181,6 +182,7 @@ class AllocationRebalancer:
 
     # -------------------------------------------------------------- triggers
 
+    @in_fund_decimals
     def should_rebalance(
         self,
         current_time: datetime,
@@ -191,6 +193,7 @@ class AllocationRebalancer:
         trigger, reason = self.check(current_time, current_allocations, target_allocations)
         return trigger is not None, reason
 
+    @in_fund_decimals
     def check(
         self,
         current_time: datetime,
@@ -235,6 +238,7 @@ class AllocationRebalancer:
         keys = current.keys() | targets.keys()
         return max((abs(current.get(k, ZERO) - targets.get(k, ZERO)) for k in keys), default=ZERO)
 
+    @in_fund_decimals
     def is_material_transfer(self, amount: Decimal, fund_value: Decimal) -> bool:
         """Whether a transfer is large enough to make, given `min_transfer_pct` (the rule
         the fund's rebalance planner applies: `core.transfer_threshold`)."""
@@ -242,6 +246,7 @@ class AllocationRebalancer:
 
     # ------------------------------------------------------------ rebalances
 
+    @in_fund_decimals
     def rebalance(
         self, strategies: dict[str, StrategyPerformance], current_time: datetime
     ) -> dict[str, Decimal]:
@@ -250,6 +255,7 @@ class AllocationRebalancer:
         self.record_rebalance(current_time, allocations)
         return allocations
 
+    @in_fund_decimals
     def record_rebalance(self, current_time: datetime, targets: Mapping[str, Decimal]) -> None:
         """Record a rebalance applied by other means (e.g. a manual command)."""
         self.last_rebalance_time = current_time

@@ -16,13 +16,12 @@ still checks after every step that cash and positions changed only by fills
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Mapping
-from decimal import Decimal, getcontext, setcontext
+from collections.abc import Mapping
+from decimal import Decimal
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, NoReturn
 
-from core.money import FUND_DECIMALS, Number
+from core.money import Number, in_fund_decimals
 from core.order_view import OrderView, view_of
 from core.orders import Order, Position
 
@@ -64,28 +63,6 @@ FUND_ONLY = frozenset(
 """Operations of the `Ledger` that only the fund performs."""
 
 
-_Method = TypeVar("_Method", bound=Callable[..., Any])
-
-
-def _in_fund_decimals(method: _Method) -> _Method:
-    """`method`, run in the fund's decimal context (`core.money.FUND_DECIMALS`) whatever
-    context the strategy code calling it has set: the ledger's arithmetic is the fund's;
-    the caller's context is current again after it."""
-
-    @functools.wraps(method)
-    def run(self: StrategyLedger, *args: Any, **kwargs: Any) -> Any:
-        outer = getcontext()
-        if outer is FUND_DECIMALS:
-            return method(self, *args, **kwargs)
-        setcontext(FUND_DECIMALS)
-        try:
-            return method(self, *args, **kwargs)
-        finally:
-            setcontext(outer)
-
-    return run  # type: ignore[return-value]
-
-
 class StrategyLedger:
     """The account of one strategy as its code sees it (see the module docstring)."""
 
@@ -95,7 +72,7 @@ class StrategyLedger:
         self._ledger = ledger
 
     # ---- orders ------------------------------------------------------------------------
-    @_in_fund_decimals
+    @in_fund_decimals
     def order(
         self,
         asset: str,
@@ -107,7 +84,7 @@ class StrategyLedger:
         read-only view of it (`core.order_view`), as every method here does."""
         return OrderView(self._ledger.order(asset, amount, limit_price, stop_price))
 
-    @_in_fund_decimals
+    @in_fund_decimals
     def order_value(
         self,
         asset: str,
@@ -117,7 +94,7 @@ class StrategyLedger:
     ) -> OrderView:
         return OrderView(self._ledger.order_value(asset, value, limit_price, stop_price))
 
-    @_in_fund_decimals
+    @in_fund_decimals
     def order_target(
         self,
         asset: str,
@@ -127,7 +104,7 @@ class StrategyLedger:
     ) -> OrderView | None:
         return view_of(self._ledger.order_target(asset, target, limit_price, stop_price))
 
-    @_in_fund_decimals
+    @in_fund_decimals
     def order_target_value(
         self,
         asset: str,
@@ -138,7 +115,7 @@ class StrategyLedger:
         ledger = self._ledger
         return view_of(ledger.order_target_value(asset, target_value, limit_price, stop_price))
 
-    @_in_fund_decimals
+    @in_fund_decimals
     def order_target_percent(
         self,
         asset: str,
@@ -148,12 +125,12 @@ class StrategyLedger:
     ) -> OrderView | None:
         return view_of(self._ledger.order_target_percent(asset, target, limit_price, stop_price))
 
-    @_in_fund_decimals
+    @in_fund_decimals
     def cancel_order(self, order_or_id: OrderView | int, reason: str = "cancelled") -> None:
         order_id = order_or_id.id if isinstance(order_or_id, OrderView | Order) else order_or_id
         self._ledger.cancel_order(order_id, reason)
 
-    @_in_fund_decimals
+    @in_fund_decimals
     def cancel_all_orders(self, reason: str = "cancelled") -> int:
         return self._ledger.cancel_all_orders(reason)
 
@@ -180,12 +157,12 @@ class StrategyLedger:
         return self._ledger._cash
 
     @property
-    @_in_fund_decimals
+    @in_fund_decimals
     def portfolio_value(self) -> Decimal:
         return self._ledger.portfolio_value
 
     @property
-    @_in_fund_decimals
+    @in_fund_decimals
     def positions_value(self) -> Decimal:
         return self._ledger.positions_value
 

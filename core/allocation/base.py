@@ -43,7 +43,7 @@ import numpy.typing as npt
 
 from core.allocation.constraints import AllocationConstraints
 from core.errors import InvalidInputError
-from core.money import to_decimal
+from core.money import in_fund_decimals, to_decimal
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -107,6 +107,7 @@ class QuantizedAllocation(AllocationAlgorithm):
             raise InvalidInputError("constraints must be an AllocationConstraints")
         self.constraints = constraints if constraints is not None else AllocationConstraints()
 
+    @in_fund_decimals
     def calculate_allocations(self, strategies: Mapping[str, ReturnSeries]) -> dict[str, Decimal]:
         ids = strategy_ids(strategies)
         if not ids:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from core.allocation.base import AllocationAlgorithm, ReturnSeries, strategy_ids
 from core.allocation.constraints import AllocationConstraints
 from core.errors import InfeasibleConstraintsError, InvalidInputError
-from core.money import ONE, ZERO, to_decimal
+from core.money import ONE, ZERO, in_fund_decimals, to_decimal
 
 
 class FixedAllocation(AllocationAlgorithm):
@@ -64,6 +64,7 @@ class FixedAllocation(AllocationAlgorithm):
                 f"fixed allocations sum to {total}, above the budget max_total={c.max_total}"
             )
 
+    @in_fund_decimals
     def calculate_allocations(self, strategies: Mapping[str, ReturnSeries]) -> dict[str, Decimal]:
         ids = strategy_ids(strategies)
         self._check(ids, self.allocations)

@@ -25,7 +25,7 @@ from core.allocation.covariance import (
     sample_covariance,
 )
 from core.errors import InvalidInputError
-from core.money import Number
+from core.money import Number, in_fund_decimals
 
 
 class VolatilityTargeting(AllocationAlgorithm):
@@ -66,6 +66,7 @@ class VolatilityTargeting(AllocationAlgorithm):
         self.min_observations = resolve_min_observations(min_observations, lookback_window)
         self.shrinkage = parse_shrinkage(shrinkage)
 
+    @in_fund_decimals
     def calculate_allocations(self, strategies: Mapping[str, ReturnSeries]) -> dict[str, Decimal]:
         ids = strategy_ids(strategies)
         if not ids:
