@@ -201,9 +201,9 @@ class FundBook:
     def on_report(self, report: StepReport) -> bool:
         """Record a strategy's step. Returns True when this report quarantined it."""
         rec = self.records[report.strategy_id]
+        rec.performance.update(report.ts, report.value)  # first: it refuses what is not money
         rec.value = report.value
         rec.cash = report.cash
-        rec.performance.update(report.ts, report.value)
         if report.fault is not None:
             return self.quarantine(rec, report.fault)
         if report.error is None:

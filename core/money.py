@@ -139,8 +139,18 @@ def format_pct_or_na(fraction: Decimal | float | None, places: int = 2) -> str:
     return "n/a" if fraction is None else format_pct(fraction, places)
 
 
+def to_cents(amount: Decimal) -> Decimal:
+    """`amount` rounded half-even to cents, however many digits that takes (from 1e26 on,
+    more than the fund's 28)."""
+    digits = amount.adjusted() + 3
+    if digits <= FUND_DECIMALS.prec:
+        return amount.quantize(CASH_QUANTUM, ROUND_HALF_EVEN, FUND_DECIMALS)
+    wide = Context(prec=digits, Emin=FUND_DECIMALS.Emin, Emax=FUND_DECIMALS.Emax)
+    return amount.quantize(CASH_QUANTUM, ROUND_HALF_EVEN, wide)
+
+
 def format_money(amount: Decimal) -> str:
-    return str(amount.quantize(CASH_QUANTUM, rounding=ROUND_HALF_EVEN))
+    return str(to_cents(amount))
 
 
 PERCENT_PLACES = 2
@@ -153,7 +163,7 @@ def format_amount(amount: Decimal | float) -> str:
     The text summary, the report page and the charts' axes write money this way; a Decimal
     is rounded half-even to cents, so the same amount always reads the same.
     """
-    cents = to_decimal(amount, field="amount").quantize(CASH_QUANTUM, rounding=ROUND_HALF_EVEN)
+    cents = to_cents(to_decimal(amount, field="amount"))
     return f"{cents.copy_abs() if cents.is_zero() else cents:,.2f}"
 
 

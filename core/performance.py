@@ -12,6 +12,7 @@ Money (values, flows) is Decimal; every statistic is a float.
 from __future__ import annotations
 
 import math
+import sys
 from collections import deque
 from collections.abc import Sequence
 from decimal import Decimal
@@ -28,6 +29,17 @@ _SCALE = float(2**_SCALE_BITS)
 _INF = math.inf
 _CONSTANT_STD = 1e-12
 """A window whose per-period std is below this (times max(1, |mean|)) counts as constant."""
+
+GROWTH_LIMIT = 1e100
+"""The statistics saturate here: a value / base ratio beyond ±1e100 in one period (prices
+from 1e-50 to 1e50, say) enters the window and the NAV as ±1e100, so that every statistic of
+the window (its sums of squares included) stays a finite float; a value beyond float range
+is taken as ±`sys.float_info.max`, and the NAV stays within ±`NAV_LIMIT`. Money is not
+touched: `portfolio_values` and `peak_value` keep the exact Decimals."""
+
+NAV_LIMIT = 1e300
+
+_FLOAT_MAX = sys.float_info.max
 
 STATE_VERSION = 1
 
@@ -117,16 +129,21 @@ class StrategyPerformance:
         if value.__class__ is not Decimal:
             value = to_decimal(value, field="value")
         value_f = float(value)
-        if not -_INF < value_f < _INF:
-            raise InvalidInputError(f"value must be finite and within float range, got {value!r}")
+        if not -_FLOAT_MAX <= value_f <= _FLOAT_MAX:  # the statistics saturate: GROWTH_LIMIT
+            value_f = math.copysign(_FLOAT_MAX, value_f)
         if flow:
             self.record_flow(flow)
         if self.num_observations:
             base_f = self._apply_pending_flow() if self._pending_flow else self._last_f
             if base_f > 0.0:  # a return: push it, then follow the NAV and its drawdowns
                 growth = value_f / base_f
+                if not -GROWTH_LIMIT <= growth <= GROWTH_LIMIT:
+                    growth = math.copysign(GROWTH_LIMIT, growth)
                 self._push(timestamp, growth - 1.0)
-                nav = self._nav = self._nav * growth
+                nav = self._nav * growth
+                if not -NAV_LIMIT <= nav <= NAV_LIMIT:
+                    nav = math.copysign(NAV_LIMIT, nav)
+                self._nav = nav
                 if nav >= self._peak_nav:
                     self._peak_nav = nav
                     self._peak_value = value

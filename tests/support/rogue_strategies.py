@@ -243,3 +243,18 @@ class RewritesTheMarket(Strategy):
                 refused += 1
         if refused != len(tries) or data.slice is not market or data["AAA"].close == 1:
             raise RuntimeError(f"{len(tries) - refused} changes to the market were let through")
+
+
+class BuysOnFirstBar(Strategy):
+    """Buys `amount` AAA on its first bar, then holds whatever the price does."""
+
+    def __init__(self, amount: int = 10) -> None:
+        self.amount = amount
+
+    def initialize(self, context: Any) -> None:
+        context.bought = False
+
+    def handle_data(self, context: Any, data: BarData, ledger: StrategyLedger) -> None:
+        if not context.bought:
+            ledger.order("AAA", self.amount)
+            context.bought = True
