@@ -27,7 +27,6 @@ becomes a `RemoteError`.
 
 from __future__ import annotations
 
-import pickle
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -47,6 +46,7 @@ from core.orders import new_record
 from core.step import StepReport, StrategyContext, initialize_strategy, run_step
 from core.transfers import withdraw_from
 from workers import errors as worker_errors
+from workers import kept_orders
 from workers.errors import RemoteError, StrategyLoadError
 from workers.loader import build_strategy
 
@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from workers.factory import WorkerSpec
 
 SNAPSHOT_VERSION = 1
-PICKLE_PROTOCOL = 5
+PICKLE_PROTOCOL = kept_orders.PICKLE_PROTOCOL
 
 Message = tuple[str, tuple[Any, ...]]
 Reply = tuple[Any, ...]
@@ -206,11 +206,11 @@ class StrategyHost:
             "history": self.history,
             "decimals": self.decimals,
         }
-        return pickle.dumps(state, protocol=PICKLE_PROTOCOL)
+        return kept_orders.dumps(state)  # orders the strategy kept stay its ledger's
 
     def restore(self, snapshot: bytes) -> None:
         """Replace strategy, context, ledger and history by a snapshot's (all or nothing)."""
-        state = pickle.loads(snapshot)
+        state, kept = kept_orders.loads(snapshot)
         if not isinstance(state, dict) or state.get("version") != SNAPSHOT_VERSION:
             raise InvalidInputError("not a strategy host snapshot of a known version")
         if state["strategy_id"] != self.strategy_id:
@@ -218,6 +218,7 @@ class StrategyHost:
                 f"snapshot of {state['strategy_id']!r} cannot restore {self.strategy_id!r}"
             )
         ledger = self.ledger_config.ledger_from_state(state["ledger"])
+        kept_orders.rebind(ledger, kept)
         self.strategy = state["strategy"]
         self.context = state["context"]
         self.history = state["history"]

@@ -31,6 +31,7 @@ from workers.shard_process import ShardOptions, ShardProcess
 
 MA = "workers.strategies.moving_average:MovingAverageCrossover"
 SAMPLES = "tests.workers.sample_strategies"
+WAITS = "tests.support.rogue_strategies:WaitsForItsOrder"
 SLICES = 60
 KILLS = 20
 SHARDS = 2
@@ -46,6 +47,10 @@ def _specs(rogue: tuple[str, dict[str, Any]] | None = None) -> list[WorkerSpec]:
         WorkerSpec(f"ma{i}", MA, {"fast": 3 + i, "slow": 8 + 2 * i}, mode="shard") for i in range(6)
     ]
     specs += [WorkerSpec(f"slow{i}", f"{SAMPLES}:Pausing", {}, mode="shard") for i in range(2)]
+    specs += [  # they keep their orders in their context: a rebuild must keep them live
+        WorkerSpec(f"waits{i}", WAITS, {"symbol": symbol}, mode="shard")
+        for i, symbol in enumerate(("ORCL", "NVDA", "YHOO"))
+    ]
     if rogue is not None:
         specs.append(WorkerSpec("rogue", f"{SAMPLES}:{rogue[0]}", rogue[1], mode="shard"))
     return specs
@@ -75,7 +80,7 @@ async def _run(
         for spec in specs:
             worker = pool.member(spec)
             await worker.start()
-            await engine.add(spec.strategy_id, "test", Decimal("0.1"), worker)
+            await engine.add(spec.strategy_id, "test", Decimal("0.08"), worker)
         for i, market in enumerate(slices):
             if i % 10 == 0:  # checkpoints, as the supervisor's snapshots take them
                 for worker in engine.workers.values():

@@ -258,3 +258,31 @@ class BuysOnFirstBar(Strategy):
         if not context.bought:
             ledger.order("AAA", self.amount)
             context.bought = True
+
+
+class WaitsForItsOrder(Strategy):
+    """Keeps the order it placed and places the next only once that one has closed: a buy
+    limit 5 % under the close of `symbol` when flat, a market sale of everything when
+    holding. It counts the bars it waited and the orders it placed."""
+
+    def __init__(self, symbol: str = "AAA") -> None:
+        self.symbol = symbol
+
+    def initialize(self, context: Any) -> None:
+        context.order = None
+        context.waited = 0
+        context.placed = 0
+
+    def handle_data(self, context: Any, data: BarData, ledger: StrategyLedger) -> None:
+        kept = context.order
+        if kept is not None and kept.is_open:
+            context.waited += 1
+            return
+        symbol = self.symbol
+        held = ledger.positions.get(symbol)
+        if held is not None:
+            context.order = ledger.order(symbol, -held.amount)
+        else:
+            limit = data[symbol].close * Decimal("0.95")
+            context.order = ledger.order(symbol, 10, limit_price=limit)
+        context.placed += 1
