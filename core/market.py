@@ -124,6 +124,15 @@ class Slice(Mapping[str, Bar]):
     def __delattr__(self, name: str) -> NoReturn:
         read_only(self, name)
 
+    def __setstate__(self, state: tuple[Any, dict[str, Any]]) -> None:
+        """A slice pickled before `__reduce__` was written: its slots' values."""
+        if hasattr(self, "ts"):
+            read_only(self, "ts")
+        slots = state[1]
+        _SLICE_TS(self, slots["ts"])
+        _SLICE_BARS(self, slots["_bars"])
+        _SLICE_PICKLED(self, None)
+
     @classmethod
     def coerce(cls, ts: datetime, data: object) -> Slice:
         """Accept a `Slice`, a mapping of symbol -> `Bar`, or the seed's mapping of

@@ -129,8 +129,10 @@ class StrategyPerformance:
         if value.__class__ is not Decimal:
             value = to_decimal(value, field="value")
         value_f = float(value)
-        if not -_FLOAT_MAX <= value_f <= _FLOAT_MAX:  # the statistics saturate: GROWTH_LIMIT
-            value_f = math.copysign(_FLOAT_MAX, value_f)
+        if not -_FLOAT_MAX <= value_f <= _FLOAT_MAX:
+            if not value.is_finite():
+                raise InvalidInputError(f"value must be finite, got {value!r}")
+            value_f = math.copysign(_FLOAT_MAX, value_f)  # past float range: GROWTH_LIMIT
         if flow:
             self.record_flow(flow)
         if self.num_observations:
