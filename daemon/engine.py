@@ -263,13 +263,13 @@ class FundEngine:
         rec = self.book.record(strategy_id)
         worker = self.workers[strategy_id]
         before = self.book.fund_value
-        checkpoint = await worker.snapshot()
+        checkpoint = await worker.ledger_state()  # emptying changes the ledger only
         kept = copy.deepcopy(self.book.reserve), rec.state, rec.value
         try:
             value, costs = await self._empty(rec, worker, liquidate)
             self.book.check_conservation(before, costs, f"remove {strategy_id}")
         except CoreError:
-            await worker.restore(checkpoint)
+            await worker.restore_ledger(checkpoint)
             self.book.reserve, rec.state, rec.value = kept
             raise
         rec.state = StrategyState.STOPPED

@@ -99,5 +99,8 @@ class RecoverableWorker:
         state: dict[str, Any] = await self._call("ledger_state")
         return state
 
+    async def restore_ledger(self, state: dict[str, Any]) -> None:
+        await self._logged("restore_ledger", state)
+
     async def close(self) -> None:
         await self.inner.close()

@@ -75,6 +75,9 @@ class ShardMember:
         state: dict[str, Any] = await self.shard.call(self.strategy_id, "ledger_state")
         return state
 
+    async def restore_ledger(self, state: dict[str, Any]) -> None:
+        await self.shard.call(self.strategy_id, "restore_ledger", state, logged=True)
+
     async def snapshot(self) -> bytes:
         blob: bytes = await self.shard.call(self.strategy_id, "snapshot")
         return blob

@@ -34,7 +34,7 @@ from daemon.startup import (
     snapshot_payload,
 )
 from daemon.stopping import StopGuard, Stopped
-from workers.errors import WorkerError
+from workers.errors import StrategyNotSaveable, WorkerError
 
 INBOX_SIZE = 10_000
 REPLAY_YIELD_EVERY = 256
@@ -77,6 +77,9 @@ class Supervisor:
         """Wall-clock time (Unix seconds) the last live slice was processed."""
         self.last_snapshot_unix: float | None = None
         """Wall-clock time (Unix seconds) of the newest snapshot, written or loaded."""
+        self.snapshot_error: str | None = None
+        """Why the last snapshot due could not be written (a strategy whose state cannot
+        be saved), or None."""
         self._slice_observer: SliceObserver | None = None
         self._step_observer: StepObserver | None = None
 
@@ -193,14 +196,19 @@ class Supervisor:
             if known.duplicate:
                 announce(known.slice_index, True)
             return known
+        workers = None
+        if isinstance(command, Snapshot):  # the states first: the outcome says if they can be
+            workers = await self._worker_snapshots()
         settled = (
-            await self._settle(command) if isinstance(command, Add | Status | Snapshot) else None
+            await self._settle(command, workers)
+            if isinstance(command, Add | Status | Snapshot)
+            else None
         )
         if isinstance(settled, Outcome):
             self.store.append(OUTCOME_RECORD, self.commands.outcome_record(command, settled))
             self.commands.remember(command, settled)
-            if isinstance(command, Snapshot):
-                await self.snapshot()  # it holds its own command's outcome
+            if workers is not None:
+                self._write_snapshot(workers)  # it holds its own command's outcome
             self.store.flush()
             announce(index, False)
             return settled
@@ -209,14 +217,20 @@ class Supervisor:
         announce(index, False)
         return await self._apply(command, settled)
 
-    async def _settle(self, command: Add | Status | Snapshot) -> Outcome | Worker:
+    async def _settle(
+        self, command: Add | Status | Snapshot, workers: dict[str, bytes] | None
+    ) -> Outcome | Worker:
         """What is decided before journaling: `status` and `snapshot` (never journaled as
-        commands), and whether an added strategy's code loads and initialises (the journal
+        commands; a snapshot is refused when a strategy's state cannot be saved: `workers`
+        is None), and whether an added strategy's code loads and initialises (the journal
         does not decide it): its started worker, or the rejection."""
         index = self._engine.state.slice_index
         if isinstance(command, Status):
             return Outcome(command.command_id, "applied", index, "status")
         if isinstance(command, Snapshot):  # written once its outcome is journaled
+            if workers is None:
+                reason = self.snapshot_error or "a strategy cannot be saved"
+                return Outcome(command.command_id, "rejected", index, reason)
             return Outcome(command.command_id, "applied", index, "snapshot written")
         try:
             return await start_added(self._engine, self.make_worker, command)
@@ -347,10 +361,31 @@ class Supervisor:
                 self.store.append("fault", json.dumps(fault).encode())
             log_event(event)
 
-    async def snapshot(self) -> None:
+    async def snapshot(self) -> bool:
+        """Write a snapshot of the fund; False when a strategy's state cannot be saved
+        (`snapshot_error` says which and why; logged): nothing is written or changed, and
+        the journal keeps everything since the last snapshot, so a restart replays more."""
+        workers = await self._worker_snapshots()
+        if workers is None:
+            return False
+        self._write_snapshot(workers)
+        return True
+
+    async def _worker_snapshots(self) -> dict[str, bytes] | None:
         engine = self._engine
         await engine.refresh_statistics()  # the snapshot holds them
-        workers = {sid: await w.snapshot() for sid, w in engine.workers.items()}
+        try:
+            workers = {sid: await w.snapshot() for sid, w in engine.workers.items()}
+        except StrategyNotSaveable as exc:
+            if self.snapshot_error != str(exc):
+                _log.error("snapshot skipped: the journal keeps what it would hold", error=str(exc))
+            self.snapshot_error = str(exc)
+            return None
+        self.snapshot_error = None
+        return workers
+
+    def _write_snapshot(self, workers: dict[str, bytes]) -> None:
+        engine = self._engine
         self.store.flush()
         payload = snapshot_payload(
             engine.state, workers, self.commands.state(), fund=self.plan.name

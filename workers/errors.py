@@ -2,6 +2,7 @@
 
     WorkerError
     ├── StrategyLoadError   the strategy could not be imported, built or initialised
+    │   └── StrategyNotSaveable  its state cannot be saved in a snapshot (pickled)
     ├── WorkerTimeout       a step overran its hard deadline; the child process was killed
     ├── WorkerCrashed       the child process died, or the worker is not running (restart it)
     ├── WorkerMemoryExceeded  a shard process grew past its memory limit and exited
@@ -29,6 +30,12 @@ class WorkerError(Exception):
 
 class StrategyLoadError(WorkerError):
     """A strategy import path, its parameters or its `initialize` failed."""
+
+
+class StrategyNotSaveable(StrategyLoadError):
+    """The strategy object or its context holds something `pickle` cannot save (a lock, an
+    open file or connection, a lambda, a generator): no snapshot can hold it. Refused when
+    the strategy joins; later, the fund's snapshots wait until it is fixed or removed."""
 
 
 class WorkerTimeout(WorkerError):

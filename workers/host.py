@@ -17,6 +17,7 @@ Operations (`StrategyHost.OPERATIONS`) and their replies:
     cancel_orders(reason)         -> number of orders cancelled
     release_positions()           -> [Position.to_state(), ...]     orders cancelled first
     ledger_state()                -> Ledger.to_state()
+    restore_ledger(state)         -> None       the ledger back as ledger_state() gave it
     snapshot()                    -> bytes      restore(bytes) -> None
 
 A child process also answers `build` (create the host from an import path) and `close`
@@ -47,7 +48,7 @@ from core.step import StepReport, StrategyContext, initialize_strategy, run_step
 from core.transfers import withdraw_from
 from workers import errors as worker_errors
 from workers import kept_orders
-from workers.errors import RemoteError, StrategyLoadError
+from workers.errors import RemoteError, StrategyLoadError, StrategyNotSaveable
 from workers.loader import build_strategy
 
 if TYPE_CHECKING:
@@ -110,6 +111,7 @@ class StrategyHost:
             "cancel_orders",
             "release_positions",
             "ledger_state",
+            "restore_ledger",
             "snapshot",
             "restore",
         }
@@ -194,6 +196,14 @@ class StrategyHost:
     def ledger_state(self) -> dict[str, Any]:
         return self.ledger.to_state()
 
+    def restore_ledger(self, state: dict[str, Any]) -> None:
+        """Put the ledger back as `ledger_state()` gave it; the strategy, its context and
+        the orders it kept (now the restored ledger's) are left as they are."""
+        ledger = self.ledger_config.ledger_from_state(state)
+        book = self.ledger._orders
+        kept_orders.rebind(ledger, [*book.open, *book.closed.values()])
+        self.ledger = ledger
+
     def snapshot(self) -> bytes:
         """Strategy object, context, ledger state and history, pickled together (so that
         objects shared between the strategy and its context stay shared)."""
@@ -206,7 +216,14 @@ class StrategyHost:
             "history": self.history,
             "decimals": self.decimals,
         }
-        return kept_orders.dumps(state)  # orders the strategy kept stay its ledger's
+        try:
+            return kept_orders.dumps(state)  # orders the strategy kept stay its ledger's
+        except Exception as exc:  # strategy state pickle cannot save
+            raise StrategyNotSaveable(
+                f"strategy {self.strategy_id} cannot be saved: {_unsaveable(self)}: "
+                f"{describe(exc)} (keep data in a strategy and its context, not locks, "
+                f"open files or connections, lambdas or generators)"
+            ) from None
 
     def restore(self, snapshot: bytes) -> None:
         """Replace strategy, context, ledger and history by a snapshot's (all or nothing)."""
@@ -225,6 +242,18 @@ class StrategyHost:
         decimals = state.get("decimals")  # snapshots of earlier versions have none
         self.decimals = decimals if isinstance(decimals, Context) else strategy_decimals()
         self.ledger = ledger
+
+
+def _unsaveable(host: StrategyHost) -> str:
+    """Where the first object that cannot be pickled is: `context.<name>`,
+    `strategy.<name>`, or the strategy as a whole."""
+    for owner, obj in (("context", host.context), ("strategy", host.strategy)):
+        for name, value in list(getattr(obj, "__dict__", {}).items()):
+            try:
+                kept_orders.dumps(value)
+            except Exception:
+                return f"{owner}.{name}"
+    return "its strategy object or context"
 
 
 def build_host(
@@ -299,12 +328,15 @@ class HostClient(ABC):
     async def close(self) -> None: ...
 
     async def start(self, initial_cash: Decimal = ZERO) -> Decimal:
-        """Build the strategy, run `initialize(context)`, deposit `initial_cash`.
+        """Build the strategy, run `initialize(context)`, check that a snapshot can hold
+        its state (`StrategyNotSaveable` if not), deposit `initial_cash`.
 
         On failure the half-built host is discarded (a child process is ended)."""
         await self._open()
         try:
-            await self._call("initialize", (), self.spec.control_timeout_s)
+            timeout_s = self.spec.control_timeout_s
+            await self._call("initialize", (), timeout_s)
+            await self._call("snapshot", (), timeout_s)  # `StrategyNotSaveable`: refused now
             return await self.deposit(initial_cash)
         except Exception:
             await self._discard()
@@ -357,6 +389,9 @@ class HostClient(ABC):
     async def ledger_state(self) -> dict[str, Any]:
         state: dict[str, Any] = await self._call("ledger_state", (), self.spec.control_timeout_s)
         return state
+
+    async def restore_ledger(self, state: dict[str, Any]) -> None:
+        await self._call("restore_ledger", (state,), self.spec.control_timeout_s)
 
     async def snapshot(self) -> bytes:
         blob: bytes = await self._call("snapshot", (), self.spec.control_timeout_s)

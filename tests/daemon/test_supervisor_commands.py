@@ -317,7 +317,7 @@ async def test_removing_a_strategy_in_debt_has_the_reserve_pay(tmp_path: Path) -
         assert book.reserve.cash == book.fund_value == Decimal(20_000)
 
 
-@pytest.mark.parametrize("mode", ["inprocess", "process"])
+@pytest.mark.parametrize("mode", ["inprocess", "process", "shard"])
 async def test_a_debt_the_reserve_cannot_pay_is_refused_without_change(
     tmp_path: Path, mode: str
 ) -> None:

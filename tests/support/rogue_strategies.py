@@ -286,3 +286,23 @@ class WaitsForItsOrder(Strategy):
             limit = data[symbol].close * Decimal("0.95")
             context.order = ledger.order(symbol, 10, limit_price=limit)
         context.placed += 1
+
+
+class KeepsALock(Strategy):
+    """Buys 5 AAA on its first bar and puts a `threading.Lock`, which cannot be pickled, in
+    its context on bar `on_bar` (0: in `initialize`)."""
+
+    def __init__(self, on_bar: int = 3) -> None:
+        self.on_bar = on_bar
+
+    def initialize(self, context: Any) -> None:
+        context.bars = 0
+        if self.on_bar == 0:
+            context.lock = threading.Lock()
+
+    def handle_data(self, context: Any, data: BarData, ledger: StrategyLedger) -> None:
+        context.bars += 1
+        if context.bars == 1:
+            ledger.order("AAA", 5)
+        if context.bars == self.on_bar:
+            context.lock = threading.Lock()
