@@ -34,7 +34,13 @@ from core.records import (
     StrategyAllocation,
     StrategyState,
 )
-from core.step import StepReport, StrategyContext, initialize_strategy, run_step
+from core.step import (
+    StepReport,
+    StrategyContext,
+    initialize_strategy,
+    run_step,
+    strategy_problem,
+)
 from core.transfers import withdraw_from
 
 LedgerFactory = Callable[[str], Ledger]
@@ -121,8 +127,9 @@ class PortfolioAllocator:
     ) -> StrategyAllocation:
         """Fund a new strategy with `allocation_pct` of the fund's current value."""
         weight, amount = self._book.validate_add(strategy_id, allocation_pct)
-        if not callable(getattr(strategy, "handle_data", None)):
-            raise InvalidInputError(f"strategy {strategy_id} has no handle_data method")
+        problem = strategy_problem(strategy)
+        if problem is not None:
+            raise InvalidInputError(f"strategy {strategy_id} {problem}")
         context = StrategyContext(strategy_id)
         decimals = strategy_decimals()
         try:

@@ -9,6 +9,8 @@ whichever way its strategies are hosted.
 
 from __future__ import annotations
 
+import inspect
+import types
 from datetime import datetime
 from decimal import Context, Decimal, setcontext
 from typing import Any, NamedTuple, Protocol, runtime_checkable
@@ -20,6 +22,9 @@ from core.ledger_guard import check_holdings, holdings
 from core.money import FUND_DECIMALS
 from core.orders import Fill, new_record
 from core.strategy_ledger import StrategyLedger
+
+_DEFERRED_TYPES = (types.CoroutineType, types.GeneratorType, types.AsyncGeneratorType)
+"""What a `handle_data` that is an async or generator function returns, its body not run."""
 
 
 @runtime_checkable
@@ -74,6 +79,43 @@ class StepReport(NamedTuple):
     """A fault of the strategy that quarantines it at once (unlike `error`, which counts
     towards `max_consecutive_errors`): its code raised a `BaseException` such as
     `SystemExit`, or changed its ledger outside fills (`core.ledger_guard`; undone)."""
+
+
+def strategy_problem(strategy: object) -> str | None:
+    """Why `strategy` (a class or an object) cannot trade in a fund, or None: it has no
+    callable `handle_data`, or its `handle_data` or `initialize` is a coroutine or generator
+    function, which calling does not run (the fund calls them, it does not await or
+    iterate them)."""
+    if not callable(getattr(strategy, "handle_data", None)):
+        return "has no handle_data method"
+    for name in ("handle_data", "initialize"):
+        method = getattr(strategy, name, None)
+        if method is not None and _deferred(method):
+            return (
+                f"{name} is an async or generator function, which the fund would call "
+                f"without running it: make it a plain method"
+            )
+    return None
+
+
+def _deferred(function: object) -> bool:
+    return (
+        inspect.iscoroutinefunction(function)
+        or inspect.isgeneratorfunction(function)
+        or inspect.isasyncgenfunction(function)
+    )
+
+
+def _not_run(result: object) -> str:
+    """The error of a `handle_data` that returned `result`, a coroutine or generator whose
+    body never ran (closed here, so it does not warn later)."""
+    close = getattr(result, "close", None)
+    if callable(close):
+        close()
+    return (
+        f"handle_data returned a {type(result).__name__} instead of running: it is an async "
+        f"or generator function, which the fund calls without awaiting or iterating it"
+    )
 
 
 def initialize_strategy(
@@ -149,7 +191,9 @@ def run_step(
         if decimals is not None:
             setcontext(decimals)
         try:
-            strategy.handle_data(context, data, ledger._view or ledger.strategy_view())
+            result = strategy.handle_data(context, data, ledger._view or ledger.strategy_view())
+            if result is not None and isinstance(result, _DEFERRED_TYPES):
+                error = _not_run(result)
         except Exception as exc:  # strategy code is untrusted; isolate its failure
             error = describe(exc)
         except BaseException as exc:

@@ -12,6 +12,7 @@ from typing import Any
 
 from core.errors import describe, exception_text
 from core.money import strategy_decimals
+from core.step import strategy_problem
 from workers.errors import StrategyLoadError
 
 PATH_FORMAT = "package.module:ClassName"
@@ -61,8 +62,9 @@ def load_strategy_class(path: str) -> type:
         owner = f"{owner}.{part}"
     if not isinstance(found, type):
         raise StrategyLoadError(f"{path}: {type(found).__name__} object is not a class")
-    if not callable(getattr(found, "handle_data", None)):
-        raise StrategyLoadError(f"{path}: class {found.__name__} has no handle_data method")
+    problem = strategy_problem(found)
+    if problem is not None:
+        raise StrategyLoadError(f"{path}: class {found.__name__} {problem}")
     return found
 
 

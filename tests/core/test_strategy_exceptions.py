@@ -9,8 +9,10 @@ from decimal import Decimal
 
 import pytest
 
-from core.errors import MAX_ERROR_CHARS, UNREADABLE, describe, exception_text
+from core import PortfolioAllocator
+from core.errors import MAX_ERROR_CHARS, UNREADABLE, InvalidInputError, describe, exception_text
 from tests.support.drivers import DRIVERS, Planned, RunResult, flat_slices, run
+from tests.workers.sample_strategies import AsyncHandleData, GeneratorInitialize
 from workers.errors import StrategyLoadError
 from workers.factory import WorkerSpec, create_worker
 
@@ -100,3 +102,30 @@ async def test_an_initialize_that_raises_badly_is_a_load_error_of_the_strategy(m
             await worker.start()
     finally:
         await worker.close()
+
+
+def test_async_and_generator_strategies_are_refused_when_they_join() -> None:
+    fund = PortfolioAllocator(Decimal(100_000))
+    for strategy, message in (
+        (AsyncHandleData(), "handle_data is an async or generator function"),
+        (GeneratorInitialize(), "initialize is an async or generator function"),
+    ):
+        with pytest.raises(InvalidInputError, match=message):
+            fund.add_strategy("bad", strategy, Decimal("0.1"))
+    assert fund.strategies == {}
+
+
+@pytest.mark.usefixtures("ray")  # the "ray" driver's shards run on it
+async def test_a_coroutine_returned_by_handle_data_is_an_error_in_every_driver() -> None:
+    plan = [
+        Planned("hidden", f"{ROGUES}:AsyncBehindADecorator", {}, Decimal("0.3")),
+        Planned("steady", f"{ROGUES}:Steady", {}, Decimal("0.3")),
+    ]
+    results = {driver: await run(driver, plan, flat_slices(3)) for driver in DRIVERS}
+    reference = results["allocator"]
+    error = reference.records["hidden"][3]
+    assert error is not None and error.startswith("handle_data returned a coroutine")
+    assert reference.records["hidden"][:2] == ("paused", True)  # one error quarantines here
+    for driver, result in results.items():
+        assert result.records == reference.records, driver
+        assert result.ledgers == reference.ledgers, driver

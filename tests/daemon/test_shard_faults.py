@@ -291,6 +291,8 @@ async def test_faults_found_by_different_workers_in_one_slice_come_in_fund_order
     ("path", "message"),
     [
         (f"{SAMPLES}:NoHandleData", "has no handle_data method"),
+        (f"{SAMPLES}:AsyncHandleData", "handle_data is an async or generator function"),
+        (f"{SAMPLES}:GeneratorInitialize", "initialize is an async or generator function"),
         (f"{SAMPLES}:FailingInit", "failed to initialize: KeyError"),
     ],
 )

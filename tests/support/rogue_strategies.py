@@ -306,3 +306,22 @@ class KeepsALock(Strategy):
             ledger.order("AAA", 5)
         if context.bars == self.on_bar:
             context.lock = threading.Lock()
+
+
+def _hidden(method: Any) -> Any:
+    """A plain function that calls `method` (a coroutine function) and returns its
+    coroutine: a decorator that hides what `method` is from the fund's checks."""
+
+    def call(*args: Any) -> Any:
+        return method(*args)
+
+    return call
+
+
+class AsyncBehindADecorator(Strategy):
+    """Its `handle_data` returns a coroutine that the fund never awaits: nothing it says
+    runs, and the fund can tell only by what the call returns."""
+
+    @_hidden
+    async def handle_data(self, context: Any, data: BarData, ledger: StrategyLedger) -> None:
+        ledger.order("AAA", 1)

@@ -18,6 +18,24 @@ class NoHandleData:
     """A class, but not a strategy."""
 
 
+class AsyncHandleData(Strategy):
+    """Its `handle_data` is a coroutine function: calling it runs nothing."""
+
+    async def handle_data(self, context: Any, data: Any, ledger: Any) -> None:
+        ledger.order("AAA", 1)
+
+
+class GeneratorInitialize(Strategy):
+    """Its `initialize` is a generator function: calling it runs nothing."""
+
+    def initialize(self, context: Any) -> Any:
+        context.ready = True
+        yield
+
+    def handle_data(self, context: Any, data: Any, ledger: Any) -> None:
+        pass
+
+
 class Idle(Strategy):
     """Does nothing: the cost of a step is the worker's own."""
 

@@ -41,6 +41,8 @@ def test_builds_with_keyword_params() -> None:
         ("workers.strategies.moving_average:Nope", "has no attribute 'Nope'"),
         (f"{SAMPLES}:NOT_A_CLASS", "int object is not a class"),
         (f"{SAMPLES}:NoHandleData", "has no handle_data method"),
+        (f"{SAMPLES}:AsyncHandleData", "handle_data is an async or generator function"),
+        (f"{SAMPLES}:GeneratorInitialize", "initialize is an async or generator function"),
     ],
 )
 def test_reports_what_is_wrong_with_a_path(path: str, message: str) -> None:

@@ -163,6 +163,8 @@ async def test_a_raising_strategy_reports_the_error_and_keeps_running(
     ("path", "message"),
     [
         (f"{SAMPLES}:NoHandleData", "has no handle_data method"),
+        (f"{SAMPLES}:AsyncHandleData", "handle_data is an async or generator function"),
+        (f"{SAMPLES}:GeneratorInitialize", "initialize is an async or generator function"),
         (f"{SAMPLES}:FailingInit", "failed to initialize: KeyError"),
     ],
 )
