@@ -113,3 +113,16 @@ async def run(driver: str, plan: list[Planned], slices: list[Slice]) -> RunResul
     if driver == "allocator":
         return run_allocator(plan, slices)
     return await run_engine(plan, slices, driver)
+
+
+async def run_every_driver(plan: list[Planned], slices: list[Slice]) -> RunResult:
+    """Run the fund through every driver (the "ray" one needs the `ray` fixture); check that
+    they all end with the same ledgers, records and fund value, and return the allocator's
+    result."""
+    results = {driver: await run(driver, plan, slices) for driver in DRIVERS}
+    reference = results["allocator"]
+    for driver, result in results.items():
+        assert result.ledgers == reference.ledgers, driver
+        assert result.records == reference.records, driver
+        assert result.fund_value == reference.fund_value, driver
+    return reference
