@@ -34,8 +34,8 @@ ORDER_FIELDS = (
 
 class OrderView:
     """A read-only view of one `Order` (see the module docstring). It equals its order and
-    any view of it; pickled (in a strategy's context, say), it keeps the order's state at
-    that moment."""
+    any view of it. Pickled on its own it keeps the order's state at that moment; in a
+    strategy host's snapshot it follows the restored ledger's order (`workers.kept_orders`)."""
 
     __slots__ = ("_order",)
 

@@ -173,7 +173,7 @@ class StrategyPerformance:
                 self._peak_value = self._peak_value * base / last
             elif self._nav > 0.0:  # refunded from nothing: only the NAV ratio is left
                 self._peak_value = base * Decimal(self._peak_nav / self._nav)
-        return float(base)
+        return min(float(base), _FLOAT_MAX)  # a base past float range saturates, as values do
 
     def _push(self, timestamp: Any, r: float) -> None:
         """Append one return to the ring, evicting the oldest when full (inlined: this runs
