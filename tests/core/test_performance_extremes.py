@@ -78,3 +78,11 @@ def test_the_allocators_metrics_read_after_a_soaring_bar() -> None:
     metrics = fund.get_strategy_metrics()["soars"]
     assert metrics["num_observations"] == 7 and metrics["current_value"].startswith("1000000")
     assert fund.get_portfolio_metrics()
+
+
+def test_a_flow_past_float_range_gives_no_spurious_return() -> None:
+    perf = StrategyPerformance("s")
+    perf.update(START, Decimal("1e307"))
+    perf.record_flow(Decimal("1e400"))  # the base is now past float range, as is the value
+    perf.update(START + timedelta(days=1), Decimal("1e400"))
+    assert perf.returns == [0.0] and perf.total_return == 0.0
