@@ -218,7 +218,9 @@ class StrategyHost:
         }
         try:
             return kept_orders.dumps(state)  # orders the strategy kept stay its ledger's
-        except Exception as exc:  # strategy state pickle cannot save
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # state pickle cannot save; SystemExit from a __reduce__
             raise StrategyNotSaveable(
                 f"strategy {self.strategy_id} cannot be saved: {_unsaveable(self)}: "
                 f"{describe(exc)} (keep data in a strategy and its context, not locks, "
@@ -251,7 +253,9 @@ def _unsaveable(host: StrategyHost) -> str:
         for name, value in list(getattr(obj, "__dict__", {}).items()):
             try:
                 kept_orders.dumps(value)
-            except Exception:
+            except KeyboardInterrupt:
+                raise
+            except BaseException:
                 return f"{owner}.{name}"
     return "its strategy object or context"
 

@@ -91,6 +91,19 @@ async def test_a_strategy_that_cannot_be_saved_is_refused_when_it_joins(
         assert not getattr(worker, "inner", worker).alive  # nothing half-started is kept
 
 
+@pytest.mark.parametrize("mode", ["inprocess", "process", "shard"])
+async def test_a_strategy_whose_pickling_exits_is_refused_too(mode: str) -> None:
+    spec = WorkerSpec("trap", f"{ROGUES}:ExitsWhenSaved", {}, mode=mode)  # type: ignore[arg-type]
+    pool = ShardPool(1, ShardOptions())
+    worker = pool.member(spec) if mode == "shard" else create_worker(spec)
+    try:
+        with pytest.raises(StrategyNotSaveable, match=r"context\.trap: SystemExit: no saving me"):
+            await worker.start(Decimal(1000))
+    finally:
+        await pool.close()
+        await worker.close()
+
+
 @pytest.mark.parametrize("mode", MODES)
 async def test_a_strategy_that_becomes_unsaveable_stops_the_snapshots_not_the_fund(
     mode: str, tmp_path: Path, request: pytest.FixtureRequest

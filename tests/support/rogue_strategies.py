@@ -325,3 +325,18 @@ class AsyncBehindADecorator(Strategy):
     @_hidden
     async def handle_data(self, context: Any, data: BarData, ledger: StrategyLedger) -> None:
         ledger.order("AAA", 1)
+
+
+class _ExitsWhenPickled:
+    def __reduce__(self) -> Any:
+        raise SystemExit("no saving me")
+
+
+class ExitsWhenSaved(Strategy):
+    """Keeps in its context an object whose pickling raises `SystemExit`."""
+
+    def initialize(self, context: Any) -> None:
+        context.trap = _ExitsWhenPickled()
+
+    def handle_data(self, context: Any, data: BarData, ledger: StrategyLedger) -> None:
+        pass
