@@ -229,7 +229,16 @@ class StrategyHost:
 
     def restore(self, snapshot: bytes) -> None:
         """Replace strategy, context, ledger and history by a snapshot's (all or nothing)."""
-        state, kept = kept_orders.loads(snapshot)
+        try:
+            state, kept = kept_orders.loads(snapshot)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # the strategy's code no longer loads what it saved
+            raise StrategyLoadError(
+                f"strategy {self.strategy_id}: its snapshot cannot be loaded: {describe(exc)} "
+                f"(it holds the strategy's objects as its code defined them when saved: run "
+                f"that code again, or start the fund afresh in another state directory)"
+            ) from None
         if not isinstance(state, dict) or state.get("version") != SNAPSHOT_VERSION:
             raise InvalidInputError("not a strategy host snapshot of a known version")
         if state["strategy_id"] != self.strategy_id:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import sys
 from decimal import Decimal
 
 import pytest
@@ -11,7 +12,7 @@ from core.costs import FixedBasisPoints, PerShare
 from core.errors import InsufficientFundsError, InvalidInputError, InvariantViolation
 from core.market import Slice
 from core.step import StepReport
-from workers.errors import RemoteError, StrategyLoadError, WorkerError
+from workers.errors import RemoteError, StrategyLoadError, StrategyNotSaveable, WorkerError
 from workers.host import LedgerConfig, StrategyHost, build_host, unwrap
 from workers.strategies import MovingAverageCrossover
 
@@ -166,7 +167,7 @@ def test_unpicklable_strategy_state_fails_the_snapshot_only() -> None:
     host.initialize()
     reply = host.handle(("snapshot", ()))
     assert reply[0] == "error"
-    with pytest.raises(RemoteError):
+    with pytest.raises(StrategyNotSaveable, match=r"strategy u cannot be saved: context\.callback"):
         unwrap(reply)
 
 
@@ -183,3 +184,19 @@ def test_unwrap_keeps_known_error_classes() -> None:
 def test_ledger_config_pickles() -> None:
     assert pickle.loads(pickle.dumps(COSTLY)) == COSTLY
     assert pickle.loads(pickle.dumps(LedgerConfig(allow_short=True))).allow_short
+
+
+class _Saved:
+    """An object a strategy keeps; the test then takes its class away, as renamed code would."""
+
+
+def test_a_snapshot_its_code_no_longer_loads_names_the_strategy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    host = _host()
+    host.context.kept = _Saved()
+    blob = host.snapshot()
+    monkeypatch.delattr(sys.modules[__name__], "_Saved")  # the class was renamed since
+    again = build_host("ma", MA, {"fast": 3, "slow": 8}, COSTLY, 50)
+    with pytest.raises(StrategyLoadError, match="strategy ma: its snapshot cannot be loaded: "):
+        again.restore(blob)
