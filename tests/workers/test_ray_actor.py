@@ -26,7 +26,7 @@ from core.market import Slice
 from core.step import StepReport
 from tests.support.ray_cluster import RayCluster
 from tests.support.snapshots import snapshot_content
-from workers.errors import RemoteError, WorkerError
+from workers.errors import RemoteError, StrategyLoadError, WorkerError
 from workers.host import LedgerConfig, StrategyHost, build_host
 from workers.ray_actor import call, connect, start_actor, start_host_actor
 
@@ -93,9 +93,11 @@ def test_errors_in_the_actor_keep_their_class(ray: Any, window: list[Slice]) -> 
             call(ray, actor, "step", (window[0], True), CALL_TIMEOUT_S)
         with pytest.raises(WorkerError, match="unknown operation 'erase'"):
             call(ray, actor, "erase", (), CALL_TIMEOUT_S)
-        with pytest.raises(RemoteError) as raised:  # a class the caller does not know
+        with pytest.raises(StrategyLoadError, match="its snapshot cannot be loaded"):
             call(ray, actor, "restore", (b"not a snapshot",), CALL_TIMEOUT_S)
-        assert raised.value.type_name == "UnpicklingError"
+        with pytest.raises(RemoteError) as raised:  # a class the caller does not know
+            call(ray, actor, "step", ("not a slice", True), CALL_TIMEOUT_S)
+        assert raised.value.type_name == "AttributeError"
         # nothing half-done: the host goes on from where it was
         outcome = call(ray, actor, "step", (window[2], True), CALL_TIMEOUT_S)
         assert outcome.report.ts == window[2].ts and outcome.report.value == CASH
