@@ -232,7 +232,12 @@ class _Routes:
     async def status(self, request: web.Request) -> web.Response:
         supervisor = self.service.supervisor
         await refresh_for_reading(supervisor.engine)
-        view = fund_status(self.service.fund_name, self._engine(), recovering=supervisor.recovering)
+        view = fund_status(
+            self.service.fund_name,
+            self._engine(),
+            recovering=supervisor.recovering,
+            snapshot_error=supervisor.snapshot_error,
+        )
         return web.json_response(view)
 
     async def strategies(self, request: web.Request) -> web.Response:

@@ -71,6 +71,12 @@ def _view_schemas() -> dict[str, Schema]:
                 "strategy_states": {"type": "object", "additionalProperties": integer},
                 "rebalances": integer,
                 "recovering": {"type": "boolean"},
+                "snapshot_error": {
+                    "type": ["string", "null"],
+                    "description": "Why the last snapshot due was not written (a strategy"
+                    " whose state cannot be saved, named), or null. The journal keeps"
+                    " everything meanwhile; a restart replays more of it.",
+                },
             },
             "The fund as a whole.",
         ),

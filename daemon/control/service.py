@@ -138,7 +138,13 @@ class CommandService:
         if isinstance(command, Status) and outcome.status == "applied" and not outcome.duplicate:
             engine = self.supervisor.engine
             if engine is not None:
-                data = fund_status(self.fund_name, engine, recovering=self.supervisor.recovering)
+                sup = self.supervisor
+                data = fund_status(
+                    self.fund_name,
+                    engine,
+                    recovering=sup.recovering,
+                    snapshot_error=sup.snapshot_error,
+                )
         return Reply(
             outcome.command_id,
             outcome.status,

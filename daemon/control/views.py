@@ -20,7 +20,13 @@ def _iso(value: object) -> str | None:
     return None if isoformat is None else str(isoformat())
 
 
-def fund_status(name: str, engine: FundEngine, *, recovering: bool = False) -> dict[str, Any]:
+def fund_status(
+    name: str,
+    engine: FundEngine,
+    *,
+    recovering: bool = False,
+    snapshot_error: str | None = None,
+) -> dict[str, Any]:
     book = engine.book
     value = book.fund_value
     initial = book.initial_capital
@@ -39,6 +45,7 @@ def fund_status(name: str, engine: FundEngine, *, recovering: bool = False) -> d
         "strategy_states": states,
         "rebalances": len(book.rebalances),
         "recovering": recovering,
+        "snapshot_error": snapshot_error,
     }
 
 

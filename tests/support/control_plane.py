@@ -87,11 +87,12 @@ async def control(
     max_bar_age_s: float | None = None,
     metrics: Metrics | None = None,
     worker: str = "inprocess",
+    catalog: dict[str, dict[str, Any]] | None = None,
 ) -> AsyncIterator[Control]:
     """The demo fund running on a gated feed, its control plane on a free loopback port;
-    its strategies hosted by `worker`."""
+    its strategies hosted by `worker`; `catalog`: extra entries (in-process only)."""
     if worker == "inprocess":
-        settings = make_settings(tmp_path, SLICES)
+        settings = make_settings(tmp_path, SLICES, **(catalog or {}))
     else:
         settings = hosted_settings(tmp_path, SLICES, worker)
     slices = await demo_slices(settings)

@@ -89,6 +89,26 @@ async def test_status_and_snapshot(tmp_path: Path) -> None:
         assert snapshot is not None and snapshot.journal_seq == store.last_seq
 
 
+async def test_status_names_a_strategy_whose_state_stops_the_snapshots(tmp_path: Path) -> None:
+    locking = {"class": "tests.support.rogue_strategies:KeepsALock", "params": {"on_bar": 2}}
+    async with control(tmp_path, catalog={"locking": locking}) as c:
+        await c.feed.release(*c.slices[:1])
+        add = {"type": "add", "command_id": "a", "strategy_id": "lock", "catalog": "locking"}
+        status, body = await c.post({**add, "allocation": "0.05"})
+        assert (status, body["reply"]["status"]) == (200, "applied")
+        await c.feed.release(*c.slices[1:4])  # it keeps a lock from its second bar on
+        _, body = await c.post(COMMAND_EXAMPLES["snapshot"])
+        refusal = body["reply"]["detail"]
+        assert body["reply"]["status"] == "rejected"
+        assert refusal.startswith("strategy lock cannot be saved: context.lock: TypeError")
+        assert (await c.get("/v1/status"))[1]["snapshot_error"] == refusal
+        _, body = await c.post({"type": "remove", "command_id": "r", "strategy_id": "lock"})
+        assert body["reply"]["status"] == "applied"
+        _, body = await c.post({**COMMAND_EXAMPLES["snapshot"], "command_id": "again"})
+        assert body["reply"]["detail"] == "snapshot written"
+        assert (await c.get("/v1/status"))[1]["snapshot_error"] is None
+
+
 async def test_replies_are_kept_per_command_id(tmp_path: Path) -> None:
     async with control(tmp_path) as c:
         _, posted = await c.post(pause("kept"))
