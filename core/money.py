@@ -139,12 +139,20 @@ def format_pct_or_na(fraction: Decimal | float | None, places: int = 2) -> str:
     return "n/a" if fraction is None else format_pct(fraction, places)
 
 
+CENTS_DIGITS = 100
+"""Amounts of up to this many digits are written out to the cent; larger ones (from 1e98)
+stay as they are, in exponent form: the fund computes with 28 significant digits, so they
+have no cents to show, and writing 1e999999999 out would take a billion characters."""
+
+
 def to_cents(amount: Decimal) -> Decimal:
-    """`amount` rounded half-even to cents, however many digits that takes (from 1e26 on,
-    more than the fund's 28)."""
+    """`amount` rounded half-even to cents, with as many digits as that takes (from 1e26
+    on, more than the fund's 28), up to `CENTS_DIGITS`; a larger amount as it is."""
     digits = amount.adjusted() + 3
     if digits <= FUND_DECIMALS.prec:
         return amount.quantize(CASH_QUANTUM, ROUND_HALF_EVEN, FUND_DECIMALS)
+    if digits > CENTS_DIGITS:
+        return amount
     wide = Context(prec=digits, Emin=FUND_DECIMALS.Emin, Emax=FUND_DECIMALS.Emax)
     return amount.quantize(CASH_QUANTUM, ROUND_HALF_EVEN, wide)
 
@@ -164,6 +172,8 @@ def format_amount(amount: Decimal | float) -> str:
     is rounded half-even to cents, so the same amount always reads the same.
     """
     cents = to_cents(to_decimal(amount, field="amount"))
+    if cents.adjusted() + 3 > CENTS_DIGITS:
+        return str(cents)  # exponent form: see CENTS_DIGITS
     return f"{cents.copy_abs() if cents.is_zero() else cents:,.2f}"
 
 

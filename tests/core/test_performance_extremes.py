@@ -44,6 +44,10 @@ def test_money_of_any_size_formats_to_the_cent() -> None:
     assert format_money(huge) == "123456789012345678901234567890.12"
     assert format_money(Decimal("1e100")) == "1" + "0" * 100 + ".00"
     assert format_amount(Decimal("-1e30")) == "-1," + ",".join(["000"] * 10) + ".00"
+    # past CENTS_DIGITS an amount has no cents at the fund's 28 digits: it stays as it is,
+    # where writing 1e999999999 out would take a billion characters
+    assert format_money(Decimal("1e999999999")) == "1E+999999999"
+    assert format_amount(Decimal("-2.5e120")) == "-2.5E+120"
 
 
 def _soaring() -> list[Slice]:

@@ -141,7 +141,14 @@ def test_a_slice_past_the_bounds_is_a_strategy_error_even_across_a_kill(
     rows = [row for market in slices[:150] for row in entries(market)] + huge
     rest = [row for market in slices[151:] for row in entries(market)]
     wide = {"limits": {"max_price": HUGE}}
-    env = env_for(tmp_path / "state", PAPERFUND_STATE__SNAPSHOT_EVERY="1000")
+    env = env_for(
+        tmp_path / "state",
+        PAPERFUND_STATE__SNAPSHOT_EVERY="1000",
+        # what is tested here is the data, not how fast a stop is: on a loaded machine a
+        # stop (its final snapshot is written with fsync) has taken longer than the
+        # default 10 s grace
+        PAPERFUND_DEADLINES__SHUTDOWN_GRACE_S="60",
+    )
     outputs = []
     try:
         for run, stream in enumerate(("bars:straight", "bars:killed")):
