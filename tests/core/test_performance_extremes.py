@@ -42,7 +42,7 @@ def test_returns_beyond_the_limits_saturate_the_statistics() -> None:
 def test_money_of_any_size_formats_to_the_cent() -> None:
     huge = Decimal("123456789012345678901234567890.125")
     assert format_money(huge) == "123456789012345678901234567890.12"
-    assert format_money(Decimal("1e100")) == "1" + "0" * 100 + ".00"
+    assert format_money(Decimal("1e90")) == "1" + "0" * 90 + ".00"
     assert format_amount(Decimal("-1e30")) == "-1," + ",".join(["000"] * 10) + ".00"
     # past CENTS_DIGITS an amount has no cents at the fund's 28 digits: it stays as it is,
     # where writing 1e999999999 out would take a billion characters
@@ -80,7 +80,8 @@ def test_the_allocators_metrics_read_after_a_soaring_bar() -> None:
     for market in _soaring():
         fund.execute_bar(market.ts, market)
     metrics = fund.get_strategy_metrics()["soars"]
-    assert metrics["num_observations"] == 7 and metrics["current_value"].startswith("1000000")
+    assert metrics["num_observations"] == 7
+    assert Decimal(metrics["current_value"]) == Decimal("1.000000000000000000000000000E+309")
     assert fund.get_portfolio_metrics()
 
 
