@@ -64,12 +64,20 @@ class BarData:
     _history: MarketHistory
     _bars: dict[str, Bar]
 
+    def __new__(cls, market: Slice, history: MarketHistory) -> BarData:
+        # Built here, not in `__init__`: a worker builds one for every strategy on every
+        # slice, and an `__init__` that must first ask whether it was built already (an
+        # unset slot raises) costs twice as much.
+        data = _new_object(cls)
+        _DATA_SLICE(data, market)
+        _DATA_HISTORY(data, history)
+        _DATA_BARS(data, market._bars)  # `data[symbol]` runs for every strategy on every slice
+        return data
+
     def __init__(self, market: Slice, history: MarketHistory) -> None:
-        if hasattr(self, "slice"):
+        """Called again on a built `data` (to show it another market): refused."""
+        if market is not self.slice or history is not self._history:
             read_only(self, "slice")
-        _DATA_SLICE(self, market)
-        _DATA_HISTORY(self, history)
-        _DATA_BARS(self, market._bars)  # `data[symbol]` runs for every strategy on every slice
 
     def __setattr__(self, name: str, value: object) -> NoReturn:
         read_only(self, name)
@@ -115,6 +123,7 @@ class BarData:
         return [bar[name] for bar in self._history.bars(symbol, n)]
 
 
+_new_object = object.__new__
 _DATA_SLICE = BarData.__dict__["slice"].__set__  # the slots, past `BarData.__setattr__`
 _DATA_HISTORY = BarData.__dict__["_history"].__set__
 _DATA_BARS = BarData.__dict__["_bars"].__set__
