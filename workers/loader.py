@@ -7,7 +7,7 @@ itself and the parent never imports strategy code it runs in a child.
 from __future__ import annotations
 
 import importlib
-from decimal import getcontext, setcontext
+from decimal import localcontext
 from typing import Any
 
 from core.errors import describe, exception_text
@@ -72,12 +72,8 @@ def build_strategy(path: str, params: dict[str, Any]) -> object:
     """Instantiate the class `path` names with keyword `params`. Importing and building run
     in a decimal context of their own: what they do to it is not kept (a strategy sets its
     own arithmetic in `initialize` or `handle_data`, see `core.money.FUND_DECIMALS`)."""
-    outer = getcontext()
-    setcontext(strategy_decimals())
-    try:
+    with localcontext(strategy_decimals()):
         return _build(path, params)
-    finally:
-        setcontext(outer)
 
 
 def _build(path: str, params: dict[str, Any]) -> object:

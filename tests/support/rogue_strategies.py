@@ -14,6 +14,7 @@ from core.history import BarData
 from core.ledger import Ledger
 from core.market import Bar, Slice
 from core.strategy_ledger import StrategyLedger
+from tests.workers.sample_strategies import _Unprintable
 from workers.strategy import Strategy
 
 
@@ -148,13 +149,6 @@ class FailsToInitialize(Strategy):
 
     def handle_data(self, context: Any, data: BarData, ledger: StrategyLedger) -> None:
         pass
-
-
-class _Unprintable(Exception):
-    """An exception whose `__str__` raises."""
-
-    def __str__(self) -> str:
-        raise RuntimeError("no text for you")
 
 
 class InitializesBadly(Strategy):
