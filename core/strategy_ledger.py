@@ -17,11 +17,11 @@ still checks after every step that cash and positions changed only by fills
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import Decimal, getcontext, setcontext
 from types import MappingProxyType
 from typing import TYPE_CHECKING, NoReturn
 
-from core.money import Number, in_fund_decimals
+from core.money import FUND_DECIMALS, Number, in_fund_decimals
 from core.order_view import OrderView, view_of
 from core.orders import Order, Position
 
@@ -63,6 +63,22 @@ FUND_ONLY = frozenset(
 """Operations of the `Ledger` that only the fund performs."""
 
 
+_NO_POSITIONS: Mapping[str, Position] = MappingProxyType({})
+
+
+def _copy(position: Position) -> Position:
+    """A copy of `position`, its fields set directly (cheaper than its `__init__`, which is
+    a Python function: strategies read their positions on every bar)."""
+    copy = _new_position(Position)
+    copy.asset, copy.amount = position.asset, position.amount
+    copy.cost_basis, copy.last_price = position.cost_basis, position.last_price
+    copy.realized_pnl = position.realized_pnl
+    return copy
+
+
+_new_position = object.__new__
+
+
 class StrategyLedger:
     """The account of one strategy as its code sees it (see the module docstring)."""
 
@@ -72,7 +88,6 @@ class StrategyLedger:
         self._ledger = ledger
 
     # ---- orders ------------------------------------------------------------------------
-    @in_fund_decimals
     def order(
         self,
         asset: str,
@@ -81,8 +96,18 @@ class StrategyLedger:
         stop_price: Number | None = None,
     ) -> OrderView:
         """Place an order (amount > 0 buys); it fills from the next bar on. Returns a
-        read-only view of it (`core.order_view`), as every method here does."""
-        return OrderView(self._ledger.order(asset, amount, limit_price, stop_price))
+        read-only view of it (`core.order_view`), as every method here does.
+
+        In `FUND_DECIMALS`, as `in_fund_decimals` would run it (written out: strategies
+        call this on every other bar, and the decorator's wrapper is a call of its own)."""
+        outer = getcontext()
+        if outer is FUND_DECIMALS:
+            return OrderView(self._ledger.order(asset, amount, limit_price, stop_price))
+        setcontext(FUND_DECIMALS)
+        try:
+            return OrderView(self._ledger.order(asset, amount, limit_price, stop_price))
+        finally:
+            setcontext(outer)
 
     @in_fund_decimals
     def order_value(
@@ -145,12 +170,13 @@ class StrategyLedger:
     @property
     def positions(self) -> Mapping[str, Position]:
         """asset -> a copy of the Position (read-only mapping)."""
-        return MappingProxyType(
-            {
-                asset: Position(p.asset, p.amount, p.cost_basis, p.last_price, p.realized_pnl)
-                for asset, p in self._ledger._positions.items()
-            }
-        )
+        held = self._ledger._positions
+        if not held:
+            return _NO_POSITIONS
+        copies = {}
+        for asset, position in held.items():  # a loop, not a comprehension: no call
+            copies[asset] = _copy(position)
+        return MappingProxyType(copies)
 
     @property
     def cash(self) -> Decimal:
