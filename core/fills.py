@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
 from typing import NamedTuple, TypeVar
 
-from core.costs import SlippageModel
+from core.costs import NoSlippage, SlippageModel
 from core.errors import InvalidInputError
 from core.market import Bar, Slice
 from core.money import ONE, ZERO, to_decimal
@@ -85,6 +85,8 @@ class FillModel:
     def lots(self, amount: Decimal, rounding: str = ROUND_DOWN) -> Decimal:
         """`amount` rounded to a multiple of the lot size (toward zero by default)."""
         lot = self.lot_size
+        if lot is ONE:  # whole shares, the default: the same digits without / 1 and * 1
+            return amount.to_integral_value(rounding=rounding)
         return (amount / lot).to_integral_value(rounding=rounding) * lot
 
     def is_lot_multiple(self, amount: Decimal) -> bool:
@@ -145,7 +147,10 @@ class FillModel:
         if qty <= 0:
             return None
         amount = qty if remaining > 0 else -qty
-        price = slippage.fill_price(reference, amount, bar)
+        if type(slippage) is NoSlippage:  # the default: the call would return `reference`
+            price = reference
+        else:
+            price = slippage.fill_price(reference, amount, bar)
         limit = order.limit_price
         if limit is not None:
             price = min(price, limit) if amount > 0 else max(price, limit)

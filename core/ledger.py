@@ -325,7 +325,11 @@ class Ledger(TargetOrders, FundMoves):
 
     def _fill(self, order: Order, match: Match) -> Fill | None:
         amount, price = match.amount, match.price
-        commission = self.commission_model.commission(amount, price, order=order)
+        model = self.commission_model
+        if type(model) is NoCommission:  # the default: the call would return ZERO
+            commission = ZERO
+        else:
+            commission = model.commission(amount, price, order=order)
         cost = amount * price + commission
         if amount < 0 or (cost > 0 and self._cash < cost):  # what `_fill_refusal` may refuse
             reason = self._fill_refusal(order.asset, amount, cost)

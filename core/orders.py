@@ -6,6 +6,7 @@ restores equal objects with the same digits.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -228,8 +229,16 @@ class OrderBook:
 
     def __init__(self) -> None:
         self.open: list[Order] = []
-        self.closed: dict[int, Order] = {}
+        self.closed: deque[Order] = deque(maxlen=CLOSED_ORDERS_KEPT)
+        """The closed orders kept, oldest first (the oldest drops out as one is added)."""
         self.next_id = 1
+
+    def __setstate__(self, state: tuple[None, dict[str, Any]]) -> None:
+        _, slots = state
+        for name, value in slots.items():
+            object.__setattr__(self, name, value)
+        if isinstance(self.closed, dict):  # pickled when the book kept them by id
+            self.closed = deque(self.closed.values(), maxlen=CLOSED_ORDERS_KEPT)
 
     def new(self, order: Order) -> Order:
         """Number `order` (its `id` is replaced) and keep it open, or closed if it is not."""
@@ -245,11 +254,13 @@ class OrderBook:
         for order in self.open:
             if order.id == order_id:
                 return order
-        return self.closed.get(order_id)
+        for order in self.closed:
+            if order.id == order_id:
+                return order
+        return None
 
     def by_id(self) -> dict[int, Order]:
-        merged = {**self.closed, **{order.id: order for order in self.open}}
-        return dict(sorted(merged.items()))
+        return {order.id: order for order in sorted((*self.closed, *self.open), key=_order_id)}
 
     def pending(self, asset: str, *, sells_only: bool = False) -> Decimal:
         """What the open orders for `asset` still want to trade (signed)."""
@@ -284,9 +295,7 @@ class OrderBook:
         self.record(order)
 
     def record(self, order: Order) -> None:
-        self.closed[order.id] = order
-        if len(self.closed) > CLOSED_ORDERS_KEPT:
-            del self.closed[next(iter(self.closed))]
+        self.closed.append(order)  # the oldest kept drops out past CLOSED_ORDERS_KEPT
 
     def sweep(self) -> None:
         """Move orders that filled or were rejected from the open list to the record."""
@@ -301,7 +310,7 @@ class OrderBook:
     def to_state(self) -> dict[str, Any]:
         return {
             "open_orders": [o.to_state() for o in self.open],
-            "closed_orders": [o.to_state() for o in self.closed.values()],
+            "closed_orders": [o.to_state() for o in self.closed],
             "next_order_id": self.next_id,
         }
 
@@ -309,9 +318,13 @@ class OrderBook:
     def from_state(cls, state: Mapping[str, Any]) -> OrderBook:
         book = cls()
         book.open = [Order.from_state(o) for o in state["open_orders"]]
-        book.closed = {o.id: o for o in map(Order.from_state, state["closed_orders"])}
+        book.closed.extend(map(Order.from_state, state["closed_orders"]))
         book.next_id = int(state["next_order_id"])
         return book
+
+
+def _order_id(order: Order) -> int:
+    return order.id
 
 
 def _opt_str(value: Decimal | None) -> str | None:

@@ -201,7 +201,7 @@ class StrategyHost:
         the orders it kept (now the restored ledger's) are left as they are."""
         ledger = self.ledger_config.ledger_from_state(state)
         book = self.ledger._orders
-        kept_orders.rebind(ledger, [*book.open, *book.closed.values()])
+        kept_orders.rebind(ledger, [*book.open, *book.closed])
         self.ledger = ledger
 
     def snapshot(self) -> bytes:

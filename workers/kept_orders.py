@@ -19,6 +19,7 @@ from __future__ import annotations
 import copyreg
 import io
 import pickle
+from collections import deque
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
@@ -69,7 +70,7 @@ def rebind(ledger: Ledger, kept: list[Order]) -> None:
         return mine
 
     book.open = [own(order) for order in book.open]
-    book.closed = {order_id: own(order) for order_id, order in book.closed.items()}
+    book.closed = deque(map(own, book.closed), maxlen=book.closed.maxlen)
 
 
 def _reduce_order(order: Order) -> tuple[Any, ...]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 
 import pytest
 
 from core.costs import FixedBasisPoints, NoSlippage
 from core.errors import InvalidInputError
 from core.fills import FillModel, Match
+from core.money import ONE
 from core.orders import Order
 from tests.core.ledger_support import D, bar, market
 
@@ -197,6 +198,21 @@ def test_lots() -> None:
     assert model.is_lot_multiple(D("0.0003"))
     assert not model.is_lot_multiple(D("0.00035"))
     assert FillModel().lots(D("7.9")) == D(7)
+
+
+@pytest.mark.parametrize(
+    "amount",
+    ["7.9", "-7.9", "250000.000", "2.5E+5", "1E+30", "-0.5", "0", "0.000", "1E-30", "9" * 28],
+)
+@pytest.mark.parametrize("rounding", [ROUND_DOWN, ROUND_CEILING, ROUND_HALF_EVEN])
+def test_whole_share_lots_keep_the_digits_of_the_general_rule(amount: str, rounding: str) -> None:
+    """The default lot (the `ONE` object) skips `/ 1` and `* 1`: the same value and exponent."""
+    general = (D(amount) / ONE).to_integral_value(rounding=rounding) * ONE
+    shortcut = FillModel().lots(D(amount), rounding)
+    assert FillModel().lot_size is ONE
+    assert (str(shortcut), shortcut.is_signed()) == (str(general), general.is_signed())
+    other_one = FillModel(lot_size=D("1.0"))  # equal to ONE but not it: the general rule
+    assert other_one.lots(D(amount), rounding) == general
 
 
 @pytest.mark.parametrize(

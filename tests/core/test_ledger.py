@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 from decimal import Decimal
 
 import pytest
@@ -11,7 +12,7 @@ from core.costs import FixedBasisPoints, PerShare, PerTrade
 from core.errors import InvalidInputError
 from core.fills import FillModel
 from core.ledger import DecimalLedger, Ledger
-from core.orders import CLOSED_ORDERS_KEPT, Fill, OrderStatus
+from core.orders import CLOSED_ORDERS_KEPT, Fill, Order, OrderBook, OrderStatus
 from tests.core.ledger_support import D, bar, flat, market, ts
 
 
@@ -276,6 +277,25 @@ def test_closed_orders_record_is_bounded() -> None:
     last = ledger.get_order(CLOSED_ORDERS_KEPT + 50)
     assert last is not None and last.status is OrderStatus.CANCELLED
     assert list(ledger.orders) == sorted(ledger.orders)
+
+
+def test_an_order_book_pickled_with_its_closed_orders_by_id_still_loads() -> None:
+    """Books pickled when the closed orders were a dict by id (worker snapshots) load, and
+    go on evicting the oldest."""
+    ledger = _ledger()
+    for _ in range(CLOSED_ORDERS_KEPT):
+        ledger.order("A", 1)
+    ledger.cancel_all_orders()
+    book = ledger._orders
+    old = {"open": [], "closed": {o.id: o for o in book.closed}, "next_id": book.next_id}
+    revived = OrderBook.__new__(OrderBook)
+    revived.__setstate__((None, old))
+    assert list(revived.closed) == list(book.closed)
+    assert revived.to_state() == book.to_state()
+    assert pickle.loads(pickle.dumps(book)).to_state() == book.to_state()
+    revived.record(Order(book.next_id, "A", D(1), status=OrderStatus.CANCELLED))
+    assert [o.id for o in revived.closed][:1] == [2] and len(revived.closed) == CLOSED_ORDERS_KEPT
+    assert revived.get(1) is None and revived.get(book.next_id) is not None
 
 
 @pytest.mark.parametrize(
