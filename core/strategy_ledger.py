@@ -16,10 +16,11 @@ still checks after every step that cash and positions changed only by fills
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal, getcontext, setcontext
+from operator import attrgetter
 from types import MappingProxyType
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 from core.money import FUND_DECIMALS, Number, in_fund_decimals
 from core.order_view import OrderView, view_of
@@ -78,6 +79,46 @@ def _copy(position: Position) -> Position:
 
 _new_position = object.__new__
 
+_PORTFOLIO_VALUE: Callable[[Ledger], Decimal] = attrgetter("portfolio_value")
+_POSITIONS_VALUE: Callable[[Ledger], Decimal] = attrgetter("positions_value")
+
+
+def _valued(read: Callable[[Ledger], Decimal], ledger: Ledger) -> Decimal:
+    """`read(ledger)` in `FUND_DECIMALS`, as `_placed` places an order (strategies read
+    their value on every bar)."""
+    outer = getcontext()
+    if outer is FUND_DECIMALS:
+        return read(ledger)
+    setcontext(FUND_DECIMALS)
+    try:
+        return read(ledger)
+    finally:
+        setcontext(outer)
+
+
+_Placed = TypeVar("_Placed", Order, "Order | None")
+
+
+def _placed(
+    place: Callable[[str, Number, Number | None, Number | None], _Placed],
+    asset: str,
+    amount: Number,
+    limit_price: Number | None,
+    stop_price: Number | None,
+) -> _Placed:
+    """`place(asset, amount, limit_price, stop_price)` in `FUND_DECIMALS`, as
+    `in_fund_decimals` runs a method, the caller's (the strategy's) context current again
+    after it. Written out for the order methods: strategies call them on every other bar,
+    and the decorator's wrapper, which passes `*args` on, costs more than the order's checks."""
+    outer = getcontext()
+    if outer is FUND_DECIMALS:
+        return place(asset, amount, limit_price, stop_price)
+    setcontext(FUND_DECIMALS)
+    try:
+        return place(asset, amount, limit_price, stop_price)
+    finally:
+        setcontext(outer)
+
 
 class StrategyLedger:
     """The account of one strategy as its code sees it (see the module docstring)."""
@@ -96,20 +137,9 @@ class StrategyLedger:
         stop_price: Number | None = None,
     ) -> OrderView:
         """Place an order (amount > 0 buys); it fills from the next bar on. Returns a
-        read-only view of it (`core.order_view`), as every method here does.
+        read-only view of it (`core.order_view`), as every method here does."""
+        return OrderView(_placed(self._ledger.order, asset, amount, limit_price, stop_price))
 
-        In `FUND_DECIMALS`, as `in_fund_decimals` would run it (written out: strategies
-        call this on every other bar, and the decorator's wrapper is a call of its own)."""
-        outer = getcontext()
-        if outer is FUND_DECIMALS:
-            return OrderView(self._ledger.order(asset, amount, limit_price, stop_price))
-        setcontext(FUND_DECIMALS)
-        try:
-            return OrderView(self._ledger.order(asset, amount, limit_price, stop_price))
-        finally:
-            setcontext(outer)
-
-    @in_fund_decimals
     def order_value(
         self,
         asset: str,
@@ -117,9 +147,9 @@ class StrategyLedger:
         limit_price: Number | None = None,
         stop_price: Number | None = None,
     ) -> OrderView:
-        return OrderView(self._ledger.order_value(asset, value, limit_price, stop_price))
+        order = _placed(self._ledger.order_value, asset, value, limit_price, stop_price)
+        return OrderView(order)
 
-    @in_fund_decimals
     def order_target(
         self,
         asset: str,
@@ -127,9 +157,8 @@ class StrategyLedger:
         limit_price: Number | None = None,
         stop_price: Number | None = None,
     ) -> OrderView | None:
-        return view_of(self._ledger.order_target(asset, target, limit_price, stop_price))
+        return view_of(_placed(self._ledger.order_target, asset, target, limit_price, stop_price))
 
-    @in_fund_decimals
     def order_target_value(
         self,
         asset: str,
@@ -137,10 +166,9 @@ class StrategyLedger:
         limit_price: Number | None = None,
         stop_price: Number | None = None,
     ) -> OrderView | None:
-        ledger = self._ledger
-        return view_of(ledger.order_target_value(asset, target_value, limit_price, stop_price))
+        place = self._ledger.order_target_value
+        return view_of(_placed(place, asset, target_value, limit_price, stop_price))
 
-    @in_fund_decimals
     def order_target_percent(
         self,
         asset: str,
@@ -148,7 +176,8 @@ class StrategyLedger:
         limit_price: Number | None = None,
         stop_price: Number | None = None,
     ) -> OrderView | None:
-        return view_of(self._ledger.order_target_percent(asset, target, limit_price, stop_price))
+        place = self._ledger.order_target_percent
+        return view_of(_placed(place, asset, target, limit_price, stop_price))
 
     @in_fund_decimals
     def cancel_order(self, order_or_id: OrderView | int, reason: str = "cancelled") -> None:
@@ -183,14 +212,12 @@ class StrategyLedger:
         return self._ledger._cash
 
     @property
-    @in_fund_decimals
     def portfolio_value(self) -> Decimal:
-        return self._ledger.portfolio_value
+        return _valued(_PORTFOLIO_VALUE, self._ledger)
 
     @property
-    @in_fund_decimals
     def positions_value(self) -> Decimal:
-        return self._ledger.positions_value
+        return _valued(_POSITIONS_VALUE, self._ledger)
 
     @property
     def allow_short(self) -> bool:

@@ -7,12 +7,15 @@ from __future__ import annotations
 from decimal import ROUND_UP, Context, Decimal, getcontext, localcontext
 from typing import Any
 
+import pytest
+
 from core import (
     AllocationRebalancer,
     PortfolioAllocator,
     RebalancingFrequency,
     RiskParityAllocation,
 )
+from core.errors import InvalidInputError
 from tests.bench.order_workload import SYMBOLS, UpTickTrader, price_slices
 from workers.strategies.moving_average import MovingAverageCrossover
 
@@ -76,3 +79,44 @@ def test_a_callers_decimal_context_changes_nothing_in_the_fund() -> None:
     assert set(rounded.pop("contexts")) == {(4, ROUND_UP)}  # each call gave it back
     assert set(reference.pop("contexts")) == {(28, "ROUND_HALF_EVEN")}
     assert rounded == reference
+
+
+def test_a_strategys_ledger_computes_in_the_fund_context_and_gives_the_strategys_back() -> None:
+    """Every method of a strategy's ledger that computes money does it in `FUND_DECIMALS`
+    while the strategy's own context (here 3 digits, rounding up) is current, and that
+    context is current again after each call, a refused one included."""
+    from core.ledger import Ledger
+    from core.market import Bar, Slice
+
+    def book(ledger: Ledger) -> Any:
+        view = ledger.strategy_view()
+        views = [
+            view.order("AAA", 7),
+            view.order_value("AAA", Decimal("1000.37")),
+            view.order_target("AAA", 11),
+            view.order_target_value("AAA", Decimal("2000.11")),
+            view.order_target_percent("AAA", Decimal("0.123")),
+        ]
+        return (
+            [(v.amount, v.status) for v in views if v is not None],
+            view.portfolio_value,
+            view.positions_value,
+        )
+
+    ts = SLICES[0].ts
+    market = Slice(ts, {"AAA": Bar(ts, "AAA", *[Decimal("10.37")] * 4, Decimal(10**7))})
+
+    def fresh() -> Ledger:
+        ledger = Ledger(CAPITAL)
+        ledger.process_slice(market)
+        return ledger
+
+    expected = book(fresh())
+    own = Context(prec=3, rounding=ROUND_UP)
+    with localcontext(own) as strategy_context:
+        assert book(fresh()) == expected
+        assert getcontext() is strategy_context
+        with pytest.raises(InvalidInputError, match="amount"):
+            fresh().strategy_view().order("AAA", "x")
+        assert getcontext() is strategy_context
+    assert expected[1] == Decimal("1000000.37")
