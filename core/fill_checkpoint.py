@@ -20,46 +20,61 @@ if TYPE_CHECKING:
     from core.market import Slice
 
 
-class FillCheckpoint:
-    __slots__ = ("money", "last_ts", "market", "positions_value", "positions", "held", "orders")
+FillCheckpoint = tuple[
+    Decimal,  # cash
+    Decimal,  # total commission
+    Decimal,  # total slippage
+    Decimal,  # realised P&L
+    "datetime | None",  # last timestamp
+    "Slice | None",  # the market last marked at
+    "Decimal | None",  # positions value
+    dict[str, Position],  # the positions dict's entries
+    "list[tuple[Position, Decimal, Decimal, Decimal, Decimal]] | tuple[()]",  # their fields
+    list[tuple[Order, Decimal, OrderStatus, "str | None", bool, Decimal]],  # open orders'
+]
+"""The ledger's fields that filling may change, as they were: a plain tuple, the cheapest
+thing to build (one is taken for every ledger with open orders on every slice)."""
 
-    def __init__(self, ledger: Ledger) -> None:
-        self.money: tuple[Decimal, Decimal, Decimal, Decimal] = (
-            ledger._cash,
-            ledger._total_commission,
-            ledger._total_slippage,
-            ledger._realized_pnl,
-        )
-        self.last_ts: datetime | None = ledger._last_ts
-        self.market: Slice | None = ledger._market
-        self.positions_value: Decimal | None = ledger._positions_value
-        positions = ledger._positions
-        self.positions: dict[str, Position] = dict(positions)
-        self.held = (
-            [(p, p.amount, p.cost_basis, p.last_price, p.realized_pnl) for p in positions.values()]
-            if positions
-            else ()
-        )
-        self.orders: list[tuple[Order, Decimal, OrderStatus, str | None, bool, Decimal]] = [
+
+def take(ledger: Ledger) -> FillCheckpoint:
+    """A checkpoint of `ledger` before its open orders fill."""
+    positions = ledger._positions
+    return (
+        ledger._cash,
+        ledger._total_commission,
+        ledger._total_slippage,
+        ledger._realized_pnl,
+        ledger._last_ts,
+        ledger._market,
+        ledger._positions_value,
+        positions.copy(),
+        [(p, p.amount, p.cost_basis, p.last_price, p.realized_pnl) for p in positions.values()]
+        if positions
+        else (),
+        [
             (o, o.filled, o.status, o.reason, o.stop_triggered, o.commission)
             for o in ledger._orders.open
-        ]
+        ],
+    )
 
-    def restore(self, ledger: Ledger) -> None:
-        """Put `ledger` back as it was when the checkpoint was taken."""
-        (
-            ledger._cash,
-            ledger._total_commission,
-            ledger._total_slippage,
-            ledger._realized_pnl,
-        ) = self.money
-        ledger._last_ts = self.last_ts
-        ledger._market = self.market
-        ledger._positions_value = self.positions_value
-        ledger._positions = self.positions
-        for position, amount, basis, last, realized in self.held:
-            position.amount, position.cost_basis = amount, basis
-            position.last_price, position.realized_pnl = last, realized
-        for order, filled, status, reason, triggered, commission in self.orders:
-            order.filled, order.status, order.reason = filled, status, reason
-            order.stop_triggered, order.commission = triggered, commission
+
+def restore(ledger: Ledger, checkpoint: FillCheckpoint) -> None:
+    """Put `ledger` back as it was when `checkpoint` was taken."""
+    (
+        ledger._cash,
+        ledger._total_commission,
+        ledger._total_slippage,
+        ledger._realized_pnl,
+        ledger._last_ts,
+        ledger._market,
+        ledger._positions_value,
+        ledger._positions,
+        held,
+        orders,
+    ) = checkpoint
+    for position, amount, basis, last, realized in held:
+        position.amount, position.cost_basis = amount, basis
+        position.last_price, position.realized_pnl = last, realized
+    for order, filled, status, reason, triggered, commission in orders:
+        order.filled, order.status, order.reason = filled, status, reason
+        order.stop_triggered, order.commission = triggered, commission

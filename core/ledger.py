@@ -23,9 +23,9 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
+from core import fill_checkpoint
 from core.costs import CommissionModel, NoCommission, NoSlippage, SlippageModel
 from core.errors import InvalidInputError
-from core.fill_checkpoint import FillCheckpoint
 from core.fills import FillModel, Match
 from core.fund_moves import FundMoves, checked_price
 from core.market import Slice
@@ -210,7 +210,7 @@ class Ledger(TargetOrders, FundMoves):
             self.mark(market)
             self._last_ts = market.ts
             return []
-        checkpoint = FillCheckpoint(self)
+        checkpoint = fill_checkpoint.take(self)
         try:
             self._last_ts = market.ts
             fills = self.fill_model.fill_orders(
@@ -218,7 +218,7 @@ class Ledger(TargetOrders, FundMoves):
             )
             self.mark(market)
         except BaseException:  # a KeyboardInterrupt too: never leave half a fill behind
-            checkpoint.restore(self)
+            fill_checkpoint.restore(self, checkpoint)
             raise
         self._orders.sweep()
         return fills
