@@ -1,16 +1,17 @@
 """Where the order path's time goes: the paperfund run of `tests.bench.order_workload`
 profiled, its samples grouped by what the code does (order placement, fill, booking...).
 
-    .venv/bin/py-spy record --nonblocking -r 1000 -f raw -o order.spy -- \\
+    .venv/bin/py-spy record -r 400 -f raw -o order.spy -- \\
         .venv/bin/python -m tests.bench.order_profile --run 100
     .venv/bin/python -m tests.bench.order_profile --spy order.spy   # the groups and top frames
     .venv/bin/python -m tests.bench.order_profile --cprofile 100    # call counts (cProfile)
     .venv/bin/python -m tests.bench.order_profile --round-trip 100  # us per order round trip
 
 `--run N` runs the framework at N strategies three times (over `--bars` slices) and prints
-the unprofiled-equivalent figures; `--spy` reads py-spy's raw (collapsed) stacks, keeps the
-samples inside `execute_bar`, and reports each group's share of own time and of cumulative
-time.
+the unprofiled-equivalent figures (`--loop hand`: the hand-written loop instead, `--loop dry`:
+the framework with strategies that place no order; for instruction counts, see RESULTS.md);
+`--spy` reads py-spy's raw (collapsed) stacks, keeps the samples inside `execute_bar`, and
+reports each group's share of own time and of cumulative time.
 `--round-trip N` runs the workload alternately as is and with strategies that take the same
 steps but place no order (best of `--repeats` each): the difference per order is what one
 order costs from placement to its fill being booked and swept.
@@ -37,6 +38,7 @@ from tests.bench.order_workload import (
     orders_placed,
     price_slices,
     run_framework,
+    run_hand_written,
     symbol_of,
 )
 
@@ -145,14 +147,21 @@ def report_spy(path: str) -> None:
             print(f"{key:<52}{100 * n / total:>6.1f}")
 
 
-def run(n: int, bars: int = 2000, repeats: int = 3) -> None:
+def run(n: int, bars: int = 2000, repeats: int = 3, loop: str = "framework") -> None:
     slices = price_slices(bars, 1)
     for _ in range(repeats):
-        seconds, fund = run_framework(slices, n)
+        orders = "no"
+        if loop == "hand":
+            seconds, _ = run_hand_written(slices, n)
+        elif loop == "dry":
+            seconds = run_dry(n, slices)
+        else:
+            seconds, fund = run_framework(slices, n)
+            orders = str(orders_placed(fund))
         bars = n * len(slices)
         print(
             f"N={n}: {seconds:.3f} s, {bars / seconds:,.0f} strategy-bars/s, "
-            f"{seconds / bars * 1e6:.2f} us per strategy-bar, {orders_placed(fund)} orders"
+            f"{seconds / bars * 1e6:.2f} us per strategy-bar, {orders} orders ({loop})"
         )
 
 
@@ -215,9 +224,10 @@ def main() -> None:
     parser.add_argument("--round-trip", type=int, default=0, help="N: us per order round trip")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--bars", type=int, default=2000, help="slices of --run")
+    parser.add_argument("--loop", choices=("framework", "hand", "dry"), default="framework")
     args = parser.parse_args()
     if args.run:
-        run(args.run, args.bars)
+        run(args.run, args.bars, loop=args.loop)
     if args.spy:
         report_spy(args.spy)
     if args.cprofile:
