@@ -251,10 +251,12 @@ class OrderBook:
         return order
 
     def get(self, order_id: int) -> Order | None:
+        """The open or kept closed order of that id (the closed ones are scanned, latest
+        first: a lookup is rarer than the order closing that `record` keeps cheap)."""
         for order in self.open:
             if order.id == order_id:
                 return order
-        for order in self.closed:
+        for order in reversed(self.closed):  # the latest first: what strategies look up
             if order.id == order_id:
                 return order
         return None
