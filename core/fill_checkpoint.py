@@ -9,44 +9,45 @@ few tuples per open order and position, not a copy of the ledger's whole order h
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any
 
 from core.orders import Order, OrderStatus, Position
 
 if TYPE_CHECKING:
     from core.ledger import Ledger
-    from core.market import Slice
 
+
+_FIELDS = (
+    "_cash",
+    "_total_commission",
+    "_total_slippage",
+    "_realized_pnl",
+    "_last_ts",
+    "_market",
+    "_positions_value",
+)
+"""The ledger's own fields that filling and marking may change (its positions dict is the
+next part of a checkpoint, the positions' and open orders' fields the two after)."""
+
+_read_fields = attrgetter(*_FIELDS)
 
 FillCheckpoint = tuple[
-    Decimal,  # cash
-    Decimal,  # total commission
-    Decimal,  # total slippage
-    Decimal,  # realised P&L
-    "datetime | None",  # last timestamp
-    "Slice | None",  # the market last marked at
-    "Decimal | None",  # positions value
+    tuple[Any, ...],  # the values of `_FIELDS`
     dict[str, Position],  # the positions dict's entries
     "list[tuple[Position, Decimal, Decimal, Decimal, Decimal]] | tuple[()]",  # their fields
     list[tuple[Order, Decimal, OrderStatus, "str | None", bool, Decimal]],  # open orders'
 ]
-"""The ledger's fields that filling may change, as they were: a plain tuple, the cheapest
-thing to build (one is taken for every ledger with open orders on every slice)."""
+"""What filling may change in a ledger, as it was: a plain tuple, the cheapest thing to
+build (one is taken for every ledger with open orders on every slice)."""
 
 
 def take(ledger: Ledger) -> FillCheckpoint:
     """A checkpoint of `ledger` before its open orders fill."""
     positions = ledger._positions
     return (
-        ledger._cash,
-        ledger._total_commission,
-        ledger._total_slippage,
-        ledger._realized_pnl,
-        ledger._last_ts,
-        ledger._market,
-        ledger._positions_value,
+        _read_fields(ledger),
         positions.copy(),
         [(p, p.amount, p.cost_basis, p.last_price, p.realized_pnl) for p in positions.values()]
         if positions
@@ -60,18 +61,10 @@ def take(ledger: Ledger) -> FillCheckpoint:
 
 def restore(ledger: Ledger, checkpoint: FillCheckpoint) -> None:
     """Put `ledger` back as it was when `checkpoint` was taken."""
-    (
-        ledger._cash,
-        ledger._total_commission,
-        ledger._total_slippage,
-        ledger._realized_pnl,
-        ledger._last_ts,
-        ledger._market,
-        ledger._positions_value,
-        ledger._positions,
-        held,
-        orders,
-    ) = checkpoint
+    fields, positions, held, orders = checkpoint
+    for name, value in zip(_FIELDS, fields, strict=True):
+        setattr(ledger, name, value)
+    ledger._positions = positions
     for position, amount, basis, last, realized in held:
         position.amount, position.cost_basis = amount, basis
         position.last_price, position.realized_pnl = last, realized
