@@ -16,6 +16,8 @@ from core import (
     RiskParityAllocation,
 )
 from core.errors import InvalidInputError
+from core.ledger import Ledger
+from core.market import Bar, Slice
 from tests.bench.order_workload import SYMBOLS, UpTickTrader, price_slices
 from workers.strategies.moving_average import MovingAverageCrossover
 
@@ -85,8 +87,6 @@ def test_a_strategys_ledger_computes_in_the_fund_context_and_gives_the_strategys
     """Every method of a strategy's ledger that computes money does it in `FUND_DECIMALS`
     while the strategy's own context (here 3 digits, rounding up) is current, and that
     context is current again after each call, a refused one included."""
-    from core.ledger import Ledger
-    from core.market import Bar, Slice
 
     def book(ledger: Ledger) -> Any:
         view = ledger.strategy_view()
