@@ -36,6 +36,7 @@ from core.orders import Order, new_record
 SALE_ROUNDS = 4
 """Pro-rata rounds `FillModel.plan_sales` tries before selling everything."""
 _NO_TS = datetime(1970, 1, 1, tzinfo=UTC)
+_WHOLE_SHARE = ONE.as_tuple()
 _Booked = TypeVar("_Booked")
 
 
@@ -68,6 +69,8 @@ class FillModel:
         lot_size = to_decimal(lot_size, field="lot_size")
         if lot_size <= 0:
             raise InvalidInputError(f"lot_size must be > 0, got {lot_size}")
+        if lot_size.as_tuple() == _WHOLE_SHARE:  # 1 with 1's digits: the same Decimal as ONE
+            lot_size = ONE  # so that `lots` takes its whole-share path (config gives "1")
         self.volume_limit = volume_limit
         self.lot_size = lot_size
 

@@ -39,6 +39,7 @@ from core import (
     VolatilityTargeting,
     VolumeShareSlippage,
 )
+from core.money import ONE
 from tests.config.support import Write, config, load
 from workers.strategies import MomentumStrategy
 
@@ -183,6 +184,8 @@ def test_rebalancer_explicit_cooldown(write: Write) -> None:
 
 def test_default_ledger_models_match_the_ledger_defaults(write: Write) -> None:
     assert build_ledger_models(load(write(config()))) == (NoCommission(), NoSlippage(), FillModel())
+    fill = build_ledger_models(load(write(config())))[2]
+    assert fill.lot_size is ONE  # the config's "1" takes the whole-share path of `lots`
 
 
 @pytest.mark.parametrize(

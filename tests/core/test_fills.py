@@ -211,8 +211,11 @@ def test_whole_share_lots_keep_the_digits_of_the_general_rule(amount: str, round
     shortcut = FillModel().lots(D(amount), rounding)
     assert FillModel().lot_size is ONE
     assert (str(shortcut), shortcut.is_signed()) == (str(general), general.is_signed())
-    other_one = FillModel(lot_size=D("1.0"))  # equal to ONE but not it: the general rule
+    other_one = FillModel(lot_size=D("1.0"))  # equal to ONE, other digits: the general rule
+    assert other_one.lot_size is not ONE
     assert other_one.lots(D(amount), rounding) == general
+    assert FillModel(lot_size=D("1")).lot_size is ONE  # another object, the same digits
+    assert FillModel(lot_size=1).lot_size is ONE
 
 
 @pytest.mark.parametrize(
